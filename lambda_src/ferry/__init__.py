@@ -1,0 +1,1 @@
+"""ferry: the Lambda processors of the file-ingestion pipeline."""
