@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import psycopg
@@ -82,15 +83,15 @@ _AWS_ENV = {
 
 
 @pytest.fixture
-def aws(moto_server: MotoServer) -> Iterator[Callable[[str], object]]:
+def aws(moto_server: MotoServer) -> Callable[[str], Any]:
     """A factory for boto3 clients on a freshly reset moto server: ``aws("s3")``."""
     moto_server.reset()
     session = boto3.session.Session(region_name=REGION)
 
-    def client(service: str) -> object:
+    def client(service: str) -> Any:
         return session.client(service, endpoint_url=moto_server.endpoint_url)
 
-    yield client
+    return client
 
 
 @pytest.fixture(scope="session")
