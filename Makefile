@@ -34,6 +34,8 @@ TF           := $(PY) -m ferry_dev.terraform
 export PYTHONPATH := $(CURDIR)/lambda_src
 
 MODULES      := $(patsubst %/,%,$(sort $(dir $(wildcard modules/*/main.tf))))
+TF_DIRS      := $(wildcard modules environments)
+PY_DIRS      := $(wildcard lambda_src tests bench policy)
 
 .PHONY: help
 help: ## List the targets
@@ -68,9 +70,9 @@ test: setup lint tf-test pytest ## Run every test: formatting, lint, terraform t
 
 .PHONY: lint
 lint: $(VENV)/.installed ## terraform fmt check, ruff, actionlint
-	terraform fmt -check -recursive -diff modules environments
-	$(VENV)/bin/ruff check lambda_src tests bench policy
-	$(VENV)/bin/ruff format --check lambda_src tests bench policy
+	terraform fmt -check -recursive -diff $(TF_DIRS) tests/fixtures
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
 	node .github/lint-workflows.mjs
 
 .PHONY: tf-test
