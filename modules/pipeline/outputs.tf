@@ -1,0 +1,110 @@
+output "queue_url" {
+  description = "URL of the ingest queue."
+  value       = aws_sqs_queue.this.url
+}
+
+output "queue_arn" {
+  description = "ARN of the ingest queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "queue_name" {
+  description = "Name of the ingest queue."
+  value       = aws_sqs_queue.this.name
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "visibility_timeout_seconds" {
+  description = "Visibility timeout of the ingest queue (6 x the function timeout); a local poller should use the same."
+  value       = aws_sqs_queue.this.visibility_timeout_seconds
+}
+
+output "function_name" {
+  description = "Name of the processor function (null when create_function is false)."
+  value       = try(aws_lambda_function.processor[0].function_name, null)
+}
+
+output "function_arn" {
+  description = "ARN of the processor function (null when create_function is false)."
+  value       = try(aws_lambda_function.processor[0].arn, null)
+}
+
+output "function_environment" {
+  description = "Environment variables the function gets (FERRY_* and the caller's extras); a local runner sets the same."
+  value       = local.function_environment
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role (null when create_function is false)."
+  value       = try(aws_iam_role.processor[0].arn, null)
+}
+
+output "role_name" {
+  description = "Name of the function's execution role (null when create_function is false)."
+  value       = try(aws_iam_role.processor[0].name, null)
+}
+
+output "role_policy_json" {
+  description = "The execution role's least-privilege policy document."
+  value       = data.aws_iam_policy_document.processor.json
+}
+
+output "log_group_name" {
+  description = "Name of the function's log group (null when create_function is false)."
+  value       = try(aws_cloudwatch_log_group.processor[0].name, null)
+}
+
+output "table_names" {
+  description = "DynamoDB table names by role: ledger, records, metadata."
+  value = {
+    ledger   = aws_dynamodb_table.ledger.name
+    records  = aws_dynamodb_table.records.name
+    metadata = aws_dynamodb_table.metadata.name
+  }
+}
+
+output "table_arns" {
+  description = "DynamoDB table ARNs by role: ledger, records, metadata."
+  value = {
+    ledger   = aws_dynamodb_table.ledger.arn
+    records  = aws_dynamodb_table.records.arn
+    metadata = aws_dynamodb_table.metadata.arn
+  }
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify (null when create_alarms is false)."
+  value       = try(aws_sns_topic.alarms[0].arn, null)
+}
+
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms."
+  value = concat(
+    [for a in aws_cloudwatch_metric_alarm.queue : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.function : a.alarm_name],
+  )
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the SQS -> Lambda event source mapping (null when not created)."
+  value       = try(aws_lambda_event_source_mapping.queue[0].uuid, null)
+}
+
+output "eventbridge_rule_arn" {
+  description = "ARN of the EventBridge rule (null unless delivery is eventbridge)."
+  value       = try(aws_cloudwatch_event_rule.object_created[0].arn, null)
+}

@@ -1,0 +1,515 @@
+# --- identity ------------------------------------------------------------------
+
+variable "name" {
+  description = "Name prefix of every resource (queue `<name>-ingest`, function `<name>-processor`, tables `<name>-ledger|records|metadata`, ...). Lowercase letters, digits and hyphens; 3-40 characters so every derived name stays inside its AWS limit."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.name))
+    error_message = "name must be 3-40 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "account_id" {
+  description = "AWS account id the pipeline is deployed into. Used in ARNs and in aws:SourceAccount conditions (taken as an input so that plans never call STS)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be exactly 12 digits."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every taggable resource."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+# --- inputs from the kms, storage and network modules -------------------------
+
+variable "kms_key_arns" {
+  description = "Customer-managed KMS keys (the kms module's key_arns output). storage: the data buckets' key; operational: queues, tables, Lambda environment, alarm topic; logs: the function's log group. Their key policies must let the services below use them (see README)."
+  type = object({
+    storage     = string
+    operational = string
+    logs        = string
+  })
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for arn in values(var.kms_key_arns) :
+      can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", arn))
+    ])
+    error_message = "kms_key_arns.storage, .operational and .logs must each be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); aliases are not accepted because IAM and SSE need the key ARN."
+  }
+}
+
+variable "bucket_names" {
+  description = "Names of the data buckets (the storage module's bucket_names output): raw (where files land and events start), processed and failed."
+  type = object({
+    raw       = string
+    processed = string
+    failed    = string
+  })
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for b in values(var.bucket_names) :
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))
+    ])
+    error_message = "bucket_names.raw, .processed and .failed must be valid S3 bucket names (3-63 lowercase letters, digits, dots and hyphens)."
+  }
+  validation {
+    condition     = length(distinct(values(var.bucket_names))) == 3
+    error_message = "bucket_names.raw, .processed and .failed must be three different buckets: writing results into the raw bucket would trigger the pipeline again."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Private subnets the function runs in (the network module's private_subnet_ids). At least one; use two or more in different AZs for availability."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = length(var.subnet_ids) > 0 && alltrue([for s in var.subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "subnet_ids must hold at least one subnet id (subnet-xxxxxxxx): the function always runs inside the VPC."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the function's network interfaces (the network module's processor_security_group_id). At least one."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = length(var.security_group_ids) > 0 && alltrue([for s in var.security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", s))])
+    error_message = "security_group_ids must hold at least one security group id (sg-xxxxxxxx)."
+  }
+}
+
+# --- delivery -------------------------------------------------------------------
+
+variable "delivery" {
+  description = "How ObjectCreated events reach the queue. s3_notification: the raw bucket notifies the queue directly. eventbridge: the raw bucket sends events to EventBridge and a rule forwards Object Created events to the queue."
+  type        = string
+  default     = "s3_notification"
+  nullable    = false
+
+  validation {
+    condition     = contains(["s3_notification", "eventbridge"], var.delivery)
+    error_message = "delivery must be s3_notification or eventbridge."
+  }
+}
+
+variable "routes" {
+  description = "Which new objects are processed: a list of {prefix, suffix} key filters (an empty string matches anything). The default processes every object. S3 rejects overlapping notification filters, so routes must not overlap."
+  type = list(object({
+    prefix = optional(string, "")
+    suffix = optional(string, "")
+  }))
+  default  = [{}]
+  nullable = false
+
+  validation {
+    condition     = length(var.routes) >= 1 && length(var.routes) <= 20
+    error_message = "routes must hold between 1 and 20 {prefix, suffix} entries."
+  }
+  validation {
+    condition     = alltrue([for r in var.routes : length(r.prefix) <= 512 && length(r.suffix) <= 512 && !startswith(r.prefix, "/")])
+    error_message = "Each route prefix and suffix must be at most 512 characters, and a prefix must not start with '/' (S3 keys have no leading slash)."
+  }
+  validation {
+    # Two filters overlap when one prefix starts the other and one suffix ends the other.
+    condition = alltrue(flatten([
+      for i, a in var.routes : [
+        for j, b in var.routes : !(
+          (startswith(a.prefix, b.prefix) || startswith(b.prefix, a.prefix)) &&
+          (endswith(a.suffix, b.suffix) || endswith(b.suffix, a.suffix))
+        ) if j > i
+      ]
+    ]))
+    error_message = "routes overlap: two routes whose prefixes and suffixes can match the same key would deliver one object twice (S3 rejects such notification configurations)."
+  }
+}
+
+# --- queue ------------------------------------------------------------------------
+
+variable "max_receive_count" {
+  description = "Deliveries of a message before SQS moves it to the dead-letter queue."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 20 && floor(var.max_receive_count) == var.max_receive_count
+    error_message = "max_receive_count must be a whole number between 1 and 20."
+  }
+}
+
+variable "message_retention_seconds" {
+  description = "How long the ingest queue keeps a message. SQS keeps the original enqueue time when it moves a message to the DLQ (14 days retention), so this stays at most 12 days to leave time to inspect dead letters."
+  type        = number
+  default     = 345600
+  nullable    = false
+
+  validation {
+    condition     = var.message_retention_seconds >= 3600 && var.message_retention_seconds <= 1036800
+    error_message = "message_retention_seconds must be between 3600 (1 hour) and 1036800 (12 days, shorter than the DLQ's 14 days)."
+  }
+}
+
+# --- function ---------------------------------------------------------------------
+
+variable "package_path" {
+  description = "Path of the function's zip (what `make build` produces). Read at apply time only."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = endswith(var.package_path, ".zip")
+    error_message = "package_path must be the path of a .zip deployment package."
+  }
+}
+
+variable "package_sha256" {
+  description = "Base64-encoded SHA-256 of the zip (filebase64sha256(package_path)); a new hash deploys new code."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+/]{43}=$", var.package_sha256))
+    error_message = "package_sha256 must be a base64-encoded SHA-256 (44 characters ending in '='), e.g. filebase64sha256(\"build/ferry.zip\")."
+  }
+}
+
+variable "handler" {
+  description = "Function entry point (module.function) inside the package."
+  type        = string
+  default     = "ferry.handler.handler"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+$", var.handler))
+    error_message = "handler must be a dotted Python path ending in the function name, e.g. ferry.handler.handler."
+  }
+}
+
+variable "runtime" {
+  description = "Python runtime. Only runtimes the processors are tested on and AWS supports."
+  type        = string
+  default     = "python3.12"
+  nullable    = false
+
+  validation {
+    condition     = contains(["python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be python3.12 or python3.13."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function; must match the wheels in the package (`make build ARCH=...`)."
+  type        = string
+  default     = "x86_64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "memory_size" {
+  description = "Function memory in MB (CPU scales with it)."
+  type        = number
+  default     = 1024
+  nullable    = false
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds. The queue's visibility timeout is derived from it (6 x timeout, the AWS guidance for SQS event sources)."
+  type        = number
+  default     = 120
+  nullable    = false
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds between 1 and 900."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Concurrency reserved for (and capping) the function, so a burst of files cannot starve other functions or overload the database. -1 is the explicit opt-out: no reservation, the function shares the account's unreserved pool (needed in accounts whose concurrency quota is still 10). 0 is rejected (it would stop the function)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && var.reserved_concurrent_executions <= 1000 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    error_message = "reserved_concurrent_executions must be a whole number between 1 and 1000, or -1 to opt out of reserving concurrency."
+  }
+}
+
+variable "environment_variables" {
+  description = "Extra environment variables for the function. Secrets never go here: a name containing password, secret, token, private_key or access_key (any case) is rejected unless it ends in _ARN or _NAME (a reference to Secrets Manager / SSM, e.g. API_SECRET_ARN), and values that look like AWS access keys or PEM keys are rejected. Names the module sets (FERRY_*) and names Lambda reserves (AWS_*, _HANDLER, ...) are rejected too."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.environment_variables) : can(regex("^[A-Za-z][A-Za-z0-9_]*$", k))])
+    error_message = "environment_variables names must start with a letter and hold only letters, digits and underscores."
+  }
+  validation {
+    condition = alltrue([
+      for k in keys(var.environment_variables) :
+      !can(regex("(?i)(password|passwd|secret|token|private_key|access_key|credential)", k)) || can(regex("(?i)_(ARN|NAME)$", k))
+    ])
+    error_message = "environment_variables must not carry secrets: a name containing password, secret, token, private_key, access_key or credential is only allowed as a reference ending in _ARN or _NAME (store the value in Secrets Manager and pass its ARN)."
+  }
+  validation {
+    condition = alltrue([
+      for v in values(var.environment_variables) :
+      !can(regex("(^|[^A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}([^A-Z0-9]|$)", v)) && !can(regex("-----BEGIN [A-Z ]*PRIVATE KEY-----", v))
+    ])
+    error_message = "environment_variables values must not contain AWS access key ids or PEM private keys."
+  }
+  validation {
+    condition = alltrue([
+      for k in keys(var.environment_variables) :
+      !startswith(upper(k), "FERRY_") && !startswith(upper(k), "AWS_") && !startswith(k, "_") && !contains(["LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"], upper(k))
+    ])
+    error_message = "environment_variables must not set FERRY_* (set by this module from its inputs) or names Lambda reserves (AWS_*, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TZ)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group, in days (one of the values CloudWatch Logs accepts). The default keeps a year, the usual audit minimum."
+  type        = number
+  default     = 365
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the CloudWatch Logs values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (0, never expire, is not offered)."
+  }
+}
+
+variable "log_level" {
+  description = "Application log level Lambda passes to the function (JSON logs)."
+  type        = string
+  default     = "INFO"
+  nullable    = false
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
+variable "code_signing" {
+  description = "Opt-in Lambda code signing: AWS Signer profile version ARNs allowed to sign the package. Empty (the default) deploys unsigned zips, as `make build` produces them. With profiles set, a code signing config is created and attached; untrusted_artifact_on_deployment Enforce blocks unsigned or wrongly signed code."
+  type = object({
+    signing_profile_version_arns     = optional(list(string), [])
+    untrusted_artifact_on_deployment = optional(string, "Enforce")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for a in var.code_signing.signing_profile_version_arns : can(regex("^arn:aws[a-z-]*:signer:[a-z0-9-]+:[0-9]{12}:/signing-profiles/[A-Za-z0-9_]+/[A-Za-z0-9]+$", a))])
+    error_message = "code_signing.signing_profile_version_arns must be AWS Signer profile version ARNs (arn:<partition>:signer:<region>:<account>:/signing-profiles/<name>/<version>)."
+  }
+  validation {
+    condition     = length(var.code_signing.signing_profile_version_arns) <= 20
+    error_message = "code_signing.signing_profile_version_arns may hold at most 20 profiles."
+  }
+  validation {
+    condition     = contains(["Enforce", "Warn"], var.code_signing.untrusted_artifact_on_deployment)
+    error_message = "code_signing.untrusted_artifact_on_deployment must be Enforce or Warn."
+  }
+}
+
+variable "role_permissions_boundary_arn" {
+  description = "Permissions boundary for the function's role (empty: none). Many organisations require one on every role."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.role_permissions_boundary_arn == "" || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary_arn))
+    error_message = "role_permissions_boundary_arn must be empty or an IAM policy ARN."
+  }
+}
+
+# --- event source mapping ---------------------------------------------------------------
+
+variable "batch_size" {
+  description = "Messages per invocation. Above 10, SQS requires a batching window of at least 1 second."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
+    error_message = "batch_size must be a whole number between 1 and 10000."
+  }
+  validation {
+    condition     = var.batch_size <= 10 || var.maximum_batching_window_in_seconds >= 1
+    error_message = "batch_size above 10 needs maximum_batching_window_in_seconds of at least 1 (an SQS event source rule)."
+  }
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "Seconds Lambda waits to fill a batch (0: invoke as soon as messages arrive)."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300 && floor(var.maximum_batching_window_in_seconds) == var.maximum_batching_window_in_seconds
+    error_message = "maximum_batching_window_in_seconds must be a whole number between 0 and 300."
+  }
+}
+
+variable "maximum_concurrency" {
+  description = "Most concurrent invocations the SQS event source drives. Keep it at or below reserved_concurrent_executions, or the surplus pollers are throttled and messages age towards the DLQ."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_concurrency >= 2 && var.maximum_concurrency <= 1000 && floor(var.maximum_concurrency) == var.maximum_concurrency
+    error_message = "maximum_concurrency must be a whole number between 2 and 1000."
+  }
+  validation {
+    condition     = var.reserved_concurrent_executions == -1 || var.maximum_concurrency <= var.reserved_concurrent_executions
+    error_message = "maximum_concurrency must not exceed reserved_concurrent_executions: the extra invocations would be throttled and their messages pushed towards the DLQ."
+  }
+}
+
+# --- data -------------------------------------------------------------------------
+
+variable "deletion_protection_enabled" {
+  description = "DynamoDB deletion protection on the ledger, records and metadata tables. Turn off only for throwaway environments."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "ledger_ttl_days" {
+  description = "Days a ledger record is kept before DynamoDB TTL removes it (passed to the function as FERRY_LEDGER_TTL_DAYS). It must outlast every possible redelivery, so at least 15 days (the DLQ keeps messages 14 days)."
+  type        = number
+  default     = 90
+  nullable    = false
+
+  validation {
+    condition     = var.ledger_ttl_days >= 15 && var.ledger_ttl_days <= 3650 && floor(var.ledger_ttl_days) == var.ledger_ttl_days
+    error_message = "ledger_ttl_days must be a whole number between 15 (longer than the DLQ's 14 days, so a redriven message still finds its ledger record) and 3650."
+  }
+}
+
+variable "delete_raw_after_processing" {
+  description = "Allow the function to delete raw objects once they are processed (adds s3:DeleteObject on the raw bucket). Off by default: the raw bucket's lifecycle rules expire objects."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "database" {
+  description = "PostgreSQL the CSV processor loads into (the database module's outputs). Empty host: no database settings are passed. secret_arn: Secrets Manager secret with the credentials (the role may read only it). iam_auth_user + resource_id: IAM database authentication instead (rds-db:connect for that user only)."
+  type = object({
+    host          = optional(string, "")
+    port          = optional(number, 5432)
+    name          = optional(string, "")
+    secret_arn    = optional(string, "")
+    iam_auth_user = optional(string, "")
+    resource_id   = optional(string, "")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.database.port >= 1 && var.database.port <= 65535 && floor(var.database.port) == var.database.port
+    error_message = "database.port must be a TCP port (1-65535)."
+  }
+  validation {
+    condition     = var.database.secret_arn == "" || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.database.secret_arn))
+    error_message = "database.secret_arn must be empty or a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+  validation {
+    condition     = (var.database.iam_auth_user == "") == (var.database.resource_id == "")
+    error_message = "database.iam_auth_user and database.resource_id go together: IAM authentication needs both the database user and the instance/cluster resource id."
+  }
+  validation {
+    condition     = var.database.resource_id == "" || can(regex("^(db|cluster)-[A-Z0-9]+$", var.database.resource_id))
+    error_message = "database.resource_id must be the DbiResourceId (db-XXXX) or cluster resource id (cluster-XXXX), not the instance name."
+  }
+  validation {
+    condition     = var.database.iam_auth_user == "" || can(regex("^[a-z_][a-z0-9_]{0,62}$", var.database.iam_auth_user))
+    error_message = "database.iam_auth_user must be a PostgreSQL user name (lowercase letters, digits, underscores; at most 63 characters)."
+  }
+  validation {
+    condition     = var.database.host != "" || (var.database.secret_arn == "" && var.database.iam_auth_user == "" && var.database.name == "")
+    error_message = "database.host is required when database.name, secret_arn or iam_auth_user is set."
+  }
+}
+
+# --- alarms -------------------------------------------------------------------------
+
+variable "queue_age_alarm_seconds" {
+  description = "Alarm when the oldest message in the ingest queue is older than this many seconds (files waiting too long)."
+  type        = number
+  default     = 900
+  nullable    = false
+
+  validation {
+    condition     = var.queue_age_alarm_seconds >= 60 && var.queue_age_alarm_seconds <= 1036800
+    error_message = "queue_age_alarm_seconds must be between 60 and 1036800 (the most a message can stay in the ingest queue)."
+  }
+}
+
+variable "alarm_emails" {
+  description = "Email addresses subscribed to the alarm topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must be email addresses."
+  }
+}
+
+# --- feature flags (emulators) ----------------------------------------------------
+
+variable "create_function" {
+  description = "Create the Lambda function, its role, log group and function alarms. Set false on an emulator that cannot run Lambda code (moto without Docker): queues, tables, delivery and queue alarms are still created, and a local poller runs the handler."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "create_event_source_mapping" {
+  description = "Connect the queue to the function. Set false when something else consumes the queue (the local stack's poller). Has no effect when create_function is false."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "create_alarms" {
+  description = "Create the alarm topic and CloudWatch alarms."
+  type        = bool
+  default     = true
+  nullable    = false
+}
