@@ -1,0 +1,379 @@
+"""The job ledger: one DynamoDB item per object version, and the idempotency guard.
+
+Item (partition key ``ledger_id`` = ``s3://bucket/key#version``)::
+
+    status        in_progress | loaded | rejected | failed
+    attempt       how many times the object was claimed
+    lease_until   epoch ms; an in_progress claim is live until then (the claiming
+                  invocation's deadline, from context.get_remaining_time_in_millis)
+    owner         the claiming invocation's request id
+    processor, route, counts, outputs, reason, details, timings (ms)
+    bucket, key, version_id, etag, size, sequencer, event_time
+    first_seen_at, claimed_at, finished_at (ISO 8601 UTC)
+    expires_at    epoch seconds: DynamoDB TTL (FERRY_LEDGER_TTL_DAYS)
+
+Claiming is one conditional UpdateItem: it succeeds when there is no item yet,
+when an ``in_progress`` lease has expired (the previous invocation crashed or
+timed out: the object is reclaimed and ``attempt`` goes up), or when the object
+was ``failed`` (dead-lettered and then redriven by an operator on purpose).
+Otherwise the current item decides: ``loaded`` / ``rejected`` are terminal, so a
+duplicate delivery is a no-op; a live lease held by another invocation is
+:class:`~ferry.model.Transient` (the message comes back after the visibility timeout).
+
+Why not Powertools' idempotency utility: it keys on a hash of (part of) the
+event payload and stores the handler's return value. Here the unit of
+idempotency is an object *version* that may arrive through different envelopes
+(S3 -> SQS, SNS, EventBridge, a redrive), several to a message; what must be
+stored is a terminal status with counts, outputs and reasons that people query
+("what happened to this file?"), leases must end at the function deadline
+rather than at a fixed expiry, and dead-lettered objects must be marked from
+outside an invocation. Those are the ledger's own semantics, so the ledger is
+a small dedicated module over two DynamoDB calls instead of an adapted cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ferry.aws import DynamoDB, translate_errors
+from ferry.model import ObjectRef, Outcome, Transient
+
+log = logging.getLogger("ferry.ledger")
+
+TERMINAL = frozenset({"loaded", "rejected"})
+MAX_DETAILS = 50  # the item must stay far below DynamoDB's 400 KB
+MAX_TEXT = 2_000
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _clean_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    cleaned = []
+    for detail in details[:MAX_DETAILS]:
+        cleaned.append(
+            {
+                str(k): _clip(v) if isinstance(v, str) else v
+                for k, v in detail.items()
+                if v is not None and (isinstance(v, str | int | bool))
+            }
+        )
+    return cleaned
+
+
+def _is_conditional_failure(err: Transient) -> bool:
+    cause = err.__cause__
+    response = getattr(cause, "response", None)
+    return (
+        isinstance(response, dict)
+        and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
+
+
+@dataclass(slots=True)
+class Job:
+    """A claim on one object version (or the finding that it is already done)."""
+
+    ledger: Ledger
+    ref: ObjectRef
+    owner: str
+    attempt: int
+    already_done: bool = False
+    previous: Mapping[str, Any] | None = None
+
+    def finish(self, outcome: Outcome, *, route: str | None, timings: Mapping[str, int]) -> None:
+        self.ledger._finish(self, outcome, route, timings)
+
+    def release(self, reason: str) -> None:
+        """Give the lease back after a transient failure so the retry can claim at once."""
+        self.ledger._release(self, reason)
+
+
+class Ledger:
+    def __init__(
+        self,
+        table: str,
+        dynamodb: DynamoDB,
+        *,
+        ttl_days: int = 90,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self.table = table
+        self.dynamodb = dynamodb
+        self.ttl_days = ttl_days
+        self.clock = clock
+
+    # --- reads ------------------------------------------------------------------------
+
+    def get(self, ledger_id: str) -> dict[str, Any] | None:
+        with translate_errors(f"GetItem {self.table}"):
+            r = self.dynamodb.client.get_item(
+                TableName=self.table,
+                Key={"ledger_id": {"S": ledger_id}},
+                ConsistentRead=True,
+            )
+        item = r.get("Item")
+        return self.dynamodb.deserialize(item) if item else None
+
+    # --- claim --------------------------------------------------------------------------
+
+    def _expires_at(self, now: dt.datetime) -> int:
+        return int(now.timestamp()) + self.ttl_days * 86_400
+
+    def claim(self, ref: ObjectRef, *, lease_ms: int, owner: str) -> Job:
+        """Claim ``ref`` until now + ``lease_ms``; see the module docs for the rules."""
+        now = self.clock()
+        values: dict[str, Any] = {
+            ":in_progress": "in_progress",
+            ":failed": "failed",
+            ":lease": _ms(now) + max(lease_ms, 1_000),
+            ":now_ms": _ms(now),
+            ":now": _iso(now),
+            ":owner": owner,
+            ":zero": 0,
+            ":one": 1,
+            ":bucket": ref.bucket,
+            ":key": ref.key,
+            ":version": ref.version_id or "null",
+            ":expires": self._expires_at(now),
+        }
+        sets = [
+            "#status = :in_progress",
+            "lease_until = :lease",
+            "#owner = :owner",
+            "attempt = if_not_exists(attempt, :zero) + :one",
+            "claimed_at = :now",
+            "first_seen_at = if_not_exists(first_seen_at, :now)",
+            "#bucket = :bucket",
+            "#key = :key",
+            "version_id = :version",
+            "expires_at = :expires",
+        ]
+        for attribute, value in (
+            ("etag", ref.etag),
+            ("size", ref.size),
+            ("sequencer", ref.sequencer),
+            ("event_time", ref.event_time),
+        ):
+            if value is not None:
+                sets.append(f"#{attribute} = :{attribute}")
+                values[f":{attribute}"] = value
+        names = {
+            "#status": "status",
+            "#owner": "owner",
+            "#bucket": "bucket",
+            "#key": "key",
+            **{
+                f"#{a}": a for a in ("etag", "size", "sequencer", "event_time") if f":{a}" in values
+            },
+        }
+        try:
+            with translate_errors(f"UpdateItem {self.table} (claim)"):
+                r = self.dynamodb.client.update_item(
+                    TableName=self.table,
+                    Key={"ledger_id": {"S": ref.ledger_id}},
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=(
+                        "attribute_not_exists(ledger_id)"
+                        " OR (#status = :in_progress AND lease_until < :now_ms)"
+                        " OR #status = :failed"
+                    ),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=self.dynamodb.serialize(values),
+                    ReturnValues="ALL_NEW",
+                )
+        except Transient as err:
+            if not _is_conditional_failure(err):
+                raise
+            current = self.get(ref.ledger_id)
+            if current is None:  # expired by TTL in between: claim again
+                return self.claim(ref, lease_ms=lease_ms, owner=owner)
+            status = current.get("status")
+            if status in TERMINAL:
+                return Job(self, ref, owner, int(current.get("attempt", 0)), True, current)
+            until = int(current.get("lease_until", 0))
+            raise Transient(
+                f"{ref} is being processed by {current.get('owner')} "
+                f"(lease for another {max(0, until - _ms(now))} ms)"
+            ) from None
+        item = self.dynamodb.deserialize(r["Attributes"])
+        return Job(self, ref, owner, int(item.get("attempt", 1)))
+
+    # --- completion ---------------------------------------------------------------------
+
+    def _finish(
+        self, job: Job, outcome: Outcome, route: str | None, timings: Mapping[str, int]
+    ) -> None:
+        now = self.clock()
+        values: dict[str, Any] = {
+            ":status": outcome.status,
+            ":processor": outcome.processor,
+            ":counts": {k: int(v) for k, v in outcome.counts.items()},
+            ":outputs": list(outcome.outputs),
+            ":details": _clean_details(outcome.details),
+            ":finished": _iso(now),
+            ":timings": {k: int(v) for k, v in timings.items()},
+            ":owner": job.owner,
+            ":expires": self._expires_at(now),
+        }
+        sets = [
+            "#status = :status",
+            "processor = :processor",
+            "counts = :counts",
+            "outputs = :outputs",
+            "details = :details",
+            "finished_at = :finished",
+            "timings = :timings",
+            "expires_at = :expires",
+        ]
+        if outcome.reason:
+            sets.append("reason = :reason")
+            values[":reason"] = _clip(outcome.reason)
+        if route:
+            sets.append("#route = :route")
+            values[":route"] = route
+        names = {"#status": "status", "#owner": "owner"}
+        if route:
+            names["#route"] = "route"
+        expression = "SET " + ", ".join(sets) + " REMOVE lease_until"
+        if not outcome.reason:
+            expression += ", reason"
+        try:
+            with translate_errors(f"UpdateItem {self.table} (finish)"):
+                self.dynamodb.client.update_item(
+                    TableName=self.table,
+                    Key={"ledger_id": {"S": job.ref.ledger_id}},
+                    UpdateExpression=expression,
+                    ConditionExpression="#owner = :owner",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=self.dynamodb.serialize(values),
+                )
+        except Transient as err:
+            if not _is_conditional_failure(err):
+                raise
+            # Our lease ran out and another invocation reclaimed the object; its
+            # (idempotent) run writes the final record.
+            log.warning(
+                "ledger claim lost before finishing", extra={"ledger_id": job.ref.ledger_id}
+            )
+
+    def _release(self, job: Job, reason: str) -> None:
+        now = self.clock()
+        try:
+            with translate_errors(f"UpdateItem {self.table} (release)"):
+                self.dynamodb.client.update_item(
+                    TableName=self.table,
+                    Key={"ledger_id": {"S": job.ref.ledger_id}},
+                    UpdateExpression="SET lease_until = :now_ms, last_error = :reason",
+                    ConditionExpression="#owner = :owner AND #status = :in_progress",
+                    ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
+                    ExpressionAttributeValues=self.dynamodb.serialize(
+                        {
+                            ":now_ms": _ms(now) - 1,
+                            ":reason": _clip(reason),
+                            ":owner": job.owner,
+                            ":in_progress": "in_progress",
+                        }
+                    ),
+                )
+        except Transient as err:
+            # Releasing is an optimisation (the lease expires anyway): keep the original error.
+            log.warning("could not release the ledger lease: %s", err)
+
+    # --- failures outside the processors ------------------------------------------------
+
+    def mark_dead_lettered(self, ref: ObjectRef, reason: str) -> bool:
+        """Record ``failed`` for an object whose message reached the DLQ.
+
+        Returns False (and changes nothing) when the object already reached a
+        terminal state: a duplicate message may be dead-lettered after the
+        original was processed.
+        """
+        now = self.clock()
+        values = {
+            ":failed": "failed",
+            ":reason": _clip(reason),
+            ":now": _iso(now),
+            ":bucket": ref.bucket,
+            ":key": ref.key,
+            ":version": ref.version_id or "null",
+            ":expires": self._expires_at(now),
+            ":loaded": "loaded",
+            ":rejected": "rejected",
+        }
+        try:
+            with translate_errors(f"UpdateItem {self.table} (dead-lettered)"):
+                self.dynamodb.client.update_item(
+                    TableName=self.table,
+                    Key={"ledger_id": {"S": ref.ledger_id}},
+                    UpdateExpression=(
+                        "SET #status = :failed, reason = :reason, dead_lettered_at = :now,"
+                        " finished_at = :now, #bucket = :bucket, #key = :key,"
+                        " version_id = :version, expires_at = :expires,"
+                        " first_seen_at = if_not_exists(first_seen_at, :now) REMOVE lease_until"
+                    ),
+                    ConditionExpression=(
+                        "attribute_not_exists(ledger_id) OR NOT #status IN (:loaded, :rejected)"
+                    ),
+                    ExpressionAttributeNames={
+                        "#status": "status",
+                        "#bucket": "bucket",
+                        "#key": "key",
+                    },
+                    ExpressionAttributeValues=self.dynamodb.serialize(values),
+                )
+        except Transient as err:
+            if _is_conditional_failure(err):
+                return False
+            raise
+        return True
+
+    def record_bad_message(
+        self, ledger_id: str, message_id: str | None, reason: str, excerpt: str
+    ) -> None:
+        """A message that named no object (unparseable, unsupported event): ``failed``."""
+        now = self.clock()
+        item = {
+            "ledger_id": ledger_id,
+            "status": "failed",
+            "reason": _clip(reason),
+            "message_id": message_id or "unknown",
+            "body_excerpt": _clip(excerpt) or "",
+            "finished_at": _iso(now),
+            "first_seen_at": _iso(now),
+            "processor": "intake",
+            "expires_at": self._expires_at(now),
+        }
+        self.dynamodb.put_item(self.table, item)
+
+
+def from_env() -> Ledger:
+    """The ledger of the deployed function (FERRY_LEDGER_TABLE, FERRY_LEDGER_TTL_DAYS)."""
+    from ferry.settings import Settings
+
+    settings = Settings.from_env()
+    return Ledger(settings.require("ledger_table"), DynamoDB(), ttl_days=settings.ledger_ttl_days)
+
+
+def mark_dead_lettered(ref: ObjectRef, reason: str) -> bool:
+    """Record ``failed`` for ``ref`` in the deployed ledger (used for DLQ'd messages)."""
+    return from_env().mark_dead_lettered(ref, reason)

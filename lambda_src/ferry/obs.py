@@ -1,0 +1,140 @@
+"""Structured JSON logs and CloudWatch Embedded Metric Format (EMF) metrics.
+
+Standard library only. Every log line is one JSON object with ``level``,
+``message``, ``logger``, ``timestamp`` and the fields bound for the object being
+processed (``key``, ``ledger_id``, ``bucket``, ``version_id``, ``message_id``,
+``request_id``), set with :func:`bind` for the duration of a ``with`` block.
+
+Metrics are printed to stdout as EMF JSON lines: CloudWatch Logs extracts them
+into metrics without any API call (namespace ``FERRY_METRICS_NAMESPACE``,
+default ``Ferry``; dimension ``Processor``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType
+from typing import IO, Any
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_bound: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "ferry_log", default=_EMPTY
+)
+
+# Attributes every LogRecord has; anything else came in through ``extra=``.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": dt.datetime.fromtimestamp(record.created, dt.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(_bound.get())
+        for name, value in record.__dict__.items():
+            if name not in _RESERVED and not name.startswith("_"):
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+_configured = False
+
+
+def setup_logging(level: str = "INFO", stream: IO[str] | None = None) -> logging.Logger:
+    """Give the ``ferry`` logger one JSON handler on stdout (idempotent)."""
+    global _configured
+    logger = logging.getLogger("ferry")
+    if not _configured or stream is not None:
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        handler = logging.StreamHandler(stream or sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+        logger.propagate = False  # the Lambda runtime's root handler would print it twice
+        _configured = True
+    logger.setLevel(getattr(logging, level.upper(), logging.INFO))
+    return logger
+
+
+@contextmanager
+def bind(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` to every log line written inside the block."""
+    token = _bound.set({**_bound.get(), **{k: v for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+class Metrics:
+    """EMF metric lines: one per processed object, one per batch."""
+
+    def __init__(
+        self, namespace: str = "Ferry", service: str = "ferry", out: IO[str] | None = None
+    ):
+        self.namespace = namespace
+        self.service = service
+        self.out = out
+
+    def emit(
+        self,
+        values: Mapping[str, tuple[float, str]],
+        dimensions: Mapping[str, str],
+        properties: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Print one EMF document. ``values``: name -> (value, unit)."""
+        dims = {"Service": self.service, **dimensions}
+        document: dict[str, Any] = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": self.namespace,
+                        "Dimensions": [sorted(dims)],
+                        "Metrics": [{"Name": n, "Unit": u} for n, (_, u) in values.items()],
+                    }
+                ],
+            },
+            **dims,
+            **{n: v for n, (v, _) in values.items()},
+            **(properties or {}),
+        }
+        out = self.out or sys.stdout
+        out.write(json.dumps(document, default=str, separators=(",", ":")) + "\n")
+        out.flush()
+        return document
+
+    def object_done(
+        self,
+        *,
+        processor: str,
+        status: str,
+        records: int,
+        duration_ms: float,
+        properties: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return self.emit(
+            {
+                "Files": (1, "Count"),
+                "Records": (records, "Count"),
+                "Rejects": (1 if status == "rejected" else 0, "Count"),
+                "Duration": (round(duration_ms, 3), "Milliseconds"),
+            },
+            {"Processor": processor},
+            {"status": status, **(properties or {})},
+        )
