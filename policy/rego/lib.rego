@@ -1,0 +1,389 @@
+# Shared helpers over `terraform show -json` plan documents.
+#
+# Provider v4+ splits one logical thing (a bucket, a VPC, a database) across
+# several resources. The helpers below join them two ways, so that values known
+# only after apply never cause a false alarm:
+#
+#   1. by configuration reference: the attribute's expression in
+#      `configuration` (root_module / module_calls) names the target resource,
+#      possibly through `each.value`, `each.key`, `count.index`, a module input
+#      variable or a module output;
+#   2. by known value: the attribute's planned value equals a known attribute
+#      of the target (for example `bucket` = the bucket's name).
+#
+# Environment detection ("in prod" rules): a resource is in prod when its
+# planned `tags_all.Environment` (provider default_tags included) is "prod" or
+# "production"; a resource without that tag follows the plan's root variable
+# `environment`.
+package ferry.lib
+
+import rego.v1
+
+# --- resources ----------------------------------------------------------------
+
+# Managed resources that exist after the change (creates, updates, no-ops,
+# replacements); pure deletes are left out.
+managed contains rc if {
+	some rc in input.resource_changes
+	rc.mode == "managed"
+	not deleted(rc)
+}
+
+deleted(rc) if rc.change.actions == ["delete"]
+
+of_type(t) := {rc | some rc in managed; rc.type == t}
+
+# Planned data sources (aws_iam_policy_document and friends).
+data_reads contains rc if {
+	some rc in input.resource_changes
+	rc.mode == "data"
+}
+
+after(rc) := object.get(rc.change, "after", {})
+
+after_unknown(rc) := object.get(rc.change, "after_unknown", {})
+
+# attribute value known at plan time (null counts as known and unset)
+known(rc, attr) if not after_unknown(rc)[attr] == true
+
+unknown(rc, attr) if after_unknown(rc)[attr] == true
+
+# attribute set: a non-null, non-empty value, or a value only known after apply
+is_set(rc, attr) if unknown(rc, attr)
+
+is_set(rc, attr) if {
+	v := after(rc)[attr]
+	v != null
+	v != ""
+	v != []
+	v != {}
+}
+
+# first element of a nested block list, or {} when absent
+block(obj, name) := b if {
+	some b in object.get(obj, name, [])
+} else := {}
+
+blocks(obj, name) := [b | some b in object.get(obj, name, []); b != null]
+
+as_array(x) := x if is_array(x)
+
+as_array(x) := [x] if not is_array(x)
+
+as_array(x) := [] if x == null
+
+# --- environment ----------------------------------------------------------------
+
+prod_names := {"prod", "production"}
+
+plan_environment := lower(input.variables.environment.value) if {
+	is_string(input.variables.environment.value)
+} else := ""
+
+in_prod(rc) if {
+	env := after(rc).tags_all.Environment
+	lower(env) in prod_names
+}
+
+in_prod(rc) if {
+	not has_env_tag(rc)
+	plan_environment in prod_names
+}
+
+has_env_tag(rc) if is_string(after(rc).tags_all.Environment)
+
+# --- addresses and configuration --------------------------------------------------
+
+module_of(rc) := object.get(rc, "module_address", "")
+
+# "module.a[\"x\"].module.b" -> "module.a.module.b": configuration has no instances
+static_module(addr) := regex.replace(addr, `\[[^\]]*\]`, "")
+
+module_configs[prefix] := mod if {
+	walk(input.configuration.root_module, [path, mod])
+	is_object(mod)
+	module_path_ok(path)
+	is_object(object.get(mod, "module_calls", {})) # a module body
+	object.get(mod, "resources", null) != null
+	names := [path[j] | some j; path[j]; j > 0; path[j - 1] == "module_calls"]
+	prefix := concat(".", [concat("", ["module.", n]) | some n in names])
+}
+
+module_path_ok(path) if {
+	every i, p in path {
+		module_step(path, i, p)
+	}
+}
+
+module_step(path, i, p) if {
+	i % 3 == 0
+	p == "module_calls"
+}
+
+module_step(path, i, _) if i % 3 == 1
+
+module_step(path, i, p) if {
+	i % 3 == 2
+	p == "module"
+}
+
+config_of(rc) := c if {
+	mod := module_configs[static_module(module_of(rc))]
+	some c in mod.resources
+	c.address == config_address(rc)
+}
+
+config_address(rc) := concat(".", [rc.type, rc.name]) if rc.mode == "managed"
+
+config_address(rc) := concat(".", ["data", rc.type, rc.name]) if rc.mode == "data"
+
+expression(rc, attr) := object.get(config_of(rc), ["expressions", attr], {})
+
+references(rc, attr) := object.get(expression(rc, attr), "references", [])
+
+index_suffix(i) := concat("", ["[\"", i, "\"]"]) if is_string(i)
+
+index_suffix(i) := sprintf("[%d]", [i]) if is_number(i)
+
+has_index(rc) if object.get(rc, "index", null) != null
+
+# References resolved to targets: {"module": instance address of the module,
+# "base": "type.name" or "data.type.name", "index": key, or "*" for any}.
+targets(rc, attr) := ((direct_targets(rc, attr) | each_targets(rc, attr)) | var_targets(rc, attr)) | output_targets(rc, attr)
+
+# plain resource references; `each.key` / `count.index` next to an unindexed
+# reference mean "the instance with my own key"
+direct_targets(rc, attr) := {t |
+	refs := references(rc, attr)
+	some r in refs
+	ref := parse_ref(r)
+	t := {"module": module_of(rc), "base": ref.base, "index": ref_index(ref, rc, refs)}
+}
+
+ref_index(ref, _, _) := ref.index if ref.index != null
+
+ref_index(ref, rc, refs) := implied_index(rc, refs) if ref.index == null
+
+# each.value of a for_each over a resource: the instance with the same key
+each_targets(rc, attr) := {t |
+	some r in references(rc, attr)
+	startswith(r, "each.value")
+	some r2 in object.get(config_of(rc), ["for_each_expression", "references"], [])
+	ref := parse_ref(r2)
+	t := {"module": module_of(rc), "base": ref.base, "index": object.get(rc, "index", "*")}
+}
+
+# var.X inside a module: the module call's argument, one level up
+var_targets(rc, attr) := {t |
+	some r in references(rc, attr)
+	startswith(r, "var.")
+	name := split(r, ".")[1]
+	call := module_call(module_of(rc))
+	some r2 in object.get(call.config, ["expressions", name, "references"], [])
+	ref := parse_ref(r2)
+	t := {"module": call.parent, "base": ref.base, "index": any_if_null(ref.index)}
+}
+
+# module.M.output: the output's expression inside the module
+output_targets(rc, attr) := {t |
+	some r in references(rc, attr)
+	startswith(r, "module.")
+	parts := split(r, ".")
+	count(parts) >= 3
+	call_name := strip_index(parts[1])
+	output := strip_index(parts[2])
+	child_static := join_nonempty([static_module(module_of(rc)), concat("", ["module.", call_name])])
+	mod := module_configs[child_static]
+	some r2 in object.get(mod, ["outputs", output, "expression", "references"], [])
+	ref := parse_ref(r2)
+	child := join_nonempty([module_of(rc), concat("", ["module.", call_name])])
+	t := {"module": child, "base": ref.base, "index": any_if_null(ref.index)}
+}
+
+join_nonempty(parts) := concat(".", [p | some p in parts; p != ""])
+
+any_if_null(i) := "*" if i == null
+
+any_if_null(i) := i if i != null
+
+implied_index(rc, refs) := rc.index if {
+	some r in refs
+	r in {"each.key", "count.index"}
+	has_index(rc)
+} else := "*"
+
+# "aws_s3_bucket.data[\"raw\"].id" -> {"base": "aws_s3_bucket.data", "index": "raw"}
+parse_ref(r) := {"base": base, "index": idx} if {
+	parts := split(r, ".")
+	not parts[0] in {"var", "local", "each", "count", "path", "module", "self", "terraform"}
+	parts[0] != "data"
+	count(parts) >= 2
+	base := concat(".", [parts[0], strip_index(parts[1])])
+	idx := literal_index(parts[1])
+}
+
+parse_ref(r) := {"base": base, "index": idx} if {
+	parts := split(r, ".")
+	parts[0] == "data"
+	count(parts) >= 3
+	base := concat(".", ["data", parts[1], strip_index(parts[2])])
+	idx := literal_index(parts[2])
+}
+
+strip_index(s) := regex.replace(s, `\[.*$`, "")
+
+literal_index(s) := json.unmarshal(m[1]) if {
+	m := regex.find_all_string_submatch_n(`\[(.*)\]$`, s, 1)[0]
+} else := null
+
+# the module call that created module instance `addr`: its parent instance
+# address and its configuration block
+module_call(addr) := {"parent": parent, "config": cfg} if {
+	addr != ""
+	segs := split(addr, ".module.")
+	last := segs[count(segs) - 1]
+	name := regex.replace(trim_prefix(last, "module."), `\[.*$`, "")
+	parent := parent_module(addr)
+	parent_cfg := module_configs[static_module(parent)]
+	cfg := parent_cfg.module_calls[name]
+}
+
+parent_module(addr) := "" if {
+	count(split(addr, ".module.")) == 1
+}
+
+parent_module(addr) := p if {
+	segs := split(addr, ".module.")
+	count(segs) > 1
+	p := concat(".module.", array.slice(segs, 0, count(segs) - 1))
+}
+
+rc_base(rc) := config_address(rc)
+
+# true when `child.attr` references the resource instance `target`
+references_resource(child, attr, target) if {
+	some t in targets(child, attr)
+	t.module == module_of(target)
+	t.base == rc_base(target)
+	index_matches(t.index, target)
+}
+
+index_matches("*", _)
+
+index_matches(i, target) if {
+	i != "*"
+	object.get(target, "index", null) == i
+}
+
+# true when the known value of `child.attr` equals a known value of one of the
+# target's attributes (e.g. bucket name, id, arn)
+value_matches(child, attr, target, target_attrs) if {
+	known(child, attr)
+	v := after(child)[attr]
+	is_string(v)
+	v != ""
+	some ta in target_attrs
+	known(target, ta)
+	after(target)[ta] == v
+}
+
+# the join: child belongs to target by reference or by known value
+joined(child, attr, target, target_attrs) if references_resource(child, attr, target)
+
+joined(child, attr, target, target_attrs) if value_matches(child, attr, target, target_attrs)
+
+# a child whose attr is neither known nor resolvable to any resource: it may
+# belong to any target, so rules that need "some child" must not fire on its type
+unresolved(child, attr) if {
+	unknown(child, attr)
+	count(targets(child, attr)) == 0
+}
+
+# --- IAM policy documents --------------------------------------------------------
+
+# Statements of a policy attribute, normalised to
+# {"effect", "actions", "not_actions", "resources", "principals": [{"type", "ids"}],
+#  "not_principals", "conditions": [{"test", "variable", "values"}]}.
+# Known JSON is parsed; an unknown policy built by an aws_iam_policy_document
+# data source is read from that data source's planned statement blocks.
+statements(rc, attr) := array.concat(json_statements(rc, attr), document_statements(rc, attr))
+
+json_statements(rc, attr) := [s |
+	known(rc, attr)
+	doc := after(rc)[attr]
+	is_string(doc)
+	doc != ""
+	parsed := json.unmarshal(doc)
+	some st in as_array(object.get(parsed, "Statement", []))
+	s := normalise_json_statement(st)
+]
+
+document_statements(rc, attr) := [s |
+	unknown(rc, attr)
+	some t in targets(rc, attr)
+	startswith(t.base, "data.aws_iam_policy_document.")
+	some d in data_reads
+	module_of(d) == t.module
+	config_address(d) == t.base
+	index_matches(t.index, d)
+	some st in blocks(after(d), "statement")
+	s := normalise_block_statement(st)
+]
+
+normalise_json_statement(st) := {
+	"effect": object.get(st, "Effect", "Allow"),
+	"actions": as_array(object.get(st, "Action", [])),
+	"not_actions": as_array(object.get(st, "NotAction", [])),
+	"resources": as_array(object.get(st, "Resource", [])),
+	"principals": json_principals(object.get(st, "Principal", null)),
+	"not_principals": json_principals(object.get(st, "NotPrincipal", null)),
+	"conditions": [c |
+		conds := object.get(st, "Condition", {})
+		some test
+		vars := conds[test]
+		some variable
+		values := vars[variable]
+		c := {"test": test, "variable": variable, "values": as_array(values)}
+	],
+}
+
+json_principals(p) := [] if p == null
+
+json_principals(p) := [{"type": "*", "ids": ["*"]}] if p == "*"
+
+json_principals(p) := [{"type": t, "ids": as_array(ids)} | some t; ids := p[t]] if is_object(p)
+
+normalise_block_statement(st) := {
+	"effect": effect_or_allow(object.get(st, "effect", null)),
+	"actions": object.get(st, "actions", []),
+	"not_actions": object.get(st, "not_actions", []),
+	"resources": object.get(st, "resources", []),
+	"principals": [{"type": p.type, "ids": p.identifiers} | some p in blocks(st, "principals")],
+	"not_principals": [{"type": p.type, "ids": p.identifiers} | some p in blocks(st, "not_principals")],
+	"conditions": [{"test": c.test, "variable": c.variable, "values": c.values} | some c in blocks(st, "condition")],
+}
+
+effect_or_allow(e) := "Allow" if e == null
+
+effect_or_allow(e) := e if e != null
+
+null_to_empty(x) := [] if x == null
+
+null_to_empty(x) := x if x != null
+
+# a principal that means "anyone"
+wildcard_principal(st) if {
+	some p in st.principals
+	some id in null_to_empty(p.ids)
+	id == "*"
+}
+
+has_condition_key(st, keys) if {
+	some c in st.conditions
+	lower(c.variable) in keys
+}
+
+# --- messages ----------------------------------------------------------------------
+
+# "FERRY-S3-001 (high): <address>: <what is wrong>; <how to fix>"
+msg(rules, id, address, text) := concat("", [id, " (", rules[id].severity, "): ", address, ": ", text])
