@@ -1,0 +1,392 @@
+# Plan-only, offline: each delivery mode, option and opt-out changes exactly what it says.
+
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+variables {
+  name       = "ferry-test"
+  account_id = "111122223333"
+  kms_key_arns = {
+    storage     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+    operational = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
+    logs        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
+  }
+  bucket_names = {
+    raw       = "ferry-test-raw"
+    processed = "ferry-test-processed"
+    failed    = "ferry-test-failed"
+  }
+  subnet_ids         = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+  security_group_ids = ["sg-0a1b2c3d4e5f60003"]
+  package_path       = "build/ferry-x86_64.zip"
+  package_sha256     = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+}
+
+run "eventbridge_delivery" {
+  command = plan
+
+  variables {
+    delivery = "eventbridge"
+    routes   = [{ prefix = "incoming/", suffix = ".csv" }, { prefix = "json/", suffix = ".json" }, { prefix = "documents/" }]
+  }
+
+  override_resource {
+    target          = aws_sqs_queue.this
+    override_during = plan
+    values          = { arn = "arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest" }
+  }
+  override_resource {
+    target          = aws_cloudwatch_event_rule.object_created
+    override_during = plan
+    values          = { arn = "arn:aws:events:eu-west-1:111122223333:rule/ferry-test-object-created" }
+  }
+
+  assert {
+    condition     = aws_s3_bucket_notification.raw.eventbridge == true && length(aws_s3_bucket_notification.raw.queue) == 0
+    error_message = "eventbridge mode: the bucket sends to EventBridge and notifies no queue directly"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_rule.object_created[0].name == "ferry-test-object-created"
+    error_message = "one rule, named after the pipeline"
+  }
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.object_created[0].event_pattern) == {
+      source        = ["aws.s3"]
+      "detail-type" = ["Object Created"]
+      detail = {
+        bucket = { name = ["ferry-test-raw"] }
+        object = { key = [{ wildcard = "incoming/*.csv" }, { wildcard = "json/*.json" }, { prefix = "documents/" }] }
+      }
+    }
+    error_message = "the rule matches Object Created in the raw bucket, one key filter per route"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.queue[0].arn == "arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest" && aws_cloudwatch_event_target.queue[0].rule == "ferry-test-object-created"
+    error_message = "the rule targets the ingest queue"
+  }
+  assert {
+    condition     = [for s in jsondecode(aws_sqs_queue.this.policy).Statement : s.Sid] == ["AllowObjectCreatedRule", "DenyInsecureTransport"]
+    error_message = "eventbridge mode: only the rule may send (no S3 statement)"
+  }
+  assert {
+    condition = jsondecode(aws_sqs_queue.this.policy).Statement[0].Principal == { Service = "events.amazonaws.com" } && jsondecode(aws_sqs_queue.this.policy).Statement[0].Condition == {
+      ArnEquals    = { "aws:SourceArn" = "arn:aws:events:eu-west-1:111122223333:rule/ferry-test-object-created" }
+      StringEquals = { "aws:SourceAccount" = "111122223333" }
+    }
+    error_message = "EventBridge may send only for this rule in this account"
+  }
+  assert {
+    condition     = output.eventbridge_rule_arn == "arn:aws:events:eu-west-1:111122223333:rule/ferry-test-object-created"
+    error_message = "eventbridge_rule_arn is set in eventbridge mode"
+  }
+}
+
+run "eventbridge_without_key_filters_matches_the_whole_bucket" {
+  command = plan
+
+  variables {
+    delivery = "eventbridge"
+    routes   = [{}]
+  }
+
+  assert {
+    condition     = !contains(keys(jsondecode(aws_cloudwatch_event_rule.object_created[0].event_pattern).detail), "object")
+    error_message = "the default route (neither prefix nor suffix) matches every key: no key filter"
+  }
+}
+
+run "eventbridge_wildcard_escapes_literal_stars" {
+  command = plan
+
+  variables {
+    delivery = "eventbridge"
+    routes   = [{ prefix = "odd*dir/", suffix = ".csv" }, { suffix = ".pdf" }]
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.object_created[0].event_pattern).detail.object.key == [{ wildcard = "odd\\*dir/*.csv" }, { suffix = ".pdf" }]
+    error_message = "a '*' in a prefix is a literal character, escaped in the wildcard pattern; a suffix-only route is a suffix filter"
+  }
+}
+
+run "s3_notification_routes" {
+  command = plan
+
+  variables {
+    routes = [{ prefix = "incoming/", suffix = ".csv" }, { prefix = "incoming/", suffix = ".json" }, { prefix = "documents/" }]
+  }
+
+  assert {
+    condition = [
+      for q in aws_s3_bucket_notification.raw.queue :
+      "${q.id} ${q.filter_prefix == null ? "-" : q.filter_prefix} ${q.filter_suffix == null ? "-" : q.filter_suffix}"
+    ] == ["ferry-route-0 incoming/ .csv", "ferry-route-1 incoming/ .json", "ferry-route-2 documents/ -"]
+    error_message = "one queue notification per route, with its filters"
+  }
+  assert {
+    condition     = alltrue([for q in aws_s3_bucket_notification.raw.queue : q.events == toset(["s3:ObjectCreated:*"])])
+    error_message = "every route listens to ObjectCreated"
+  }
+}
+
+run "without_function" {
+  command = plan
+
+  variables {
+    create_function = false
+  }
+
+  assert {
+    condition = (
+      length(aws_lambda_function.processor) == 0 && length(aws_iam_role.processor) == 0 &&
+      length(aws_iam_role_policy.processor) == 0 && length(aws_cloudwatch_log_group.processor) == 0 &&
+      length(aws_lambda_event_source_mapping.queue) == 0 && length(aws_cloudwatch_metric_alarm.function) == 0
+    )
+    error_message = "create_function = false removes the function, its role, log group, event source and function alarms"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.queue) == 2 && length(aws_s3_bucket_notification.raw.queue) == 1
+    error_message = "queues, delivery and queue alarms stay"
+  }
+  assert {
+    condition     = output.function_name == null && output.function_arn == null && output.role_arn == null && output.log_group_name == null && output.event_source_mapping_uuid == null
+    error_message = "function outputs are null without a function"
+  }
+  assert {
+    condition     = output.function_environment.FERRY_LEDGER_TABLE == "ferry-test-ledger"
+    error_message = "the environment a local runner needs is still an output"
+  }
+}
+
+run "without_event_source_mapping" {
+  command = plan
+
+  variables {
+    create_event_source_mapping = false
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.queue) == 0 && length(aws_lambda_function.processor) == 1
+    error_message = "create_event_source_mapping = false removes only the event source mapping"
+  }
+}
+
+run "without_alarms" {
+  command = plan
+
+  variables {
+    create_alarms = false
+    alarm_emails  = ["ops@example.com"]
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_cloudwatch_metric_alarm.queue) == 0 && length(aws_cloudwatch_metric_alarm.function) == 0 && length(aws_sns_topic_subscription.email) == 0
+    error_message = "create_alarms = false removes the topic, its subscriptions and every alarm"
+  }
+  assert {
+    condition     = output.alarm_topic_arn == null && output.alarm_names == []
+    error_message = "alarm outputs are empty without alarms"
+  }
+}
+
+run "email_subscriptions" {
+  command = plan
+
+  variables {
+    alarm_emails = ["ops@example.com", "data@example.com"]
+  }
+
+  assert {
+    condition     = keys(aws_sns_topic_subscription.email) == ["data@example.com", "ops@example.com"] && alltrue([for s in values(aws_sns_topic_subscription.email) : s.protocol == "email"])
+    error_message = "one email subscription per address"
+  }
+}
+
+run "database_with_secret" {
+  command = plan
+
+  variables {
+    database = {
+      host       = "ferry.cluster-abc.eu-west-1.rds.amazonaws.com"
+      name       = "ferry"
+      secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-db-AbCdEf"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_HOST"] == "ferry.cluster-abc.eu-west-1.rds.amazonaws.com" &&
+      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_PORT"] == "5432" &&
+      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_NAME"] == "ferry" &&
+      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_SECRET_ARN"] == "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-db-AbCdEf"
+    )
+    error_message = "the database settings reach the function as FERRY_DB_*"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.processor.statement : { actions = s.actions, resources = s.resources } if s.sid == "ReadDatabaseSecret"
+      ] == [{
+        actions   = toset(["secretsmanager:GetSecretValue"])
+        resources = toset(["arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-db-AbCdEf"])
+    }]
+    error_message = "the role may read exactly the database secret"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.processor.statement : s if s.sid == "ConnectAsDatabaseUser"]) == 0
+    error_message = "no rds-db:connect without IAM authentication"
+  }
+}
+
+run "database_with_iam_auth" {
+  command = plan
+
+  variables {
+    database = {
+      host          = "ferry.abc.eu-west-1.rds.amazonaws.com"
+      port          = 6432
+      iam_auth_user = "ferry_loader"
+      resource_id   = "db-ABCDEFGHIJKL"
+    }
+  }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.processor.statement : { actions = s.actions, resources = s.resources } if s.sid == "ConnectAsDatabaseUser"
+      ] == [{
+        actions   = toset(["rds-db:connect"])
+        resources = toset(["arn:aws:rds-db:eu-west-1:111122223333:dbuser:db-ABCDEFGHIJKL/ferry_loader"])
+    }]
+    error_message = "IAM authentication: rds-db:connect for that one database user"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_PORT"] == "6432" && !contains(keys(aws_lambda_function.processor[0].environment[0].variables), "FERRY_DB_SECRET_ARN") && !contains(keys(aws_lambda_function.processor[0].environment[0].variables), "FERRY_DB_NAME")
+    error_message = "no secret ARN or database name variables when not given"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.processor.statement : s if s.sid == "ReadDatabaseSecret"]) == 0
+    error_message = "no secret access without a secret"
+  }
+}
+
+run "delete_raw_after_processing" {
+  command = plan
+
+  variables {
+    delete_raw_after_processing = true
+  }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.processor.statement : { actions = s.actions, resources = s.resources } if s.sid == "DeleteProcessedRawObjects"
+    ] == [{ actions = toset(["s3:DeleteObject"]), resources = toset(["arn:aws:s3:::ferry-test-raw/*"]) }]
+    error_message = "delete_raw_after_processing adds s3:DeleteObject on raw objects only"
+  }
+  assert {
+    condition     = length(data.aws_iam_policy_document.processor.statement) == 12
+    error_message = "and nothing else"
+  }
+}
+
+run "extra_environment_and_tuning" {
+  command = plan
+
+  variables {
+    environment_variables              = { POWERTOOLS_SERVICE_NAME = "ferry", API_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:api-x" }
+    runtime                            = "python3.13"
+    architecture                       = "arm64"
+    memory_size                        = 2048
+    timeout                            = 300
+    reserved_concurrent_executions     = -1
+    maximum_concurrency                = 50
+    batch_size                         = 100
+    maximum_batching_window_in_seconds = 5
+    max_receive_count                  = 3
+    log_retention_days                 = 90
+    ledger_ttl_days                    = 30
+    deletion_protection_enabled        = false
+    role_permissions_boundary_arn      = "arn:aws:iam::111122223333:policy/boundary"
+  }
+
+  assert {
+    condition     = aws_lambda_function.processor[0].environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "ferry" && aws_lambda_function.processor[0].environment[0].variables["API_SECRET_ARN"] != "" && aws_lambda_function.processor[0].environment[0].variables["FERRY_LEDGER_TTL_DAYS"] == "30"
+    error_message = "extra variables are merged with the FERRY_* ones"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].runtime == "python3.13" && aws_lambda_function.processor[0].architectures == tolist(["arm64"]) && aws_lambda_function.processor[0].memory_size == 2048
+    error_message = "runtime, architecture and memory follow the inputs"
+  }
+  assert {
+    condition     = aws_sqs_queue.this.visibility_timeout_seconds == 1800 && aws_lambda_function.processor[0].timeout == 300
+    error_message = "visibility timeout follows the function timeout (6 x 300)"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].reserved_concurrent_executions == -1 && aws_lambda_event_source_mapping.queue[0].scaling_config[0].maximum_concurrency == 50
+    error_message = "-1 opts out of reserved concurrency"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.queue[0].batch_size == 100 && aws_lambda_event_source_mapping.queue[0].maximum_batching_window_in_seconds == 5
+    error_message = "batching follows the inputs"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.processor[0].retention_in_days == 90 && aws_iam_role.processor[0].permissions_boundary == "arn:aws:iam::111122223333:policy/boundary"
+    error_message = "log retention and permissions boundary follow the inputs"
+  }
+  assert {
+    condition     = alltrue([for t in [aws_dynamodb_table.ledger, aws_dynamodb_table.records, aws_dynamodb_table.metadata] : t.deletion_protection_enabled == false && t.point_in_time_recovery[0].enabled == true])
+    error_message = "deletion protection can be turned off; PITR stays"
+  }
+}
+
+run "code_signing_opt_in" {
+  command = plan
+
+  variables {
+    code_signing = {
+      signing_profile_version_arns = ["arn:aws:signer:eu-west-1:111122223333:/signing-profiles/ferry/abcdef1234"]
+    }
+  }
+
+  assert {
+    condition     = length(aws_lambda_code_signing_config.processor) == 1 && aws_lambda_code_signing_config.processor[0].policies[0].untrusted_artifact_on_deployment == "Enforce"
+    error_message = "signing profiles create an enforcing code signing config"
+  }
+  assert {
+    condition     = toset(aws_lambda_code_signing_config.processor[0].allowed_publishers[0].signing_profile_version_arns) == toset(["arn:aws:signer:eu-west-1:111122223333:/signing-profiles/ferry/abcdef1234"])
+    error_message = "only the given signing profiles are trusted"
+  }
+}
+
+run "other_partition" {
+  command = plan
+
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-us-gov" }
+  }
+  override_data {
+    target = data.aws_region.current
+    values = { name = "us-gov-west-1" }
+  }
+
+  variables {
+    kms_key_arns = {
+      storage     = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+      operational = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
+      logs        = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
+    }
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.processor.statement : s.resources if s.sid == "ConsumeIngestQueue"]) == toset(["arn:aws-us-gov:sqs:us-gov-west-1:111122223333:ferry-test-ingest"])
+    error_message = "ARNs follow the partition and region"
+  }
+}
