@@ -1,0 +1,90 @@
+"""``json_transform``: one JSON document -> validated, enriched copy in the processed bucket.
+
+The document must satisfy the route's ``schema``. It is written unchanged with
+one added member, ``_ingestion`` (source bucket, key, version, etag, event time,
+ingested_at, ledger id, route, schema), to a deterministic key in the processed
+bucket: ``<output_prefix><key without .json>.<version id>.json`` (``null`` for an
+unversioned object). A redelivery overwrites the same object; a new version of
+the source becomes a new output.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from ferry.jsondoc import JsonProblem, decode_text, loads, validator, violations
+from ferry.model import ObjectRef, Outcome
+from ferry.processors.base import BaseProcessor, ProcessingContext
+
+
+def output_key(ref: ObjectRef, prefix: str) -> str:
+    stem = ref.key[:-5] if ref.key.lower().endswith(".json") else ref.key
+    version = (ref.version_id or "null").replace("/", "_")
+    return f"{prefix}{stem}.{version}.json"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return (
+            int(value)
+            if value == value.to_integral_value() and "E" not in str(value)
+            else float(value)
+        )
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class JsonTransformProcessor(BaseProcessor):
+    name = "json_transform"
+
+    def run(self, ref: ObjectRef, ctx: ProcessingContext) -> Outcome:
+        limits = ctx.limits
+        try:
+            data = ctx.s3.read(ref, limits.max_object_bytes)
+        except ValueError as err:
+            return self.rejected(f"file too large: {err}")
+        try:
+            document = loads(decode_text(data), max_depth=limits.max_json_depth)
+        except JsonProblem as problem:
+            return self.rejected(problem.reason, details=problem.details)
+
+        schema_name = ctx.route.get("schema")
+        found = violations(
+            validator(schema_name, ctx.config.schemas[schema_name]),
+            document,
+            limit=limits.max_reported_errors,
+        )
+        if found:
+            first = found[0]
+            return self.rejected(
+                f"schema {schema_name!r}: {first.path}: {first.message}"
+                + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""),
+                details=[{"path": v.path, "message": v.message} for v in found],
+            )
+        if not isinstance(document, dict):
+            return self.rejected(f"expected a JSON object, got a JSON {type(document).__name__}")
+
+        enriched = {
+            **document,
+            "_ingestion": {
+                "source_bucket": ref.bucket,
+                "source_key": ref.key,
+                "source_version_id": ref.version_id,
+                "source_etag": ref.etag,
+                "event_time": ref.event_time,
+                "ingested_at": ctx.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "ledger_id": ctx.ledger_id,
+                "route": ctx.route.name,
+                "schema": schema_name,
+            },
+        }
+        body = json.dumps(enriched, default=_json_default, ensure_ascii=False).encode("utf-8")
+        bucket = ctx.settings.require("processed_bucket")
+        key = output_key(ref, ctx.route.get("output_prefix", "processed/"))
+        uri = ctx.s3.put(bucket, key, body, metadata={"ferry-source-key": _ascii(ref.key)})
+        return self.loaded(counts={"documents": 1, "bytes_written": len(body)}, outputs=[uri])
+
+
+def _ascii(value: str) -> str:
+    return value.encode("ascii", "backslashreplace").decode("ascii")[:1024]
