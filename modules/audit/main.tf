@@ -1,0 +1,444 @@
+# Audit trail for ferry: a multi-region CloudTrail (management events plus S3
+# data events on the data buckets) into its own locked-down bucket and a
+# CloudWatch log group, and Macie scanning the raw and failed buckets with its
+# findings routed through EventBridge to SNS and CloudWatch Logs.
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  trail_name = "${var.name_prefix}-trail"
+  # Built rather than read from aws_cloudtrail.this: the bucket policy, the
+  # trail's IAM role and the trail itself would otherwise form a cycle.
+  trail_arn = "arn:${local.partition}:cloudtrail:${local.region}:${var.account_id}:trail/${local.trail_name}"
+
+  trail_bucket_name = "${var.name_prefix}-trail-${var.account_id}"
+
+  tags = merge(var.tags, { "ferry:component" = "audit" })
+}
+
+# --- trail bucket -------------------------------------------------------------
+
+resource "aws_s3_bucket" "trail" {
+  #checkov:skip=CKV2_AWS_62:Nothing processes trail log files on arrival; they are read through the CloudWatch Logs copy or queried in place.
+  #checkov:skip=CKV_AWS_144:Cross-region replication of audit logs is an account-level archive decision (e.g. an organisation log-archive account), not this module's; the trail already covers every region and log files are integrity-validated.
+  bucket = local.trail_bucket_name
+  tags   = local.tags
+}
+
+resource "aws_s3_bucket_ownership_controls" "trail" {
+  bucket = aws_s3_bucket.trail.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "trail" {
+  bucket = aws_s3_bucket.trail.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "trail" {
+  bucket = aws_s3_bucket.trail.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
+  bucket = aws_s3_bucket.trail.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = var.logs_kms_key_arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "trail" {
+  bucket = aws_s3_bucket.trail.id
+
+  rule {
+    id     = "expire-trail-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.trail_bucket_retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.trail]
+}
+
+resource "aws_s3_bucket_logging" "trail" {
+  count = var.access_log_bucket_name == null ? 0 : 1
+
+  bucket        = aws_s3_bucket.trail.id
+  target_bucket = var.access_log_bucket_name
+  target_prefix = "${local.trail_bucket_name}/"
+}
+
+data "aws_iam_policy_document" "trail_bucket" {
+  statement {
+    sid       = "CloudTrailAclCheck"
+    effect    = "Allow"
+    actions   = ["s3:GetBucketAcl"]
+    resources = [aws_s3_bucket.trail.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+  }
+
+  statement {
+    sid       = "CloudTrailWrite"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.trail.arn}/AWSLogs/${var.account_id}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-acl"
+      values   = ["bucket-owner-full-control"]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.trail.arn, "${aws_s3_bucket.trail.arn}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "DenyDeletingLogFiles"
+    effect    = "Deny"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["${aws_s3_bucket.trail.arn}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    # Lifecycle expiration is performed by S3 itself and is not affected.
+  }
+}
+
+resource "aws_s3_bucket_policy" "trail" {
+  bucket = aws_s3_bucket.trail.id
+  policy = data.aws_iam_policy_document.trail_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.trail]
+}
+
+# --- CloudWatch Logs delivery ---------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "trail" {
+  name              = "/aws/cloudtrail/${local.trail_name}"
+  retention_in_days = var.trail_log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = local.tags
+}
+
+data "aws_iam_policy_document" "trail_assume" {
+  statement {
+    sid     = "CloudTrailDelivery"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.account_id]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "trail_logs" {
+  statement {
+    sid       = "WriteTrailLogStreams"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.trail.arn}:log-stream:*"]
+  }
+}
+
+resource "aws_iam_role" "trail" {
+  name               = "${local.trail_name}-logs"
+  description        = "CloudTrail delivery of ${local.trail_name} into CloudWatch Logs"
+  assume_role_policy = data.aws_iam_policy_document.trail_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "trail" {
+  name   = "cloudwatch-logs-delivery"
+  role   = aws_iam_role.trail.id
+  policy = data.aws_iam_policy_document.trail_logs.json
+}
+
+# --- the trail -----------------------------------------------------------------
+
+resource "aws_cloudtrail" "this" {
+  #checkov:skip=CKV_AWS_252:Per-log-file SNS notifications are not consumed; delivery is observed through the CloudWatch Logs integration below.
+  name           = local.trail_name
+  s3_bucket_name = aws_s3_bucket.trail.id
+  enable_logging = var.trail_logging_enabled
+
+  is_multi_region_trail         = true
+  include_global_service_events = true
+  enable_log_file_validation    = true
+  kms_key_id                    = var.logs_kms_key_arn
+
+  cloud_watch_logs_group_arn = "${aws_cloudwatch_log_group.trail.arn}:*"
+  cloud_watch_logs_role_arn  = aws_iam_role.trail.arn
+
+  advanced_event_selector {
+    name = "Management events"
+
+    field_selector {
+      field  = "eventCategory"
+      equals = ["Management"]
+    }
+  }
+
+  advanced_event_selector {
+    name = "S3 object access on the data buckets"
+
+    field_selector {
+      field  = "eventCategory"
+      equals = ["Data"]
+    }
+
+    field_selector {
+      field  = "resources.type"
+      equals = ["AWS::S3::Object"]
+    }
+
+    field_selector {
+      field       = "resources.ARN"
+      starts_with = [for arn in var.data_event_bucket_arns : "${arn}/"]
+    }
+  }
+
+  tags = local.tags
+
+  depends_on = [
+    aws_s3_bucket_policy.trail,
+    aws_iam_role_policy.trail,
+  ]
+}
+
+# --- Macie ---------------------------------------------------------------------
+
+resource "aws_macie2_account" "this" {
+  count = var.create_macie_account ? 1 : 0
+
+  finding_publishing_frequency = var.macie_finding_publishing_frequency
+  status                       = "ENABLED"
+}
+
+resource "aws_macie2_classification_job" "this" {
+  count = var.macie_classification_job_enabled ? 1 : 0
+
+  name                = "${var.name_prefix}-sensitive-data"
+  description         = "Scheduled scan of ferry's raw and failed buckets for sensitive data"
+  job_type            = "SCHEDULED"
+  initial_run         = true
+  sampling_percentage = var.macie_sampling_percentage
+
+  schedule_frequency {
+    daily_schedule  = var.macie_schedule == "daily" ? true : null
+    weekly_schedule = var.macie_schedule == "weekly" ? var.macie_weekly_day : null
+  }
+
+  s3_job_definition {
+    bucket_definitions {
+      account_id = var.account_id
+      buckets    = var.macie_bucket_names
+    }
+  }
+
+  tags = local.tags
+
+  depends_on = [aws_macie2_account.this]
+}
+
+# --- findings: EventBridge -> SNS + CloudWatch Logs ------------------------------
+
+resource "aws_cloudwatch_event_rule" "findings" {
+  name        = "${var.name_prefix}-macie-findings"
+  description = "Macie findings for ${var.name_prefix}"
+  state       = "ENABLED"
+
+  event_pattern = jsonencode({
+    source        = ["aws.macie"]
+    "detail-type" = ["Macie Finding"]
+  })
+
+  tags = local.tags
+}
+
+resource "aws_sns_topic" "findings" {
+  name              = "${var.name_prefix}-macie-findings"
+  kms_master_key_id = var.findings_kms_key_arn
+  tags              = local.tags
+}
+
+data "aws_iam_policy_document" "findings_topic" {
+  statement {
+    sid       = "AccountManagesTopic"
+    effect    = "Allow"
+    actions   = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic"]
+    resources = [aws_sns_topic.findings.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${var.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "EventBridgePublishesFindings"
+    effect    = "Allow"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.findings.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.findings.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.findings.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "findings" {
+  arn    = aws_sns_topic.findings.arn
+  policy = data.aws_iam_policy_document.findings_topic.json
+}
+
+resource "aws_cloudwatch_event_target" "findings_topic" {
+  rule      = aws_cloudwatch_event_rule.findings.name
+  target_id = "sns"
+  arn       = aws_sns_topic.findings.arn
+
+  depends_on = [aws_sns_topic_policy.findings]
+}
+
+resource "aws_cloudwatch_log_group" "findings" {
+  # EventBridge only delivers to log groups under /aws/events/.
+  name              = "/aws/events/${var.name_prefix}/macie-findings"
+  retention_in_days = var.findings_log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = local.tags
+}
+
+data "aws_iam_policy_document" "findings_logs" {
+  statement {
+    sid       = "EventBridgeWritesFindings"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.findings.arn}:*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_resource_policy" "findings" {
+  policy_name     = "${var.name_prefix}-macie-findings-to-logs"
+  policy_document = data.aws_iam_policy_document.findings_logs.json
+}
+
+resource "aws_cloudwatch_event_target" "findings_logs" {
+  rule      = aws_cloudwatch_event_rule.findings.name
+  target_id = "logs"
+  arn       = aws_cloudwatch_log_group.findings.arn
+
+  depends_on = [aws_cloudwatch_log_resource_policy.findings]
+}

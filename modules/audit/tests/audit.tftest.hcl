@@ -1,0 +1,384 @@
+# Plan-only tests with a mocked provider: secure defaults, the emulator
+# opt-outs, and one failing run for every input validation.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::ferry-test-trail-123456789012", id = "ferry-test-trail-123456789012" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:mocked" }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/ferry-test-macie-findings" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:ferry-test-macie-findings" }
+  }
+}
+
+variables {
+  name_prefix          = "ferry-test"
+  account_id           = "123456789012"
+  logs_kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/33333333-3333-3333-3333-333333333333"
+  findings_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+  data_event_bucket_arns = [
+    "arn:aws:s3:::ferry-test-raw",
+    "arn:aws:s3:::ferry-test-processed",
+    "arn:aws:s3:::ferry-test-failed",
+  ]
+  macie_bucket_names     = ["ferry-test-raw", "ferry-test-failed"]
+  access_log_bucket_name = "ferry-test-access-logs"
+}
+
+run "trail_defaults_are_secure" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudtrail.this.is_multi_region_trail && aws_cloudtrail.this.include_global_service_events
+    error_message = "the trail must cover every region and global services"
+  }
+  assert {
+    condition     = aws_cloudtrail.this.enable_log_file_validation
+    error_message = "log file integrity validation must be on"
+  }
+  assert {
+    condition     = aws_cloudtrail.this.kms_key_id == var.logs_kms_key_arn
+    error_message = "log files must be encrypted with the logs key"
+  }
+  assert {
+    condition     = aws_cloudtrail.this.enable_logging
+    error_message = "the trail must be logging by default"
+  }
+  assert {
+    condition     = aws_cloudtrail.this.cloud_watch_logs_group_arn == "arn:aws:logs:eu-west-1:123456789012:log-group:mocked:*"
+    error_message = "the trail must deliver into its CloudWatch log group"
+  }
+  assert {
+    condition     = aws_cloudtrail.this.name == "ferry-test-trail" && aws_cloudtrail.this.s3_bucket_name == aws_s3_bucket.trail.id
+    error_message = "the trail must write into its own bucket"
+  }
+  assert {
+    condition = anytrue([
+      for s in aws_cloudtrail.this.advanced_event_selector : anytrue([for f in s.field_selector : f.field == "eventCategory" && try(contains(f.equals, "Management"), false)])
+    ])
+    error_message = "management events must be recorded"
+  }
+  assert {
+    condition = anytrue([
+      for s in aws_cloudtrail.this.advanced_event_selector :
+      anytrue([for f in s.field_selector : f.field == "resources.type" && try(contains(f.equals, "AWS::S3::Object"), false)]) &&
+      anytrue([for f in s.field_selector : f.field == "resources.ARN" && try(toset(f.starts_with), null) == toset(["arn:aws:s3:::ferry-test-raw/", "arn:aws:s3:::ferry-test-processed/", "arn:aws:s3:::ferry-test-failed/"])])
+    ])
+    error_message = "S3 object-level data events must be recorded for exactly the data buckets"
+  }
+  assert {
+    condition     = local.trail_arn == "arn:aws:cloudtrail:eu-west-1:123456789012:trail/ferry-test-trail"
+    error_message = "the trail ARN used in policies must match the trail's real ARN"
+  }
+}
+
+run "trail_bucket_is_locked_down" {
+  command = plan
+
+  assert {
+    condition     = aws_s3_bucket.trail.bucket == "ferry-test-trail-123456789012" && aws_s3_bucket.trail.force_destroy != true
+    error_message = "the trail bucket is named after the account and never force-destroyed"
+  }
+  assert {
+    condition     = aws_s3_bucket_versioning.trail.versioning_configuration[0].status == "Enabled"
+    error_message = "the trail bucket must be versioned"
+  }
+  assert {
+    condition = alltrue([
+      aws_s3_bucket_public_access_block.trail.block_public_acls,
+      aws_s3_bucket_public_access_block.trail.block_public_policy,
+      aws_s3_bucket_public_access_block.trail.ignore_public_acls,
+      aws_s3_bucket_public_access_block.trail.restrict_public_buckets,
+    ])
+    error_message = "all public access must be blocked"
+  }
+  assert {
+    condition     = aws_s3_bucket_ownership_controls.trail.rule[0].object_ownership == "BucketOwnerEnforced"
+    error_message = "ACLs must be disabled"
+  }
+  assert {
+    condition = alltrue([
+      for r in aws_s3_bucket_server_side_encryption_configuration.trail.rule :
+      alltrue([for d in r.apply_server_side_encryption_by_default : d.sse_algorithm == "aws:kms" && d.kms_master_key_id == var.logs_kms_key_arn])
+    ])
+    error_message = "the trail bucket must default to SSE-KMS with the logs key"
+  }
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.trail.rule[0].expiration[0].days == 730 && aws_s3_bucket_lifecycle_configuration.trail.rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7
+    error_message = "log files expire after the retention, incomplete uploads after a week"
+  }
+  assert {
+    condition     = aws_s3_bucket_logging.trail[0].target_bucket == "ferry-test-access-logs"
+    error_message = "server access logs of the trail bucket go to the access-log bucket"
+  }
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.trail_bucket.statement :
+      s.effect == "Deny" && contains(s.actions, "s3:*") &&
+      anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && contains(c.values, "false")]) &&
+      anytrue([for p in s.principals : p.type == "AWS" && contains(p.identifiers, "*")])
+    ])
+    error_message = "non-TLS access to the trail bucket must be denied for everyone"
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.trail_bucket.statement :
+      anytrue([for c in s.condition : c.variable == "aws:SourceArn" && contains(c.values, local.trail_arn) && length(c.values) == 1])
+      if s.effect == "Allow"
+    ])
+    error_message = "every Allow in the trail bucket policy must be limited to this trail (aws:SourceArn)"
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.trail_bucket.statement :
+      alltrue([for p in s.principals : p.type == "Service" && p.identifiers == toset(["cloudtrail.amazonaws.com"])])
+      if s.effect == "Allow"
+    ])
+    error_message = "only cloudtrail.amazonaws.com may be allowed into the trail bucket"
+  }
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.trail_bucket.statement : tolist(s.actions) if s.effect == "Allow"
+    ])) == toset(["s3:GetBucketAcl", "s3:PutObject"])
+    error_message = "CloudTrail gets GetBucketAcl and PutObject, nothing else"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.trail.retention_in_days == 365 && aws_cloudwatch_log_group.trail.kms_key_id == var.logs_kms_key_arn
+    error_message = "the trail log group must have a retention and the logs key"
+  }
+  assert {
+    condition = anytrue([
+      for c in data.aws_iam_policy_document.trail_assume.statement[0].condition :
+      c.variable == "aws:SourceAccount" && contains(c.values, var.account_id)
+    ])
+    error_message = "the CloudTrail delivery role trust must be scoped with aws:SourceAccount"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.trail_logs.statement[0].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mocked:log-stream:*"])
+    error_message = "the delivery role may only write into the trail's log group"
+  }
+}
+
+run "macie_defaults" {
+  command = plan
+
+  assert {
+    condition     = aws_macie2_account.this[0].status == "ENABLED" && aws_macie2_account.this[0].finding_publishing_frequency == "FIFTEEN_MINUTES"
+    error_message = "Macie must be enabled, publishing finding updates every 15 minutes"
+  }
+  assert {
+    condition     = aws_macie2_classification_job.this[0].job_type == "SCHEDULED" && aws_macie2_classification_job.this[0].schedule_frequency[0].daily_schedule == true
+    error_message = "the classification job must run daily by default"
+  }
+  assert {
+    condition     = aws_macie2_classification_job.this[0].s3_job_definition[0].bucket_definitions[0].buckets == tolist(["ferry-test-raw", "ferry-test-failed"]) && aws_macie2_classification_job.this[0].s3_job_definition[0].bucket_definitions[0].account_id == "123456789012"
+    error_message = "the job must scan the raw and failed buckets of this account"
+  }
+  assert {
+    condition     = aws_macie2_classification_job.this[0].sampling_percentage == 100
+    error_message = "every object is analysed by default"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.findings.event_pattern) == { source = ["aws.macie"], "detail-type" = ["Macie Finding"] }
+    error_message = "the rule must match Macie findings"
+  }
+  assert {
+    condition     = aws_sns_topic.findings.kms_master_key_id == var.findings_kms_key_arn
+    error_message = "the findings topic must be encrypted with the given key"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.findings_topic.arn == aws_sns_topic.findings.arn && aws_cloudwatch_event_target.findings_logs.arn == aws_cloudwatch_log_group.findings.arn
+    error_message = "findings must go to the topic and the log group"
+  }
+  assert {
+    condition     = startswith(aws_cloudwatch_log_group.findings.name, "/aws/events/") && aws_cloudwatch_log_group.findings.kms_key_id == var.logs_kms_key_arn && aws_cloudwatch_log_group.findings.retention_in_days == 365
+    error_message = "the findings log group must be under /aws/events/, encrypted, with a retention"
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.findings_logs.statement :
+      s.resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mocked:*"]) &&
+      alltrue([for p in s.principals : p.identifiers == toset(["events.amazonaws.com", "delivery.logs.amazonaws.com"])])
+    ])
+    error_message = "the log resource policy must let EventBridge write into the findings group only"
+  }
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.findings_topic.statement :
+      s.effect == "Allow" && contains(s.actions, "sns:Publish") &&
+      anytrue([for c in s.condition : c.variable == "aws:SourceArn" && contains(c.values, "arn:aws:events:eu-west-1:123456789012:rule/ferry-test-macie-findings")])
+    ])
+    error_message = "only the findings rule may publish to the topic"
+  }
+}
+
+run "weekly_sampled_scan" {
+  command = plan
+
+  variables {
+    macie_schedule                     = "weekly"
+    macie_weekly_day                   = "SUNDAY"
+    macie_sampling_percentage          = 25
+    macie_finding_publishing_frequency = "ONE_HOUR"
+    trail_bucket_retention_days        = 2557
+    trail_log_retention_days           = 731
+  }
+
+  assert {
+    condition     = aws_macie2_classification_job.this[0].schedule_frequency[0].weekly_schedule == "SUNDAY" && aws_macie2_classification_job.this[0].sampling_percentage == 25
+    error_message = "a weekly, sampled schedule must pass through"
+  }
+  assert {
+    condition     = aws_macie2_account.this[0].finding_publishing_frequency == "ONE_HOUR"
+    error_message = "the publishing frequency must pass through"
+  }
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.trail.rule[0].expiration[0].days == 2557 && aws_cloudwatch_log_group.trail.retention_in_days == 731
+    error_message = "longer retentions must pass through"
+  }
+}
+
+run "emulator_opt_outs" {
+  command = plan
+
+  variables {
+    trail_logging_enabled            = false
+    macie_classification_job_enabled = false
+    create_macie_account             = false
+    macie_bucket_names               = []
+    access_log_bucket_name           = null
+  }
+
+  assert {
+    condition     = !aws_cloudtrail.this.enable_logging
+    error_message = "trail logging must be switchable off"
+  }
+  assert {
+    condition     = length(aws_macie2_classification_job.this) == 0 && length(aws_macie2_account.this) == 0
+    error_message = "Macie resources must be switchable off"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_logging.trail) == 0
+    error_message = "no access-log bucket, no logging resource"
+  }
+  assert {
+    condition     = aws_cloudtrail.this.enable_log_file_validation && aws_cloudtrail.this.kms_key_id == var.logs_kms_key_arn
+    error_message = "opt-outs never touch encryption or integrity validation"
+  }
+  assert {
+    condition     = aws_sns_topic.findings.kms_master_key_id == var.findings_kms_key_arn
+    error_message = "finding routing stays in place"
+  }
+}
+
+run "rejects_bad_name_prefix" {
+  command = plan
+  variables { name_prefix = "ferry_" }
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_bad_account_id" {
+  command = plan
+  variables { account_id = "abcdefghijkl" }
+  expect_failures = [var.account_id]
+}
+
+run "rejects_logs_key_alias" {
+  command = plan
+  variables { logs_kms_key_arn = "alias/aws/cloudtrail" }
+  expect_failures = [var.logs_kms_key_arn]
+}
+
+run "rejects_bad_findings_key" {
+  command = plan
+  variables { findings_kms_key_arn = "alias/aws/sns" }
+  expect_failures = [var.findings_kms_key_arn]
+}
+
+run "rejects_no_data_event_buckets" {
+  command = plan
+  variables { data_event_bucket_arns = [] }
+  expect_failures = [var.data_event_bucket_arns]
+}
+
+run "rejects_wildcard_data_event_arn" {
+  command = plan
+  variables { data_event_bucket_arns = ["arn:aws:s3:::ferry-test-raw/*"] }
+  expect_failures = [var.data_event_bucket_arns]
+}
+
+run "rejects_bad_macie_bucket_name" {
+  command = plan
+  variables { macie_bucket_names = ["Ferry_Raw"] }
+  expect_failures = [var.macie_bucket_names]
+}
+
+run "rejects_job_without_buckets" {
+  command = plan
+  variables { macie_bucket_names = [] }
+  expect_failures = [var.macie_bucket_names]
+}
+
+run "rejects_bad_access_log_bucket" {
+  command = plan
+  variables { access_log_bucket_name = "arn:aws:s3:::logs" }
+  expect_failures = [var.access_log_bucket_name]
+}
+
+run "rejects_short_trail_log_retention" {
+  command = plan
+  variables { trail_log_retention_days = 30 }
+  expect_failures = [var.trail_log_retention_days]
+}
+
+run "rejects_short_trail_bucket_retention" {
+  command = plan
+  variables { trail_bucket_retention_days = 90 }
+  expect_failures = [var.trail_bucket_retention_days]
+}
+
+run "rejects_bad_publishing_frequency" {
+  command = plan
+  variables { macie_finding_publishing_frequency = "HOURLY" }
+  expect_failures = [var.macie_finding_publishing_frequency]
+}
+
+run "rejects_bad_schedule" {
+  command = plan
+  variables { macie_schedule = "monthly" }
+  expect_failures = [var.macie_schedule]
+}
+
+run "rejects_bad_weekly_day" {
+  command = plan
+  variables { macie_weekly_day = "Monday" }
+  expect_failures = [var.macie_weekly_day]
+}
+
+run "rejects_bad_sampling_percentage" {
+  command = plan
+  variables { macie_sampling_percentage = 0 }
+  expect_failures = [var.macie_sampling_percentage]
+}
+
+run "rejects_short_findings_retention" {
+  command = plan
+  variables { findings_log_retention_days = 14 }
+  expect_failures = [var.findings_log_retention_days]
+}

@@ -1,0 +1,196 @@
+variable "name_prefix" {
+  description = "Prefix for every name this module creates (trail, buckets, log groups, topic, rule, job). Lower case letters, digits and hyphens."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.name_prefix)) && !strcontains(var.name_prefix, "--")
+    error_message = "name_prefix must be 3-40 characters: lower case letters, digits and single hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "account_id" {
+  description = "AWS account id the trail, bucket and Macie job belong to (used to build ARNs and scope service principals)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be exactly 12 digits."
+  }
+}
+
+variable "logs_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key for CloudTrail log files, the trail bucket and the CloudWatch log groups (ferry's logs key; its policy must let CloudTrail and CloudWatch Logs use it)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be the ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>); aliases and AWS-managed keys are not accepted."
+  }
+}
+
+variable "findings_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key for the findings SNS topic (ferry's operational key; its policy must let events.amazonaws.com generate data keys)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.findings_kms_key_arn))
+    error_message = "findings_kms_key_arn must be the ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "data_event_bucket_arns" {
+  description = "ARNs of the buckets whose object-level operations (GetObject, PutObject, DeleteObject, ...) the trail records as S3 data events: ferry's raw, processed and failed buckets."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = length(var.data_event_bucket_arns) >= 1
+    error_message = "data_event_bucket_arns must list at least one bucket: object access to the data buckets is always audited."
+  }
+  validation {
+    condition     = alltrue([for arn in var.data_event_bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", arn))])
+    error_message = "data_event_bucket_arns entries must be bucket ARNs (arn:<partition>:s3:::<bucket>), without a key part or wildcard."
+  }
+}
+
+variable "macie_bucket_names" {
+  description = "Buckets Macie's scheduled classification job scans for sensitive data: ferry's raw and failed buckets."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in var.macie_bucket_names : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", name))])
+    error_message = "macie_bucket_names entries must be S3 bucket names."
+  }
+  validation {
+    condition     = !var.macie_classification_job_enabled || length(var.macie_bucket_names) >= 1
+    error_message = "macie_bucket_names must list at least one bucket while macie_classification_job_enabled is true."
+  }
+}
+
+variable "access_log_bucket_name" {
+  description = "Bucket that receives S3 server access logs of the trail bucket (the storage module's access-log bucket); null turns access logging of the trail bucket off."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_log_bucket_name))
+    error_message = "access_log_bucket_name must be an S3 bucket name or null."
+  }
+}
+
+variable "trail_logging_enabled" {
+  description = "Whether the trail records events. Switch off only for emulators: the moto emulator cannot StartLogging a trail."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "trail_log_retention_days" {
+  description = "Retention of the trail's CloudWatch log group (searchable copy)."
+  type        = number
+  default     = 365
+  nullable    = false
+
+  validation {
+    condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.trail_log_retention_days)
+    error_message = "trail_log_retention_days must be at least a year, as a value CloudWatch Logs accepts: 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "trail_bucket_retention_days" {
+  description = "Days CloudTrail log files are kept in the trail bucket before they expire (the long-term, integrity-validated record)."
+  type        = number
+  default     = 730
+  nullable    = false
+
+  validation {
+    condition     = var.trail_bucket_retention_days >= 365 && var.trail_bucket_retention_days <= 3653 && floor(var.trail_bucket_retention_days) == var.trail_bucket_retention_days
+    error_message = "trail_bucket_retention_days must be a whole number of days between 365 and 3653."
+  }
+}
+
+variable "create_macie_account" {
+  description = "Enable Macie for the account and region here. Set false when Macie is already enabled (for example by an organisation's delegated administrator); the classification job and finding routing still apply."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "macie_finding_publishing_frequency" {
+  description = "How often Macie publishes updates to existing findings to EventBridge (new findings are always published at once)."
+  type        = string
+  default     = "FIFTEEN_MINUTES"
+  nullable    = false
+
+  validation {
+    condition     = contains(["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"], var.macie_finding_publishing_frequency)
+    error_message = "macie_finding_publishing_frequency must be FIFTEEN_MINUTES, ONE_HOUR or SIX_HOURS."
+  }
+}
+
+variable "macie_classification_job_enabled" {
+  description = "Create the scheduled Macie classification job over macie_bucket_names. Switch off only for emulators: the moto emulator has no Macie classification jobs."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "macie_schedule" {
+  description = "How often the classification job scans new and changed objects: daily, or weekly on macie_weekly_day."
+  type        = string
+  default     = "daily"
+  nullable    = false
+
+  validation {
+    condition     = contains(["daily", "weekly"], var.macie_schedule)
+    error_message = "macie_schedule must be daily or weekly."
+  }
+}
+
+variable "macie_weekly_day" {
+  description = "Day of the weekly run when macie_schedule is weekly."
+  type        = string
+  default     = "MONDAY"
+  nullable    = false
+
+  validation {
+    condition     = contains(["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], var.macie_weekly_day)
+    error_message = "macie_weekly_day must be a day name in capitals, e.g. MONDAY."
+  }
+}
+
+variable "macie_sampling_percentage" {
+  description = "Percentage of eligible objects each run analyses; lower values bound Macie's cost on large buckets."
+  type        = number
+  default     = 100
+  nullable    = false
+
+  validation {
+    condition     = var.macie_sampling_percentage >= 1 && var.macie_sampling_percentage <= 100 && floor(var.macie_sampling_percentage) == var.macie_sampling_percentage
+    error_message = "macie_sampling_percentage must be a whole number between 1 and 100."
+  }
+}
+
+variable "findings_log_retention_days" {
+  description = "Retention of the log group that keeps every Macie finding event."
+  type        = number
+  default     = 365
+  nullable    = false
+
+  validation {
+    condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.findings_log_retention_days)
+    error_message = "findings_log_retention_days must be at least a year, as a value CloudWatch Logs accepts: 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
