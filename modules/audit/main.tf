@@ -291,11 +291,23 @@ resource "aws_cloudtrail" "this" {
 
 # --- Macie ---------------------------------------------------------------------
 
+# Created here (rather than implicitly by enabling Macie) so that its ARN can be
+# granted kms:Decrypt on the storage key before Macie scans SSE-KMS objects.
+resource "aws_iam_service_linked_role" "macie" {
+  count = var.create_macie_service_linked_role ? 1 : 0
+
+  aws_service_name = "macie.amazonaws.com"
+  description      = "Macie service-linked role"
+  tags             = local.tags
+}
+
 resource "aws_macie2_account" "this" {
   count = var.create_macie_account ? 1 : 0
 
   finding_publishing_frequency = var.macie_finding_publishing_frequency
   status                       = "ENABLED"
+
+  depends_on = [aws_iam_service_linked_role.macie]
 }
 
 resource "aws_macie2_classification_job" "this" {

@@ -33,6 +33,15 @@ output "macie_account_id" {
   value       = try(aws_macie2_account.this[0].id, null)
 }
 
+output "macie_service_role_arn" {
+  description = "ARN of Macie's service-linked role: grant it kms:Decrypt on the key of the scanned buckets (kms module input key_users.storage). From the created role when create_macie_service_linked_role is true, so key policies wait for it."
+  value = (
+    var.create_macie_service_linked_role
+    ? aws_iam_service_linked_role.macie[0].arn
+    : "arn:${local.partition}:iam::${var.account_id}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
+  )
+}
+
 output "classification_job_id" {
   description = "Id of the scheduled Macie classification job (null when macie_classification_job_enabled is false)."
   value       = try(aws_macie2_classification_job.this[0].id, null)

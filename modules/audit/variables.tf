@@ -121,6 +121,13 @@ variable "create_macie_account" {
   nullable    = false
 }
 
+variable "create_macie_service_linked_role" {
+  description = "Create Macie's service-linked role (AWSServiceRoleForAmazonMacie). Set false when it already exists in the account (Macie enabled before) or import it. Its ARN (output macie_service_role_arn) must be a user of the key that encrypts the scanned buckets."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "macie_finding_publishing_frequency" {
   description = "How often Macie publishes updates to existing findings to EventBridge (new findings are always published at once)."
   type        = string

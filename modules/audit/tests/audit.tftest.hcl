@@ -183,6 +183,10 @@ run "macie_defaults" {
     error_message = "Macie must be enabled, publishing finding updates every 15 minutes"
   }
   assert {
+    condition     = aws_iam_service_linked_role.macie[0].aws_service_name == "macie.amazonaws.com"
+    error_message = "Macie's service-linked role is created so key policies can name it"
+  }
+  assert {
     condition     = aws_macie2_classification_job.this[0].job_type == "SCHEDULED" && aws_macie2_classification_job.this[0].schedule_frequency[0].daily_schedule == true
     error_message = "the classification job must run daily by default"
   }
@@ -261,6 +265,7 @@ run "emulator_opt_outs" {
     trail_logging_enabled            = false
     macie_classification_job_enabled = false
     create_macie_account             = false
+    create_macie_service_linked_role = false
     macie_bucket_names               = []
     access_log_bucket_name           = null
   }
@@ -270,8 +275,12 @@ run "emulator_opt_outs" {
     error_message = "trail logging must be switchable off"
   }
   assert {
-    condition     = length(aws_macie2_classification_job.this) == 0 && length(aws_macie2_account.this) == 0
+    condition     = length(aws_macie2_classification_job.this) == 0 && length(aws_macie2_account.this) == 0 && length(aws_iam_service_linked_role.macie) == 0
     error_message = "Macie resources must be switchable off"
+  }
+  assert {
+    condition     = output.macie_service_role_arn == "arn:aws:iam::123456789012:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
+    error_message = "an existing Macie role is named by its well-known ARN"
   }
   assert {
     condition     = length(aws_s3_bucket_logging.trail) == 0
