@@ -49,7 +49,20 @@ known(rc, attr) if not after_unknown(rc)[attr] == true
 unknown(rc, attr) if after_unknown(rc)[attr] == true
 
 # attribute set: a non-null, non-empty value, or a value only known after apply
-is_set(rc, attr) if unknown(rc, attr)
+# that the configuration assigns (an unset optional+computed attribute is
+# unknown too, so the configuration decides; without configuration, an unknown
+# value gets the benefit of the doubt)
+is_set(rc, attr) if {
+	unknown(rc, attr)
+	configured(rc, attr)
+}
+
+is_set(rc, attr) if {
+	unknown(rc, attr)
+	not config_of(rc)
+}
+
+configured(rc, attr) if config_of(rc).expressions[attr]
 
 is_set(rc, attr) if {
 	v := after(rc)[attr]
@@ -310,13 +323,15 @@ statements(rc, attr) := array.concat(json_statements(rc, attr), document_stateme
 
 json_statements(rc, attr) := [s |
 	known(rc, attr)
-	doc := after(rc)[attr]
-	is_string(doc)
-	doc != ""
-	parsed := json.unmarshal(doc)
-	some st in as_array(object.get(parsed, "Statement", []))
+	some st in document(object.get(after(rc), attr, null))
 	s := normalise_json_statement(st)
 ]
+
+# the statements of a policy document given as JSON text
+document(doc) := as_array(object.get(json.unmarshal(doc), "Statement", [])) if {
+	is_string(doc)
+	json.is_valid(doc)
+} else := []
 
 document_statements(rc, attr) := [s |
 	unknown(rc, attr)

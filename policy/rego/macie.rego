@@ -1,0 +1,56 @@
+# Macie: enabled wherever the plan manages S3 buckets, with findings routed
+# through EventBridge to a target (SNS, Logs).
+package ferry.macie
+
+import data.ferry.lib
+import rego.v1
+
+rules := {
+	"FERRY-MACIE-001": {
+		"severity": "medium",
+		"title": "Macie is enabled (aws_macie2_account with status ENABLED) in a plan that manages S3 buckets",
+		"controls": ["CIS 2.1.3", "FSBP Macie.1"],
+	},
+	"FERRY-MACIE-002": {
+		"severity": "low",
+		"title": "Macie findings are routed: an EventBridge rule on source aws.macie with a target",
+		"controls": [],
+	},
+}
+
+accounts := lib.of_type("aws_macie2_account")
+
+enabled(a) if object.get(lib.after(a), "status", "ENABLED") in {"ENABLED", null}
+
+deny contains msg if {
+	count(lib.of_type("aws_s3_bucket")) > 0
+	count(accounts) == 0
+	msg := lib.msg(rules, "FERRY-MACIE-001", "aws_macie2_account", "the plan manages S3 buckets but does not enable Macie; add an aws_macie2_account with status = \"ENABLED\" (the audit module does)")
+}
+
+deny contains msg if {
+	some a in accounts
+	not enabled(a)
+	msg := lib.msg(rules, "FERRY-MACIE-001", a.address, concat("", ["Macie is ", sprintf("%v", [lib.after(a).status]), "; set status = \"ENABLED\""]))
+}
+
+macie_rule(r) if {
+	pattern := object.get(lib.after(r), "event_pattern", "")
+	is_string(pattern)
+	json.is_valid(pattern)
+	"aws.macie" in lib.as_array(object.get(json.unmarshal(pattern), "source", []))
+}
+
+routed if {
+	some r in lib.of_type("aws_cloudwatch_event_rule")
+	macie_rule(r)
+	some t in lib.of_type("aws_cloudwatch_event_target")
+	lib.joined(t, "rule", r, ["name", "id"])
+}
+
+deny contains msg if {
+	some a in accounts
+	enabled(a)
+	not routed
+	msg := lib.msg(rules, "FERRY-MACIE-002", a.address, "Macie findings go nowhere; add an aws_cloudwatch_event_rule matching source aws.macie and an aws_cloudwatch_event_target (SNS topic, log group)")
+}
