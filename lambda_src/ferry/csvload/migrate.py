@@ -1,0 +1,156 @@
+"""Create the tables the CSV datasets load into, and ``ferry.loads``. Idempotent.
+
+Run once per deployment (``make migrate``), never on every invocation::
+
+    python -m ferry.csvload.migrate --config lambda_src/config/ferry.json \
+        --dsn "host=... sslmode=verify-full sslrootcert=..."
+
+Without ``--dsn`` the connection comes from the same environment the Lambda
+uses (``FERRY_DB_*``, see :mod:`ferry.csvload.db`). Every statement is
+``CREATE ... IF NOT EXISTS``; an existing table is left as it is (a column
+that differs from the specification is reported, not altered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ferry.csvload.config import Column, Dataset, DatasetError, parse_datasets
+
+LOADS_DDL = """
+CREATE TABLE IF NOT EXISTS ferry.loads (
+    bucket        text        NOT NULL,
+    key           text        NOT NULL,
+    version_id    text        NOT NULL,
+    etag          text,
+    dataset       text        NOT NULL,
+    target_table  text        NOT NULL,
+    rows_loaded   bigint      NOT NULL,
+    rows_rejected bigint      NOT NULL,
+    loaded_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT loads_pkey PRIMARY KEY (bucket, key, version_id)
+)
+"""
+
+
+def _column_sql(col: Column) -> str:
+    parts = [f'"{col.name}"', col.sql_type]
+    if not col.nullable:
+        parts.append("NOT NULL")
+    if col.type == "enum":
+        values = ", ".join("'" + v.replace("'", "''") + "'" for v in col.values)
+        parts.append(f'CHECK ("{col.name}" IN ({values}))')
+    return " ".join(parts)
+
+
+def table_ddl(ds: Dataset) -> list[str]:
+    """The statements that create ``ds``'s schema and table."""
+    body = [_column_sql(c) for c in ds.columns]
+    if ds.primary_key:
+        keys = ", ".join(f'"{k}"' for k in ds.primary_key)
+        body.append(f'CONSTRAINT "{ds.table}_pkey" PRIMARY KEY ({keys})')
+    inner = ",\n    ".join(body)
+    return [
+        f'CREATE SCHEMA IF NOT EXISTS "{ds.schema}"',
+        f'CREATE TABLE IF NOT EXISTS "{ds.schema}"."{ds.table}" (\n    {inner}\n)',
+    ]
+
+
+def statements(datasets: Iterable[Dataset]) -> list[str]:
+    out = ["CREATE SCHEMA IF NOT EXISTS ferry", LOADS_DDL.strip()]
+    for ds in datasets:
+        out += table_ddl(ds)
+    return out
+
+
+def drift(conn: Any, ds: Dataset) -> list[str]:
+    """Differences between an existing table and the specification (names and types)."""
+    rows = conn.execute(
+        "SELECT column_name, format_type(a.atttypid, a.atttypmod), a.attnotnull"
+        " FROM information_schema.columns c"
+        " JOIN pg_attribute a ON a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)"
+        "::regclass AND a.attname = c.column_name"
+        " WHERE c.table_schema = %s AND c.table_name = %s",
+        (ds.schema, ds.table),
+    ).fetchall()
+    have = {name: (kind, notnull) for name, kind, notnull in rows}
+    problems = []
+    for col in ds.columns:
+        if col.name not in have:
+            problems.append(f"{ds.qualified_table}: column {col.name} is missing")
+            continue
+        kind, notnull = have[col.name]
+        want = {"int": "integer", "text": f"character varying({col.max_length})"}.get(
+            col.type, col.sql_type
+        )
+        if kind != want:
+            problems.append(f"{ds.qualified_table}.{col.name}: is {kind}, the dataset says {want}")
+        if notnull == col.nullable:
+            problems.append(
+                f"{ds.qualified_table}.{col.name}: NOT NULL is {notnull}, "
+                f"the dataset says nullable={col.nullable}"
+            )
+    return problems
+
+
+def migrate(conn: Any, datasets: Sequence[Dataset]) -> list[str]:
+    """Create what is missing (one transaction); returns drift warnings for existing tables."""
+    encoding = conn.execute("SHOW server_encoding").fetchone()[0]
+    if encoding.upper() not in {"UTF8", "UTF-8"}:
+        raise RuntimeError(f"the database encoding is {encoding}; ferry loads UTF-8 text: use UTF8")
+    with conn.transaction():
+        # Concurrent migrations (two deploys at once) wait for each other.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('ferry.csvload.migrate'))")
+        for statement in statements(datasets):
+            conn.execute(statement)
+    warnings: list[str] = []
+    for ds in datasets:
+        warnings += drift(conn, ds)
+    return warnings
+
+
+def load_datasets(config_path: Path) -> list[Dataset]:
+    data = json.loads(config_path.read_text(encoding="utf-8"))
+    return list(parse_datasets(data.get("datasets", {})).values())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ferry.csvload.migrate", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True, help="processing configuration")
+    parser.add_argument("--dsn", help="libpq connection string (default: FERRY_DB_* environment)")
+    parser.add_argument("--print", action="store_true", help="print the SQL, connect to nothing")
+    args = parser.parse_args(argv)
+    try:
+        datasets = load_datasets(args.config)
+    except (OSError, ValueError, DatasetError) as err:
+        print(f"error: {args.config}: {err}", file=sys.stderr)
+        return 2
+    if args.print:
+        print(";\n\n".join(statements(datasets)) + ";")
+        return 0
+    import psycopg
+
+    from ferry.csvload import db
+
+    try:
+        conn = psycopg.connect(args.dsn, autocommit=True) if args.dsn else db.connect()
+    except (psycopg.Error, db.DatabaseConfigError) as err:
+        print(f"error: cannot connect: {err}", file=sys.stderr)
+        return 1
+    with conn:
+        conn.autocommit = True
+        warnings = migrate(conn, datasets)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    names = ", ".join(ds.qualified_table for ds in datasets) or "no datasets"
+    print(f"migrated: ferry.loads, {names}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

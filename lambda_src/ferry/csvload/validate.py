@@ -1,0 +1,273 @@
+"""Validate chunks of CSV records against a dataset, in bulk.
+
+The hot path runs one compiled regular expression over a whole chunk
+(:attr:`RowValidator.rows_re`): a row pattern built from the dataset's columns
+in the file's header order, which checks the CSV structure and every field's
+type rule at once. When the whole chunk matches, its original bytes go to
+``COPY`` unchanged (no per-field Python calls, no re-serialisation). Only a
+chunk with at least one non-matching row is split into records, and only the
+non-matching records are parsed field by field (:meth:`RowValidator.diagnose`)
+to either word the error or accept a value the fast rules leave to the exact
+checker (a 10-digit int, a non-canonical key).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ferry.csvload import fields
+from ferry.csvload.config import Column, Dataset
+
+# One record as PostgreSQL's CSV line reader sees it: every quote toggles.
+RECORD_RE = re.compile(r'(?:[^"\n]++|"[^"]*+")*+\n')
+
+
+class HeaderError(ValueError):
+    """The header row does not match the dataset: the whole file is rejected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    line: int  # physical line where the record starts (1 = header)
+    column: str | None  # None: the row as a whole
+    reason: str
+    raw: str  # the record as it appears in the file, without its line end
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    rows: int = 0  # records seen (good + rejected; blank lines not counted)
+    good: int = 0
+    payload: bytes = b""  # what to COPY: original bytes of the good records
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def map_header(dataset: Dataset, header: Sequence[str]) -> tuple[Column, ...]:
+    """Columns in file order; names match case-insensitively (exactly, apart from case)."""
+    expected = {c.name: c for c in dataset.columns}
+    seen: dict[str, int] = {}
+    order: list[Column] = []
+    unknown: list[str] = []
+    duplicates: list[str] = []
+    for raw in header:
+        name = raw.lower()
+        if name in seen:
+            duplicates.append(raw)
+        elif name in expected:
+            seen[name] = len(order)
+            order.append(expected[name])
+        else:
+            unknown.append(raw)
+    missing = [c.name for c in dataset.columns if c.name not in seen]
+    if missing or unknown or duplicates:
+        problems = []
+        if missing:
+            problems.append("missing: " + ", ".join(missing))
+        if unknown:
+            problems.append("unexpected: " + ", ".join(repr(u) for u in unknown))
+        if duplicates:
+            problems.append("repeated: " + ", ".join(repr(d) for d in duplicates))
+        raise HeaderError(
+            f'line 1: header has {len(header)} columns, dataset "{dataset.name}" expects '
+            f"{len(dataset.columns)} ({'; '.join(problems)})"
+        )
+    return tuple(order)
+
+
+def parse_header(record: bytes, delimiter: str) -> list[str]:
+    """The header's names (CSV rules apply: names may be quoted)."""
+    try:
+        text = record.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise HeaderError(f"line 1: header is not valid UTF-8 ({err.reason})") from None
+    values, error = tokenize(text, delimiter)
+    if error:
+        raise HeaderError(f"line 1: header {error}")
+    return [v or "" for v, _ in values]
+
+
+_TOKEN_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def tokenize(body: str, delimiter: str) -> tuple[list[tuple[str | None, bool]], str | None]:
+    """Split one record (without line end) into ``(value, quoted)`` fields.
+
+    ``value`` is ``None`` for an unquoted empty field (NULL). Returns an error
+    for anything outside RFC 4180 (a quote inside an unquoted field, text
+    after a closing quote, a bare carriage return or line feed).
+    """
+    token = _TOKEN_CACHE.get(delimiter)
+    if token is None:
+        d = re.escape(delimiter)
+        token = re.compile(rf'"((?:[^"]|"")*)"|([^"{d}\r\n]*)')
+        _TOKEN_CACHE[delimiter] = token
+    values: list[tuple[str | None, bool]] = []
+    pos, n = 0, len(body)
+    while True:
+        m = token.match(body, pos)
+        assert m is not None  # the unquoted alternative matches the empty string
+        quoted, plain = m.group(1), m.group(2)
+        if quoted is not None:
+            values.append((quoted.replace('""', '"'), True))
+        else:
+            values.append((plain or None, False))
+        pos = m.end()
+        if pos == n:
+            return values, None
+        c = body[pos]
+        if c == delimiter:
+            pos += 1
+            if pos == n:
+                values.append((None, False))
+                return values, None
+            continue
+        where = f"at character {pos + 1} of the record"
+        if c == '"':
+            if quoted is None and plain and pos < n:
+                return values, f"has a quote inside an unquoted field ({where})"
+            if quoted is None:
+                return values, f"has an unterminated quoted field ({where})"
+            return values, f"has a quote inside a quoted field that is not doubled ({where})"
+        if c == "\r":
+            return values, f"has a carriage return outside quotes ({where})"
+        if c == "\n":
+            return values, f"has a line feed outside quotes ({where})"
+        return values, f"has text after a closing quote ({where})"
+
+
+class RowValidator:
+    """Validation of one file's rows, for the header order found in that file."""
+
+    def __init__(self, dataset: Dataset, order: Sequence[Column], eol: str = "\n") -> None:
+        self.dataset = dataset
+        self.order = tuple(order)
+        self.eol = eol
+        d = re.escape(dataset.delimiter)
+        parts = [fields.fast_pattern(c, dataset.delimiter) for c in self.order]
+        guard = r"(?!\\\.\r?\n)" if len(self.order) == 1 else ""
+        row = guard + d.join(parts) + re.escape(eol)
+        self.row_re = re.compile(row)
+        # split() with one empty group: residues must all be empty; len gives the row count
+        self.rows_re = re.compile(f"(?:{row})()")
+        key_parts = [
+            fields.key_pattern(c, dataset.delimiter)
+            if c.name in dataset.primary_key
+            else fields.fast_pattern(c, dataset.delimiter)
+            for c in self.order
+        ]
+        self.key_row_re = re.compile(guard + d.join(key_parts) + re.escape(eol))
+        # capture group index per key column, in primary-key order
+        file_key_order = [c.name for c in self.order if c.name in dataset.primary_key]
+        self.key_groups = tuple(file_key_order.index(k) + 1 for k in dataset.primary_key)
+        self.key_positions = tuple(
+            next(i for i, c in enumerate(self.order) if c.name == k) for k in dataset.primary_key
+        )
+
+    # --- bulk ---------------------------------------------------------------
+
+    def validate(
+        self, data: bytes, first_line: int, seen_keys: set[object] | None = None
+    ) -> ChunkResult:
+        """Validate a chunk of whole records; ``seen_keys`` turns on duplicate-key checks."""
+        text = data.decode("utf-8", "surrogateescape")
+        if seen_keys is None or not self.dataset.primary_key:
+            parts = self.rows_re.split(text)
+            if not any(parts):
+                rows = (len(parts) - 1) // 2
+                return ChunkResult(rows=rows, good=rows, payload=data)
+        return self._per_record(text, first_line, seen_keys)
+
+    def _per_record(self, text: str, first_line: int, seen_keys: set[object] | None) -> ChunkResult:
+        result = ChunkResult()
+        good: list[str] = []
+        line = first_line
+        check_keys = seen_keys is not None and bool(self.dataset.primary_key)
+        match_fast = (self.key_row_re if check_keys else self.row_re).fullmatch
+        groups = self.key_groups
+        records = RECORD_RE.findall(text)
+        for rec in records:
+            m = match_fast(rec)
+            if m is not None:
+                key: object = None
+                if check_keys:
+                    key = m.group(groups[0]) if len(groups) == 1 else m.group(*groups)
+            else:
+                errors, key = self.diagnose(rec)
+                if errors is None:  # a blank line: skipped
+                    line += rec.count("\n")
+                    continue
+                if errors:
+                    result.rows += 1
+                    raw = _printable(rec[: -len(self.eol)] if rec.endswith(self.eol) else rec)
+                    result.rejects.extend(Reject(line, col, why, raw) for col, why in errors)
+                    line += rec.count("\n")
+                    continue
+            if check_keys:
+                assert seen_keys is not None
+                if key in seen_keys:
+                    result.rows += 1
+                    result.rejects.append(
+                        Reject(line, None, self._duplicate(key), _printable(rec.rstrip("\r\n")))
+                    )
+                    line += rec.count("\n")
+                    continue
+                seen_keys.add(key)
+            result.rows += 1
+            good.append(rec)
+            line += rec.count("\n")
+        result.good = len(good)
+        result.payload = "".join(good).encode("utf-8")
+        return result
+
+    def _duplicate(self, key: object) -> str:
+        values = key if isinstance(key, tuple) else (key,)
+        return (
+            f"duplicate primary key ({', '.join(self.dataset.primary_key)})="
+            f"({', '.join(str(v) for v in values)}): an earlier row has the same key"
+        )
+
+    def broken_tail(self, data: bytes, line: int) -> Reject:
+        raw = _printable(data.decode("utf-8", "surrogateescape"))
+        return Reject(line, None, "unterminated quoted field at end of file", raw)
+
+    # --- one record -----------------------------------------------------------
+
+    def diagnose(self, rec: str) -> tuple[list[tuple[str | None, str]] | None, object]:
+        """Exact check of one record: ``(errors, key)``; errors ``None`` for a blank line."""
+        eol = self.eol
+        if rec.endswith(eol):
+            body = rec[: -len(eol)]
+        elif eol == "\r\n" and rec.endswith("\n"):
+            return [(None, "line ends with LF, but the header line ends with CRLF")], None
+        else:  # pragma: no cover - the reader always ends records with a line feed
+            body = rec
+        if body == "":
+            return None, None
+        if len(self.order) == 1 and body == "\\.":
+            return [(None, "a lone \\. would end the COPY data")], None
+        values, error = tokenize(body, self.dataset.delimiter)
+        if error:
+            return [(None, f"record {error}")], None
+        if len(values) != len(self.order):
+            return [(None, f"row has {len(values)} fields, expected {len(self.order)}")], None
+        errors: list[tuple[str | None, str]] = []
+        canonical: list[str | None] = []
+        for col, (value, quoted) in zip(self.order, values, strict=True):
+            error_text, canon = fields.check(col, value if value is not None or not quoted else "")
+            if error_text:
+                errors.append((col.name, error_text))
+            canonical.append(canon)
+        key: object = None
+        if self.dataset.primary_key and not errors:
+            parts = tuple(canonical[i] for i in self.key_positions)
+            key = parts[0] if len(parts) == 1 else parts
+        return errors, key
+
+
+def _printable(raw: str) -> str:
+    """The record's text, with bytes that are not UTF-8 shown as \\xNN."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in raw):
+        return raw
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
