@@ -261,7 +261,7 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "environment_variables" {
-  description = "Extra environment variables for the function. Secrets never go here: a name containing password, secret, token, private_key or access_key (any case) is rejected unless it ends in _ARN or _NAME (a reference to Secrets Manager / SSM, e.g. API_SECRET_ARN), and values that look like AWS access keys or PEM keys are rejected. Names the module sets (FERRY_*) and names Lambda reserves (AWS_*, _HANDLER, ...) are rejected too."
+  description = "Extra environment variables for the function. Secrets never go here: a name containing password, secret, token, private_key or access_key (any case) is rejected unless it ends in _ARN or _NAME (a reference to Secrets Manager / SSM, e.g. API_SECRET_ARN), and values that look like AWS access keys or PEM keys are rejected. The FERRY_* names the module sets itself and names Lambda reserves (AWS_*, _HANDLER, ...) are rejected too; other FERRY_* settings the processors read (FERRY_DB_SSLMODE, FERRY_DB_SSLROOTCERT, FERRY_METRICS_NAMESPACE, FERRY_LOG_LEVEL, FERRY_TRACING, FERRY_CONFIG_PATH) pass through."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -287,9 +287,13 @@ variable "environment_variables" {
   validation {
     condition = alltrue([
       for k in keys(var.environment_variables) :
-      !startswith(upper(k), "FERRY_") && !startswith(upper(k), "AWS_") && !startswith(k, "_") && !contains(["LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"], upper(k))
+      !contains([
+        "FERRY_LEDGER_TABLE", "FERRY_RECORDS_TABLE", "FERRY_METADATA_TABLE", "FERRY_PROCESSED_BUCKET", "FERRY_FAILED_BUCKET",
+        "FERRY_DB_SECRET_ARN", "FERRY_DB_HOST", "FERRY_DB_PORT", "FERRY_DB_NAME", "FERRY_LEDGER_TTL_DAYS",
+      ], upper(k)) &&
+      !startswith(upper(k), "AWS_") && !startswith(k, "_") && !contains(["LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"], upper(k))
     ])
-    error_message = "environment_variables must not set FERRY_* (set by this module from its inputs) or names Lambda reserves (AWS_*, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TZ)."
+    error_message = "environment_variables must not set the FERRY_* names this module derives from its inputs (tables, buckets, database, ledger TTL) or names Lambda reserves (AWS_*, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TZ). Other FERRY_* settings (FERRY_DB_SSLMODE, FERRY_METRICS_NAMESPACE, ...) are allowed."
   }
 }
 

