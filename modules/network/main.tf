@@ -42,6 +42,10 @@ resource "aws_vpc" "this" {
 resource "aws_default_security_group" "this" {
   vpc_id = aws_vpc.this.id
 
+  # Explicitly empty: Terraform removes every rule AWS put there.
+  ingress = []
+  egress  = []
+
   tags = merge(var.tags, { Name = "${var.name_prefix}-default-closed" })
 }
 
