@@ -67,3 +67,8 @@ output "object_lock" {
   description = "Object Lock in force on the processed and failed buckets: mode (OFF, GOVERNANCE, COMPLIANCE) and retention_days."
   value       = var.object_lock
 }
+
+output "bucket_settings" {
+  description = "Security-relevant settings of each data bucket as configured, by role (versioning, encryption, public access block, ownership, Object Lock, access logging, lifecycle)."
+  value       = { for role, b in module.data_bucket : role => b.settings }
+}

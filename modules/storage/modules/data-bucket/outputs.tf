@@ -27,3 +27,24 @@ output "policy_json" {
   description = "The bucket policy document."
   value       = data.aws_iam_policy_document.this.json
 }
+
+output "settings" {
+  description = "The security-relevant settings of the bucket as configured (for tests and reviews)."
+  value = {
+    force_destroy           = aws_s3_bucket.this.force_destroy
+    versioning_status       = aws_s3_bucket_versioning.this.versioning_configuration[0].status
+    sse_algorithm           = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).sse_algorithm
+    kms_master_key_id       = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).kms_master_key_id
+    bucket_key_enabled      = one(aws_s3_bucket_server_side_encryption_configuration.this.rule).bucket_key_enabled
+    block_public_acls       = aws_s3_bucket_public_access_block.this.block_public_acls
+    block_public_policy     = aws_s3_bucket_public_access_block.this.block_public_policy
+    ignore_public_acls      = aws_s3_bucket_public_access_block.this.ignore_public_acls
+    restrict_public_buckets = aws_s3_bucket_public_access_block.this.restrict_public_buckets
+    object_ownership        = aws_s3_bucket_ownership_controls.this.rule[0].object_ownership
+    object_lock_mode        = try(aws_s3_bucket_object_lock_configuration.this[0].rule[0].default_retention[0].mode, "OFF")
+    object_lock_days        = try(aws_s3_bucket_object_lock_configuration.this[0].rule[0].default_retention[0].days, null)
+    access_log_target       = try(aws_s3_bucket_logging.this[0].target_bucket, null)
+    access_log_prefix       = try(aws_s3_bucket_logging.this[0].target_prefix, null)
+    lifecycle               = var.lifecycle_rule
+  }
+}
