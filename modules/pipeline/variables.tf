@@ -431,7 +431,7 @@ variable "delete_raw_after_processing" {
 }
 
 variable "database" {
-  description = "PostgreSQL the CSV processor loads into (the database module's outputs). Empty host: no database settings are passed. secret_arn: Secrets Manager secret with the credentials (the role may read only it). iam_auth_user + resource_id: IAM database authentication instead (rds-db:connect for that user only)."
+  description = "PostgreSQL the CSV processor loads into (the database module's outputs). Empty host: no database settings are passed. secret_arn: Secrets Manager secret with the credentials, e.g. the RDS-managed master secret (the role may read only it). iam_auth_user + resource_id: IAM database authentication instead (rds-db:connect for that user only)."
   type = object({
     host          = optional(string, "")
     port          = optional(number, 5432)
@@ -448,7 +448,7 @@ variable "database" {
     error_message = "database.port must be a TCP port (1-65535)."
   }
   validation {
-    condition     = var.database.secret_arn == "" || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.database.secret_arn))
+    condition     = var.database.secret_arn == "" || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$", var.database.secret_arn))
     error_message = "database.secret_arn must be empty or a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>)."
   }
   validation {

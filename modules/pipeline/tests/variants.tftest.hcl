@@ -218,7 +218,7 @@ run "database_with_secret" {
     database = {
       host       = "ferry.cluster-abc.eu-west-1.rds.amazonaws.com"
       name       = "ferry"
-      secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-db-AbCdEf"
+      secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-AbCdEf"
     }
   }
 
@@ -227,7 +227,7 @@ run "database_with_secret" {
       aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_HOST"] == "ferry.cluster-abc.eu-west-1.rds.amazonaws.com" &&
       aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_PORT"] == "5432" &&
       aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_NAME"] == "ferry" &&
-      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_SECRET_ARN"] == "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-db-AbCdEf"
+      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_SECRET_ARN"] == "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-AbCdEf"
     )
     error_message = "the database settings reach the function as FERRY_DB_*"
   }
@@ -236,7 +236,7 @@ run "database_with_secret" {
       for s in data.aws_iam_policy_document.processor.statement : { actions = s.actions, resources = s.resources } if s.sid == "ReadDatabaseSecret"
       ] == [{
         actions   = toset(["secretsmanager:GetSecretValue"])
-        resources = toset(["arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-db-AbCdEf"])
+        resources = toset(["arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-AbCdEf"])
     }]
     error_message = "the role may read exactly the database secret"
   }
