@@ -1,0 +1,257 @@
+"""Build the Lambda zips: ``python -m ferry_dev.build [--arch x86_64|arm64] [--out build]``.
+
+One zip per function (today: ``processor``) holding
+
+* the runtime dependencies from ``lambda_src/requirements.txt`` as binary wheels
+  for the Lambda platform (``manylinux`` x86_64 or aarch64, CPython 3.12), minus
+  what the Lambda Python runtime already provides (boto3, botocore and their
+  dependencies);
+* the ``ferry`` package (never ``ferry_dev``);
+* ``ferry_config.json``: ``lambda_src/config/ferry.json``, validated (schemas
+  compiled) before it is packaged.
+
+Reproducible: entries sorted, timestamps fixed (1980-01-01), permissions fixed
+(0644), no ``__pycache__``/``.pyc``, no console scripts (their shebang names the
+build machine's interpreter). Wheels are downloaded once into
+``.cache/lambda-wheels/<platform>`` and installed from there without an index, so a
+second build is fast and works offline. Prints each zip's size and SHA-256 (hex,
+and base64 for Terraform's ``source_code_hash``) and writes ``<zip>.sha256`` (base64).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LAMBDA_SRC = REPO / "lambda_src"
+REQUIREMENTS = LAMBDA_SRC / "requirements.txt"
+CONFIG = LAMBDA_SRC / "config" / "ferry.json"
+CACHE = REPO / ".cache"
+PYTHON_VERSION = "3.12"
+
+#: Function name -> packages from lambda_src copied into its zip.
+FUNCTIONS: dict[str, tuple[str, ...]] = {"processor": ("ferry",)}
+
+#: Distributions the Lambda Python runtime provides: never packaged.
+RUNTIME_PROVIDED = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python_dateutil", "six"}
+)
+
+ARCHES = {"x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+EXCLUDED_DIRS = {"__pycache__", "bin"}
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+
+
+class BuildError(RuntimeError):
+    """The build cannot proceed (no wheels, pip failed, configuration invalid)."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    path: Path
+    size: int
+    sha256_hex: str
+    sha256_b64: str
+
+
+def platforms(arch: str) -> list[str]:
+    machine = ARCHES.get(arch)
+    if machine is None:
+        raise BuildError(f"unknown ARCH {arch!r} (use x86_64 or arm64)")
+    # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34).
+    return [f"manylinux_2_28_{machine}", f"manylinux2014_{machine}"]
+
+
+def requirements() -> list[str]:
+    lines = []
+    for raw in REQUIREMENTS.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _pip(args: list[str], *, quiet: bool = True) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"]
+    if quiet:
+        command.append("--quiet")
+    env = {**os.environ, "PIP_NO_INPUT": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+
+
+def _platform_args(arch: str) -> list[str]:
+    args: list[str] = []
+    for platform in platforms(arch):
+        args += ["--platform", platform]
+    args += ["--python-version", PYTHON_VERSION, "--implementation", "cp"]
+    args.append("--only-binary=:all:")
+    return args
+
+
+def wheel_cache(arch: str) -> Path:
+    return CACHE / "lambda-wheels" / f"{ARCHES[arch]}-cp{PYTHON_VERSION.replace('.', '')}"
+
+
+def install_dependencies(target: Path, arch: str, *, log: bool = True) -> None:
+    """pip install into ``target`` from the wheel cache; fill the cache first if needed."""
+    cache = wheel_cache(arch)
+    cache.mkdir(parents=True, exist_ok=True)
+    reqs = requirements()
+    install = ["install", "--target", str(target), "--no-compile", *_platform_args(arch)]
+    offline = _pip([*install, "--no-index", "--find-links", str(cache), *reqs])
+    if offline.returncode == 0:
+        return
+    if log:
+        print(f"filling the wheel cache {cache.relative_to(REPO)} ...", file=sys.stderr)
+    download = _pip(
+        [
+            "download",
+            "--dest",
+            str(cache),
+            "--cache-dir",
+            str(CACHE / "pip"),
+            *_platform_args(arch),
+            *reqs,
+        ]
+    )
+    if download.returncode != 0:
+        raise BuildError(
+            "pip could not download the Lambda dependencies (is a package index reachable?):\n"
+            + download.stderr.strip()
+        )
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    retry = _pip([*install, "--no-index", "--find-links", str(cache), *reqs])
+    if retry.returncode != 0:
+        raise BuildError("pip install from the wheel cache failed:\n" + retry.stderr.strip())
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def remove_runtime_provided(target: Path) -> list[str]:
+    """Delete distributions the runtime provides, file by file from their RECORD."""
+    removed = []
+    for dist_info in sorted(target.glob("*.dist-info")):
+        name = _normalise(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        if name not in RUNTIME_PROVIDED:
+            continue
+        record = dist_info / "RECORD"
+        for line in record.read_text().splitlines() if record.exists() else []:
+            relative = line.split(",", 1)[0]
+            path = (target / relative).resolve()
+            if path.is_file() and target.resolve() in path.parents:
+                path.unlink()
+        shutil.rmtree(dist_info, ignore_errors=True)
+        removed.append(name)
+    # Remove package folders emptied by the deletions.
+    for folder in sorted(target.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def packaged_config() -> bytes:
+    """The processing configuration, validated, as stable JSON bytes."""
+    from ferry.config import check_schemas, load_config
+
+    config = load_config(CONFIG)
+    check_schemas(config)
+    document = json.loads(CONFIG.read_text(encoding="utf-8"))
+    return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
+
+
+def _files(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    """Files under ``root`` as (zip name, path), without caches, bytecode or scripts."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_dir() or path.suffix in EXCLUDED_SUFFIXES:
+            continue
+        if "__pycache__" in relative.parts or relative.parts[0] in EXCLUDED_DIRS:
+            continue
+        yield (prefix + relative.as_posix(), path)
+
+
+def write_zip(destination: Path, entries: Iterable[tuple[str, bytes]]) -> None:
+    """A zip with sorted entries, fixed timestamps and fixed permissions."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name, data in sorted(entries, key=lambda e: e[0]):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so external_attr holds the mode
+            info.external_attr = (0o100644 & 0xFFFF) << 16
+            archive.writestr(info, data, compresslevel=9)
+    tmp.replace(destination)
+
+
+def digest(path: Path) -> tuple[str, str]:
+    h = hashlib.sha256(path.read_bytes())
+    return h.hexdigest(), base64.b64encode(h.digest()).decode()
+
+
+def build(out: Path, arch: str = "x86_64", *, log: bool = True) -> list[Artifact]:
+    """Build every function's zip into ``out``; returns what was written."""
+    config_bytes = packaged_config()
+    artifacts = []
+    with tempfile.TemporaryDirectory(prefix="ferry-build-") as tmp:
+        deps = Path(tmp) / "deps"
+        deps.mkdir()
+        install_dependencies(deps, arch, log=log)
+        remove_runtime_provided(deps)
+        dependency_entries = [(name, path.read_bytes()) for name, path in _files(deps)]
+        for function, packages in FUNCTIONS.items():
+            entries = list(dependency_entries)
+            taken = {name for name, _ in entries}
+            for package in packages:
+                for name, path in _files(LAMBDA_SRC / package, prefix=f"{package}/"):
+                    if name in taken:
+                        raise BuildError(f"{name} is both a dependency and part of {package}")
+                    entries.append((name, path.read_bytes()))
+            entries.append(("ferry_config.json", config_bytes))
+            zip_path = out / f"{function}.zip"
+            write_zip(zip_path, entries)
+            hex_digest, b64_digest = digest(zip_path)
+            (out / f"{function}.zip.sha256").write_text(b64_digest + "\n")
+            artifacts.append(
+                Artifact(function, zip_path, zip_path.stat().st_size, hex_digest, b64_digest)
+            )
+    return artifacts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--arch", default=os.environ.get("ARCH", "x86_64"))
+    parser.add_argument("--out", type=Path, default=REPO / "build")
+    args = parser.parse_args(argv)
+    try:
+        artifacts = build(args.out, args.arch)
+    except BuildError as err:
+        print(f"build failed: {err}", file=sys.stderr)
+        return 1
+    for a in artifacts:
+        shown = a.path.relative_to(REPO) if a.path.is_relative_to(REPO) else a.path
+        print(f"{shown}  {a.size:,} bytes  ({args.arch})")
+        print(f"  sha256 {a.sha256_hex}")
+        print(f"  base64 {a.sha256_b64}  (source_code_hash; also in {shown}.sha256)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
