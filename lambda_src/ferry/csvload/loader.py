@@ -174,7 +174,7 @@ class Loader:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         queue_depth: int = 4,
         max_details: int = 100,
-        threaded: bool = True,
+        threaded: bool = False,
     ) -> None:
         self.dataset = dataset
         self.chunk_size = chunk_size
