@@ -1,0 +1,57 @@
+# What ferry_dev.local reads after an apply: the local poller's settings and
+# the processors' environment.
+
+output "region" {
+  description = "Region of the emulator."
+  value       = var.region
+}
+
+output "bucket_names" {
+  description = "Data buckets by role (raw, processed, failed)."
+  value       = module.storage.bucket_names
+}
+
+output "queue_url" {
+  description = "Ingest queue the local poller reads."
+  value       = module.pipeline.queue_url
+}
+
+output "queue_arn" {
+  description = "ARN of the ingest queue (the eventSourceARN of every record)."
+  value       = module.pipeline.queue_arn
+}
+
+output "dlq_url" {
+  description = "Dead-letter queue."
+  value       = module.pipeline.dlq_url
+}
+
+output "visibility_timeout_seconds" {
+  description = "Visibility timeout of the ingest queue."
+  value       = module.pipeline.visibility_timeout_seconds
+}
+
+output "function_timeout_seconds" {
+  description = "Function timeout the poller enforces (the pipeline derives the visibility timeout as 6 x this)."
+  value       = floor(module.pipeline.visibility_timeout_seconds / 6)
+}
+
+output "function_environment" {
+  description = "Environment the processor function would get in AWS; the local poller sets the same."
+  value       = module.pipeline.function_environment
+}
+
+output "table_names" {
+  description = "DynamoDB tables by role (ledger, records, metadata)."
+  value       = module.pipeline.table_names
+}
+
+output "database_secret_arn" {
+  description = "Secret that holds the local PostgreSQL credentials (RDS-managed shape)."
+  value       = aws_secretsmanager_secret.database.arn
+}
+
+output "kms_key_arns" {
+  description = "Customer-managed keys by tier."
+  value       = module.kms.key_arns
+}

@@ -1,0 +1,616 @@
+"""The local stack: the whole pipeline on a moto server and a local PostgreSQL.
+
+``make local`` runs ``python -m ferry_dev.local up``:
+
+1. starts a moto server and a PostgreSQL server (TLS, its own CA) in the
+   background; ports, PIDs and logs live in the state directory ``.local/``;
+2. applies ``environments/local`` (the same modules as dev, with the switches
+   the emulator needs) against the moto server;
+3. writes the PostgreSQL credentials into the stack's Secrets Manager secret
+   (RDS-managed shape) and runs the dataset migrations;
+4. starts the workers: processes that poll the ingest queue and run the real
+   handler in-process with Lambda's SQS semantics (:mod:`ferry_dev.worker`),
+   one of them also recording dead-lettered messages in the ledger;
+5. uploads the sample set, shows progress, prints the summary table and
+   leaves everything running.
+
+``down`` stops everything by PID, ``status`` shows what runs, ``samples``
+uploads another sample set, ``summary`` prints the table for what is in the
+ledger. The :class:`Stack` class is what the end-to-end tests use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ferry_dev import terraform as tf
+from ferry_dev.services import MotoServer, PostgresServer, ServiceError, free_port
+
+REPO = tf.REPO
+ENV_DIR = REPO / "environments" / "local"
+DEFAULT_STATE_DIR = REPO / ".local"
+SOURCE_CONFIG = REPO / "lambda_src" / "config" / "ferry.json"
+PACKAGE = REPO / "build" / "processor.zip"
+REGION = "eu-west-1"
+HANDLER = "ferry.handler.handler"
+
+#: Fake credentials: the emulator accepts any; these never leave the machine.
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "ferrylocal",
+    "AWS_SECRET_ACCESS_KEY": "ferrylocal",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+#: Processing limits lowered for the local stack (documented in environments/local/README.md):
+#: the oversize sample then only needs a few MB instead of more than 100 MB.
+LOCAL_MAX_OBJECT_BYTES = 4 * 1024 * 1024
+
+
+class LocalError(RuntimeError):
+    """The local stack could not be brought up (the message says which step and why)."""
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def pid_alive(pid: int | None, marker: str | None = None) -> bool:
+    """True if ``pid`` runs (and its command line contains ``marker``: PIDs get reused)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if marker is None:
+        return True
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return True  # no /proc (macOS): trust the PID
+    return marker in cmdline
+
+
+def stop_pid(pid: int, marker: str, *, group: bool = False, timeout: float = 15.0) -> bool:
+    """SIGTERM ``pid`` (its process group with ``group``), SIGKILL after ``timeout``."""
+    if not pid_alive(pid, marker):
+        return False
+    kill = os.killpg if group else os.kill
+    with contextlib.suppress(ProcessLookupError):
+        kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid, marker):
+            return True
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        kill(pid, signal.SIGKILL)
+    return True
+
+
+@dataclass
+class Stack:
+    """One local stack, described by ``<state_dir>/state.json``."""
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    state: dict[str, Any] = field(default_factory=dict)
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        self.state_dir = Path(self.state_dir).resolve()
+        if self.state_file.exists():
+            self.state = json.loads(self.state_file.read_text())
+
+    # --- paths and state ---------------------------------------------------------
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.state_dir / "postgres"
+
+    @property
+    def tf_state(self) -> Path:
+        return self.state_dir / "terraform.tfstate"
+
+    @property
+    def config_path(self) -> Path:
+        return self.state_dir / "ferry.json"
+
+    @property
+    def worker_config(self) -> Path:
+        return self.state_dir / "worker.json"
+
+    def save(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2, sort_keys=True))
+        tmp.replace(self.state_file)
+
+    def _say(self, message: str) -> None:
+        if self.verbose:
+            say(message)
+
+    # --- services ------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.state['moto']['port']}"
+
+    def moto_running(self) -> bool:
+        return pid_alive(self.state.get("moto", {}).get("pid"), "moto.server")
+
+    def postgres(self) -> PostgresServer:
+        pg = self.state["postgres"]
+        server = PostgresServer(base_dir=self.pg_dir, port=pg["port"])
+        ca = self.pg_dir / "tls" / "ca.crt"
+        if ca.exists():
+            from ferry_dev.services import TLSFiles
+
+            server.tls_files = TLSFiles(
+                ca, self.pg_dir / "tls/server.crt", ca.parent / "server.key"
+            )
+        return server
+
+    def postgres_running(self) -> bool:
+        if "postgres" not in self.state:
+            return False
+        return pid_alive(self.postgres().pid, "postgres")
+
+    def start_moto(self) -> None:
+        if self.moto_running():
+            self._say(f"moto server already running on {self.endpoint}")
+            return
+        server = MotoServer(log_file=self.state_dir / "moto.log")
+        server.start()
+        assert server.proc is not None
+        self.state["moto"] = {"pid": server.proc.pid, "port": server.port}
+        self.save()
+        self._say(f"moto server on {self.endpoint} (pid {server.proc.pid})")
+
+    def start_postgres(self) -> None:
+        if self.postgres_running():
+            self._say(f"PostgreSQL already running on 127.0.0.1:{self.state['postgres']['port']}")
+            return
+        port = self.state.get("postgres", {}).get("port") or free_port()
+        server = PostgresServer(base_dir=self.pg_dir, port=port)
+        try:
+            server.start()
+        except ServiceError:
+            # a port taken since the last run: try a fresh one once
+            server = PostgresServer(base_dir=self.pg_dir, port=free_port())
+            server.start()
+        self.state["postgres"] = {"port": server.port, "pid": server.pid}
+        self.save()
+        self._say(f"PostgreSQL on 127.0.0.1:{server.port} with TLS (pid {server.pid})")
+
+    def stop_postgres(self) -> None:
+        if "postgres" in self.state and self.postgres_running():
+            self.postgres().stop()
+
+    # --- terraform ---------------------------------------------------------------------
+
+    def _tf_env(self) -> dict[str, str]:
+        return tf.base_env(
+            {
+                **LOCAL_AWS_ENV,
+                "TF_DATA_DIR": str(self.state_dir / "tf-data"),
+                "TF_PLUGIN_CACHE_DIR": str(_plugin_cache()),
+                "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "true",
+            }
+        )
+
+    def _terraform(self, *args: str, log_name: str, progress: bool = False) -> None:
+        log_path = self.state_dir / log_name
+        cmd = [tf.terraform_bin(), *args]
+        started = time.monotonic()
+        created = 0
+        with open(log_path, "w") as log_file:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=ENV_DIR,
+                env=self._tf_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log_file.write(line)
+                if progress and ": Creation complete" in line:
+                    created += 1
+                    if self.verbose and created % 10 == 0:
+                        say(
+                            f"  ... {created} resources created ({time.monotonic() - started:.0f}s)"
+                        )
+            rc = proc.wait()
+        if rc != 0:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+            raise LocalError(f"terraform {args[0]} failed (full log: {log_path}):\n{tail}")
+
+    def apply(self) -> dict[str, Any]:
+        """Init and apply environments/local against the emulator; returns its outputs."""
+        if not PACKAGE.exists():
+            raise LocalError(f"{PACKAGE} is missing: run `make build` first (make local does)")
+        (_plugin_cache()).mkdir(parents=True, exist_ok=True)
+        init = ["init", "-no-color", "-input=false", f"-backend-config=path={self.tf_state}"]
+        if (ENV_DIR / ".terraform.lock.hcl").exists():
+            init.append("-lockfile=readonly")
+        self._terraform(*init, log_name="terraform-init.log")
+        tfvars = self.state_dir / "local.auto.tfvars.json"
+        tfvars.write_text(
+            json.dumps(
+                {
+                    "endpoint": self.endpoint,
+                    "region": REGION,
+                    "database": {"host": "localhost", "port": self.state["postgres"]["port"]},
+                    "package_path": str(PACKAGE),
+                }
+            )
+        )
+        started = time.monotonic()
+        self._say("terraform apply environments/local (against the emulator) ...")
+        self._terraform(
+            "apply",
+            "-no-color",
+            "-input=false",
+            "-auto-approve",
+            f"-var-file={tfvars}",
+            log_name="terraform-apply.log",
+            progress=True,
+        )
+        out = subprocess.run(
+            [tf.terraform_bin(), "output", "-json"],
+            cwd=ENV_DIR,
+            env=self._tf_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs = {k: v["value"] for k, v in json.loads(out.stdout).items()}
+        self.state["outputs"] = outputs
+        self.state["apply_seconds"] = round(time.monotonic() - started, 1)
+        self.save()
+        self._say(f"applied in {self.state['apply_seconds']:.0f}s")
+        return outputs
+
+    # --- configuration for the processors ---------------------------------------------------
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        if "outputs" not in self.state:
+            raise LocalError("the local stack has not been applied: run `make local`")
+        return self.state["outputs"]
+
+    def aws_env(self) -> dict[str, str]:
+        return {**LOCAL_AWS_ENV, "AWS_ENDPOINT_URL": self.endpoint}
+
+    def function_env(self) -> dict[str, str]:
+        """What the processors see: the pipeline's function environment plus the local bits."""
+        env = {
+            **self.aws_env(),
+            **self.outputs["function_environment"],
+            "FERRY_DB_SSLROOTCERT": str(self.pg_dir / "tls" / "ca.crt"),
+            "FERRY_CONFIG_PATH": str(self.config_path),
+            "AWS_LAMBDA_FUNCTION_NAME": "ferry-local-processor",
+            "FERRY_LOCAL_QUEUE_ARN": self.outputs["queue_arn"],
+            "FERRY_LOCAL_MAX_RECEIVE_COUNT": str(self.max_receive_count()),
+        }
+        return env
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.session.Session(
+            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        ).client(service, endpoint_url=self.endpoint)
+
+    def max_receive_count(self) -> int:
+        cached = self.state.get("max_receive_count")
+        if cached:
+            return int(cached)
+        attrs = self.client("sqs").get_queue_attributes(
+            QueueUrl=self.outputs["queue_url"], AttributeNames=["RedrivePolicy"]
+        )["Attributes"]
+        count = int(json.loads(attrs["RedrivePolicy"])["maxReceiveCount"])
+        self.state["max_receive_count"] = count
+        self.save()
+        return count
+
+    def write_config(self) -> Path:
+        """The processing configuration with the local limits (see LOCAL_MAX_OBJECT_BYTES)."""
+        config = json.loads(SOURCE_CONFIG.read_text())
+        config.setdefault("limits", {})["max_object_bytes"] = LOCAL_MAX_OBJECT_BYTES
+        for route in config.get("routes", []):
+            if "max_bytes" in route:
+                route["max_bytes"] = min(int(route["max_bytes"]), LOCAL_MAX_OBJECT_BYTES)
+        self.config_path.write_text(json.dumps(config, indent=2))
+        return self.config_path
+
+    def store_database_secret(self) -> None:
+        """Put the PostgreSQL credentials into the stack's secret, as RDS does for a master user."""
+        pg = self.postgres()
+        self.client("secretsmanager").put_secret_value(
+            SecretId=self.outputs["database_secret_arn"],
+            SecretString=json.dumps({"username": pg.user, "password": pg.password}),
+        )
+
+    def migrate(self) -> None:
+        """Create the datasets' tables (the same command a deployment runs against RDS)."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "ferry.csvload.migrate"],
+            env={**os.environ, **self.function_env(), "PYTHONPATH": str(REPO / "lambda_src")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        (self.state_dir / "migrate.log").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            raise LocalError(f"migrations failed:\n{(proc.stderr or proc.stdout).strip()}")
+        self._say("dataset migrations applied")
+
+    # --- workers -------------------------------------------------------------------------
+
+    def worker_pids(self) -> list[int]:
+        return [p for p in self.state.get("workers", []) if pid_alive(p, "ferry_dev.worker")]
+
+    def start_workers(self, count: int = 2, *, batch_size: int = 10) -> list[int]:
+        self.stop_workers()
+        outputs = self.outputs
+        self.worker_config.write_text(
+            json.dumps(
+                {
+                    "environment": self.function_env(),
+                    "handler": HANDLER,
+                    "dlq_url": outputs["dlq_url"],
+                    "event_source": {
+                        "queue_url": outputs["queue_url"],
+                        "queue_arn": outputs["queue_arn"],
+                        "function_name": "ferry-local-processor",
+                        "batch_size": batch_size,
+                        "function_timeout": float(outputs["function_timeout_seconds"]),
+                        "region": REGION,
+                    },
+                },
+                indent=2,
+            )
+        )
+        self.worker_config.chmod(0o600)
+        pids = []
+        for n in range(count):
+            args = [sys.executable, "-m", "ferry_dev.worker", "--config", str(self.worker_config)]
+            if n == 0:
+                args.append("--watch-dlq")
+            log = open(self.state_dir / f"worker-{n}.log", "ab")  # noqa: SIM115
+            proc = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": str(REPO / "lambda_src")},
+                start_new_session=True,
+            )
+            log.close()
+            pids.append(proc.pid)
+        self.state["workers"] = pids
+        self.save()
+        self._say(f"{count} workers polling the ingest queue (pids {', '.join(map(str, pids))})")
+        return pids
+
+    def stop_workers(self) -> None:
+        for pid in self.state.get("workers", []):
+            stop_pid(pid, "ferry_dev.worker")
+        self.state["workers"] = []
+        if self.state:
+            self.save()
+
+    # --- whole stack -----------------------------------------------------------------------
+
+    def up(self, *, workers: int = 2) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.state and not self.moto_running():
+            # The emulator's memory is gone: so is everything the old state describes.
+            self.down(quiet=True)
+        self.start_moto()
+        self.start_postgres()
+        self.write_config()
+        self.apply()
+        self.store_database_secret()
+        self.migrate()
+        if workers:
+            self.start_workers(workers)
+
+    def down(self, *, quiet: bool = False) -> None:
+        stopped = []
+        for pid in self.state.get("workers", []):
+            if stop_pid(pid, "ferry_dev.worker"):
+                stopped.append(f"worker {pid}")
+        if "postgres" in self.state and self.postgres_running():
+            pid = self.postgres().pid
+            self.stop_postgres()
+            stopped.append(f"PostgreSQL {pid}")
+        moto = self.state.get("moto", {})
+        if moto and stop_pid(moto["pid"], "moto.server", group=True):
+            stopped.append(f"moto server {moto['pid']}")
+        # Terraform state describes the emulator's memory, which is gone now.
+        for path in (self.tf_state, self.tf_state.with_suffix(".tfstate.backup")):
+            path.unlink(missing_ok=True)
+        self.state = (
+            {"postgres": {"port": self.state["postgres"]["port"]}}
+            if "postgres" in self.state
+            else {}
+        )
+        self.state_file.unlink(missing_ok=True)
+        if not quiet:
+            say("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+    def status(self) -> list[tuple[str, str, str]]:
+        """(component, state, detail) rows."""
+        rows: list[tuple[str, str, str]] = []
+        moto = self.state.get("moto")
+        rows.append(
+            (
+                "moto server",
+                "running" if self.moto_running() else "stopped",
+                f"{self.endpoint} pid {moto['pid']}" if moto else "-",
+            )
+        )
+        pg = self.state.get("postgres")
+        rows.append(
+            (
+                "PostgreSQL",
+                "running" if self.postgres_running() else "stopped",
+                f"127.0.0.1:{pg['port']} pid {self.postgres().pid}"
+                if pg and self.postgres_running()
+                else "-",
+            )
+        )
+        for pid in self.state.get("workers", []):
+            rows.append(
+                (
+                    "worker",
+                    "running" if pid_alive(pid, "ferry_dev.worker") else "stopped",
+                    f"pid {pid}",
+                )
+            )
+        if self.moto_running() and "outputs" in self.state:
+            sqs = self.client("sqs")
+            for name, key in (("ingest queue", "queue_url"), ("dead-letter queue", "dlq_url")):
+                visible, hidden = queue_depth(sqs, self.outputs[key])
+                rows.append((name, f"{visible} waiting", f"{hidden} in flight"))
+        return rows
+
+
+def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def _plugin_cache() -> Path:
+    return REPO / ".cache" / "tf-plugin-cache"
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    say("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    say(line)
+    for row in rows:
+        say("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _usage(stack: Stack) -> None:
+    out = stack.outputs
+    raw = out["bucket_names"]["raw"]
+    say("")
+    say("The stack keeps running. Upload more files with the AWS CLI, for example:")
+    say(
+        f"  AWS_ACCESS_KEY_ID=ferrylocal AWS_SECRET_ACCESS_KEY=ferrylocal AWS_REGION={REGION} \\\n"
+        f"    aws --endpoint-url {stack.endpoint} s3 cp orders.csv s3://{raw}/incoming/orders/orders.csv"
+    )
+    say(
+        "  prefixes: incoming/orders/*.csv  incoming/telemetry/*.json|*.jsonl"
+        "  incoming/reports/*.json  incoming/documents/*"
+    )
+    say("  results:  make local-status  ·  .venv/bin/python -m ferry_dev.local summary")
+    say(f'  PostgreSQL: psql "{stack.postgres().dsn(sslmode="verify-full")}"')
+    say("  logs: .local/worker-*.log, .local/moto.log, .local/postgres/postgres.log")
+    say("  stop everything: make local-down")
+
+
+def _main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ferry_dev.local",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start (or refresh) the stack, run the sample set")
+    up.add_argument("--workers", type=int, default=2)
+    up.add_argument("--no-samples", action="store_true")
+    sub.add_parser("down", help="stop everything by PID")
+    sub.add_parser("status", help="what runs, and the queues' depths")
+    samples = sub.add_parser("samples", help="upload a fresh sample set and wait for it")
+    samples.add_argument("--timeout", type=float, default=180.0)
+    sub.add_parser("summary", help="the summary table of every file in the ledger")
+    args = parser.parse_args(argv)
+    stack = Stack(args.state_dir)
+    started = time.monotonic()
+    try:
+        if args.command == "up":
+            stack.up(workers=args.workers)
+            if not args.no_samples:
+                from ferry_dev.samples import run_samples
+
+                ok = run_samples(stack)
+            else:
+                ok = True
+            _usage(stack)
+            say(f"\nmake local: ready in {time.monotonic() - started:.0f}s")
+            return 0 if ok else 1
+        if args.command == "down":
+            stack.down()
+            return 0
+        if args.command == "status":
+            print_table(stack.status(), ("component", "state", "detail"))
+            return 0
+        if args.command == "samples":
+            from ferry_dev.samples import run_samples
+
+            return 0 if run_samples(stack, timeout=args.timeout) else 1
+        if args.command == "summary":
+            from ferry_dev.report import print_summary
+
+            print_summary(stack)
+            return 0
+    except (LocalError, ServiceError, tf.TerraformError) as err:
+        say(f"error: {err}")
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
