@@ -23,21 +23,24 @@ import rego.v1
 
 # Managed resources that exist after the change (creates, updates, no-ops,
 # replacements); pure deletes are left out.
-managed contains rc if {
-	some rc in input.resource_changes
-	rc.mode == "managed"
-	not deleted(rc)
-}
+managed := [rc | some rc in input.resource_changes; rc.mode == "managed"; not deleted(rc)]
 
 deleted(rc) if rc.change.actions == ["delete"]
 
-of_type(t) := {rc | some rc in managed; rc.type == t}
+# positions in resource_changes by type (sets of numbers stay cheap; sets of
+# whole resource objects do not)
+type_index[t] contains i if {
+	some i
+	rc := input.resource_changes[i]
+	rc.mode == "managed"
+	not deleted(rc)
+	t := rc.type
+}
+
+of_type(t) := [input.resource_changes[i] | some i in object.get(type_index, t, set())]
 
 # Planned data sources (aws_iam_policy_document and friends).
-data_reads contains rc if {
-	some rc in input.resource_changes
-	rc.mode == "data"
-}
+data_reads := [rc | some rc in input.resource_changes; rc.mode == "data"]
 
 after(rc) := object.get(rc.change, "after", {})
 
@@ -112,38 +115,45 @@ module_of(rc) := object.get(rc, "module_address", "")
 # "module.a[\"x\"].module.b" -> "module.a.module.b": configuration has no instances
 static_module(addr) := regex.replace(addr, `\[[^\]]*\]`, "")
 
-module_configs[prefix] := mod if {
-	walk(input.configuration.root_module, [path, mod])
-	is_object(mod)
-	module_path_ok(path)
-	is_object(object.get(mod, "module_calls", {})) # a module body
-	object.get(mod, "resources", null) != null
-	names := [path[j] | some j; path[j]; j > 0; path[j - 1] == "module_calls"]
-	prefix := concat(".", [concat("", ["module.", n]) | some n in names])
+# every module's configuration, keyed by its static module address ("" = root);
+# modules nest up to four levels deep
+module_configs[""] := input.configuration.root_module
+
+module_configs[p] := m if {
+	some a
+	m := input.configuration.root_module.module_calls[a].module
+	p := concat("", ["module.", a])
 }
 
-module_path_ok(path) if {
-	every i, p in path {
-		module_step(path, i, p)
-	}
+module_configs[p] := m if {
+	some a, b
+	m := input.configuration.root_module.module_calls[a].module.module_calls[b].module
+	p := concat("", ["module.", a, ".module.", b])
 }
 
-module_step(path, i, p) if {
-	i % 3 == 0
-	p == "module_calls"
+module_configs[p] := m if {
+	some a, b, c
+	m := input.configuration.root_module.module_calls[a].module.module_calls[b].module.module_calls[c].module
+	p := concat("", ["module.", a, ".module.", b, ".module.", c])
 }
 
-module_step(path, i, _) if i % 3 == 1
+module_configs[p] := m if {
+	some a, b, c, d
+	m := input.configuration.root_module.module_calls[a].module.module_calls[b].module.module_calls[c].module.module_calls[d].module
+	p := concat("", ["module.", a, ".module.", b, ".module.", c, ".module.", d])
+}
 
-module_step(path, i, p) if {
-	i % 3 == 2
-	p == "module"
+# every resource's configuration, keyed by "<static module>|<address>"
+configs[key] := c if {
+	some prefix
+	mod := module_configs[prefix]
+	some c in object.get(mod, "resources", [])
+	key := concat("|", [prefix, c.address])
 }
 
 config_of(rc) := c if {
-	mod := module_configs[static_module(module_of(rc))]
-	some c in mod.resources
-	c.address == config_address(rc)
+	c := object.get(configs, concat("|", [static_module(module_of(rc)), config_address(rc)]), null)
+	c != null
 }
 
 config_address(rc) := concat(".", [rc.type, rc.name]) if rc.mode == "managed"
@@ -162,12 +172,15 @@ has_index(rc) if object.get(rc, "index", null) != null
 
 # References resolved to targets: {"module": instance address of the module,
 # "base": "type.name" or "data.type.name", "index": key, or "*" for any}.
-targets(rc, attr) := ((direct_targets(rc, attr) | each_targets(rc, attr)) | var_targets(rc, attr)) | output_targets(rc, attr)
+targets(rc, attr) := targets_of(rc, config_of(rc), attr)
+
+targets_of(rc, conf, attr) := ((direct_targets(rc, refs) | each_targets(rc, conf, refs)) | var_targets(rc, refs)) | output_targets(rc, refs) if {
+	refs := object.get(conf, ["expressions", attr, "references"], [])
+}
 
 # plain resource references; `each.key` / `count.index` next to an unindexed
 # reference mean "the instance with my own key"
-direct_targets(rc, attr) := {t |
-	refs := references(rc, attr)
+direct_targets(rc, refs) := {t |
 	some r in refs
 	ref := parse_ref(r)
 	t := {"module": module_of(rc), "base": ref.base, "index": ref_index(ref, rc, refs)}
@@ -178,17 +191,17 @@ ref_index(ref, _, _) := ref.index if ref.index != null
 ref_index(ref, rc, refs) := implied_index(rc, refs) if ref.index == null
 
 # each.value of a for_each over a resource: the instance with the same key
-each_targets(rc, attr) := {t |
-	some r in references(rc, attr)
+each_targets(rc, conf, refs) := {t |
+	some r in refs
 	startswith(r, "each.value")
-	some r2 in object.get(config_of(rc), ["for_each_expression", "references"], [])
+	some r2 in object.get(conf, ["for_each_expression", "references"], [])
 	ref := parse_ref(r2)
 	t := {"module": module_of(rc), "base": ref.base, "index": object.get(rc, "index", "*")}
 }
 
 # var.X inside a module: the module call's argument, one level up
-var_targets(rc, attr) := {t |
-	some r in references(rc, attr)
+var_targets(rc, refs) := {t |
+	some r in refs
 	startswith(r, "var.")
 	name := split(r, ".")[1]
 	call := module_call(module_of(rc))
@@ -198,15 +211,16 @@ var_targets(rc, attr) := {t |
 }
 
 # module.M.output: the output's expression inside the module
-output_targets(rc, attr) := {t |
-	some r in references(rc, attr)
+output_targets(rc, refs) := {t |
+	some r in refs
 	startswith(r, "module.")
 	parts := split(r, ".")
 	count(parts) >= 3
 	call_name := strip_index(parts[1])
 	output := strip_index(parts[2])
 	child_static := join_nonempty([static_module(module_of(rc)), concat("", ["module.", call_name])])
-	mod := module_configs[child_static]
+	mod := object.get(module_configs, child_static, null)
+	mod != null
 	some r2 in object.get(mod, ["outputs", output, "expression", "references"], [])
 	ref := parse_ref(r2)
 	child := join_nonempty([module_of(rc), concat("", ["module.", call_name])])
@@ -257,8 +271,9 @@ module_call(addr) := {"parent": parent, "config": cfg} if {
 	last := segs[count(segs) - 1]
 	name := regex.replace(trim_prefix(last, "module."), `\[.*$`, "")
 	parent := parent_module(addr)
-	parent_cfg := module_configs[static_module(parent)]
-	cfg := parent_cfg.module_calls[name]
+	parent_cfg := object.get(module_configs, static_module(parent), {})
+	cfg := object.get(parent_cfg, ["module_calls", name], null)
+	cfg != null
 }
 
 parent_module(addr) := "" if {
@@ -271,15 +286,27 @@ parent_module(addr) := p if {
 	p := concat(".module.", array.slice(segs, 0, count(segs) - 1))
 }
 
-rc_base(rc) := config_address(rc)
+# instances by "<module instance>|<type.name>", for resolving references
+instance_index[key] contains i if {
+	some i
+	rc := input.resource_changes[i]
+	key := concat("|", [module_of(rc), config_address(rc)])
+}
 
-# true when `child.attr` references the resource instance `target`
-references_resource(child, attr, target) if {
-	some t in targets(child, attr)
-	t.module == module_of(target)
-	t.base == rc_base(target)
+# every resolved reference: [child address, attribute, target address]
+edges contains [rc.address, attr, target.address] if {
+	some rc in input.resource_changes
+	conf := config_of(rc)
+	some attr
+	conf.expressions[attr].references
+	some t in targets_of(rc, conf, attr)
+	some i in object.get(instance_index, concat("|", [t.module, t.base]), set())
+	target := input.resource_changes[i]
 	index_matches(t.index, target)
 }
+
+# true when `child.attr` references the resource instance `target`
+references_resource(child, attr, target) if [child.address, attr, target.address] in edges
 
 index_matches("*", _)
 
@@ -309,8 +336,10 @@ joined(child, attr, target, target_attrs) if value_matches(child, attr, target, 
 # belong to any target, so rules that need "some child" must not fire on its type
 unresolved(child, attr) if {
 	unknown(child, attr)
-	count(targets(child, attr)) == 0
+	not [child.address, attr] in edge_sources
 }
+
+edge_sources contains [e[0], e[1]] if some e in edges
 
 # --- IAM policy documents --------------------------------------------------------
 

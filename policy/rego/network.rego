@@ -140,7 +140,7 @@ deny contains msg if {
 
 # --- FERRY-NET-005 -------------------------------------------------------------------
 
-default_sgs(vpc) := {d | some d in lib.of_type("aws_default_security_group"); lib.joined(d, "vpc_id", vpc, ["id"])}
+default_sgs(vpc) := [d | some d in lib.of_type("aws_default_security_group"); lib.joined(d, "vpc_id", vpc, ["id"])]
 
 has_rules(d, kind) if count(lib.blocks(lib.after(d), kind)) > 0
 

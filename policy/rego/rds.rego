@@ -48,7 +48,7 @@ instances := lib.of_type("aws_db_instance")
 
 clusters := lib.of_type("aws_rds_cluster")
 
-databases := instances | clusters
+databases := array.concat(instances, clusters)
 
 deny contains msg if {
 	some db in databases
@@ -91,7 +91,8 @@ parameter_group_ok(db) if {
 # a parameter group the plan cannot tell
 parameter_group_unresolved(db) if {
 	lib.unknown(db, "parameter_group_name")
-	count({g | some g in lib.of_type("aws_db_parameter_group"); lib.joined(db, "parameter_group_name", g, ["name", "id"])}) == 0
+	lib.configured(db, "parameter_group_name")
+	count([g | some g in lib.of_type("aws_db_parameter_group"); lib.joined(db, "parameter_group_name", g, ["name", "id"])]) == 0
 }
 
 deny contains msg if {

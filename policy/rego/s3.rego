@@ -65,13 +65,13 @@ buckets := lib.of_type("aws_s3_bucket")
 name_attrs := ["bucket", "id"]
 
 # a setting resource of `type` that belongs to `bucket`
-setting(bucket, type) := {c | some c in lib.of_type(type); lib.joined(c, "bucket", bucket, name_attrs)}
+setting(bucket, type) := [c | some c in lib.of_type(type); lib.joined(c, "bucket", bucket, name_attrs)]
 
 # a setting of `type` exists whose bucket the plan cannot tell
 ambiguous(type) if {
 	some c in lib.of_type(type)
 	lib.unresolved(c, "bucket")
-	count({b | some b in buckets; lib.joined(c, "bucket", b, name_attrs)}) == 0
+	count([b | some b in buckets; lib.joined(c, "bucket", b, name_attrs)]) == 0
 }
 
 # --- FERRY-S3-001 -------------------------------------------------------------------
