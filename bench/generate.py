@@ -23,10 +23,27 @@ from pathlib import Path
 HEADER = b"order_id,customer,note,ordered_at,amount,quantity,status,is_gift,delivery_date\r\n"
 STATUSES = ("new", "paid", "shipped", "cancelled")
 BOOLS = ("true", "false", "t", "f", "yes", "no", "1", "0")
-WORDS = (
-    "blue widget large box fragile leave porch call first gift wrap express morning evening"
-    " back door neighbour invoice attached"
-).split(" ")
+WORDS = [
+    "blue",
+    "widget",
+    "large",
+    "box",
+    "fragile",
+    "leave",
+    "porch",
+    "call",
+    "first",
+    "gift",
+    "wrap",
+    "express",
+    "morning",
+    "evening",
+    "back",
+    "door",
+    "neighbour",
+    "invoice",
+    "attached",
+]
 NAMES = ("Ada", "Grace", "Linus", "Edsger", "Barbara", "Ken", "Margaret", "Dennis", "Zoë", "Søren")
 
 BAD_ROWS = (
