@@ -10,7 +10,7 @@ availability_zones = ["eu-west-1a", "eu-west-1b"]
 vpc_cidr = "10.40.0.0/16"
 nat_mode = "none"
 
-log_retention_days          = 30
+log_retention_days          = 365
 audit_log_retention_days    = 365
 trail_bucket_retention_days = 365
 

@@ -10,7 +10,7 @@ availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 vpc_cidr = "10.42.0.0/16"
 nat_mode = "per_az"
 
-log_retention_days          = 365
+log_retention_days          = 731
 audit_log_retention_days    = 2557
 trail_bucket_retention_days = 2557
 

@@ -9,7 +9,7 @@ availability_zones = ["eu-west-1a", "eu-west-1b"]
 vpc_cidr = "10.41.0.0/16"
 nat_mode = "single"
 
-log_retention_days          = 90
+log_retention_days          = 365
 audit_log_retention_days    = 365
 trail_bucket_retention_days = 730
 
