@@ -158,10 +158,10 @@ resource "aws_sqs_queue" "dlq" {
   kms_master_key_id                 = var.kms_key_arns.operational
   kms_data_key_reuse_period_seconds = 300
   policy                            = jsonencode(local.dlq_policy)
-  redrive_allow_policy = jsonencode({
+  redrive_allow_policy = var.dlq_redrive_allow_policy ? jsonencode({
     redrivePermission = "byQueue"
     sourceQueueArns   = [local.arns.queue]
-  })
+  }) : null
   tags = var.tags
 }
 

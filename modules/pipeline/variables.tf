@@ -517,3 +517,10 @@ variable "create_alarms" {
   default     = true
   nullable    = false
 }
+
+variable "dlq_redrive_allow_policy" {
+  description = "Set the DLQ's redrive allow policy (only the ingest queue may use it as its dead-letter queue). Switch off only for an emulator that does not store RedriveAllowPolicy (moto 5.2): the provider would wait for the attribute until it times out."
+  type        = bool
+  default     = true
+  nullable    = false
+}
