@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +86,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, context, runtime())
 
 
+def _local_request_id() -> str:
+    import uuid
+
+    return f"local-{uuid.uuid4()}"
+
+
 def _remaining_ms(context: Any) -> int:
     getter = getattr(context, "get_remaining_time_in_millis", None)
     return int(getter()) if callable(getter) else DEFAULT_REMAINING_MS
@@ -94,7 +99,7 @@ def _remaining_ms(context: Any) -> int:
 
 def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
     """Process one invocation's event with the given runtime."""
-    request_id = getattr(context, "aws_request_id", None) or f"local-{uuid.uuid4()}"
+    request_id = getattr(context, "aws_request_id", None) or _local_request_id()
     started = time.monotonic()
     budget_ms = _remaining_ms(context)
 

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import gzip
 import json
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -405,3 +406,40 @@ def test_handler_end_to_end_with_real_s3_notification_via_sqs(stack: Stack) -> N
     assert item["outputs"] == [f"s3://{stack.processed}/{out_key}"]
     doc = json.loads(stack.s3.get_object(Bucket=stack.processed, Key=out_key)["Body"].read())
     assert doc["_ingestion"]["source_key"] == key
+
+
+def test_delete_raw_on_loaded_removes_only_loaded_objects(stack: Stack) -> None:
+    stack.runtime.config = dataclasses.replace(stack.runtime.config, delete_raw="on_loaded")
+    good = stack.put("incoming/reports/good.json", fixture_bytes("report_seed_001.json"))
+    bad = stack.put("incoming/reports/bad.json", b"{")
+    assert failures(stack.run(stack.event(good, bad))) == []
+    listed = stack.s3.list_objects_v2(Bucket=stack.raw).get("Contents", [])
+    assert [o["Key"] for o in listed] == [bad.key]  # a delete marker hides the loaded one
+    versions = stack.s3.list_object_versions(Bucket=stack.raw, Prefix=good.key)
+    assert [v["VersionId"] for v in versions["Versions"]] == [good.version_id]  # still kept
+
+
+def test_handler_logs_carry_key_and_ledger_id_and_emit_emf(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from ferry import obs
+
+    stream = io.StringIO()
+    obs.setup_logging("INFO", stream=stream)
+    try:
+        ref = stack.put("incoming/reports/logged.json", b'{"mission": 1}')
+        assert failures(stack.run(stack.event(ref))) == []
+    finally:
+        obs.setup_logging("INFO", stream=sys.stdout)
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (rejected,) = [e for e in entries if e["message"].startswith("rejected:")]
+    assert rejected["key"] == ref.key
+    assert rejected["ledger_id"] == ref.ledger_id
+    assert rejected["message_id"] == ref.message_id
+    assert rejected["processor"] == "json_transform"
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    per_object = [d for d in emf if d.get("Processor") == "json_transform"]
+    assert per_object[0]["Rejects"] == 1
+    assert per_object[0]["ledger_id"] == ref.ledger_id
