@@ -22,6 +22,8 @@ matches ``.json``). Keys matching no route are rejected, not retried.
 cold start stays cheap; :func:`check_schemas` additionally compiles every JSON
 Schema (imports jsonschema) and is run by the build, so a broken schema never
 reaches a zip. Every error names the exact place: ``routes[2].schema: ...``.
+CSV dataset specs used by ``csv_postgres`` routes are checked by
+:func:`ferry.csvload.config.parse_dataset` (standard library only).
 """
 
 from __future__ import annotations
@@ -182,6 +184,7 @@ def parse_config(data: Any) -> Config:
             raise _fail(f"routes[{index}].name", f"duplicate route name {route.name!r}")
         names.add(route.name)
         routes.append(route)
+    _check_datasets(routes, datasets)
     return Config(
         routes=tuple(routes),
         schemas=schemas,
@@ -189,6 +192,20 @@ def parse_config(data: Any) -> Config:
         limits=limits,
         delete_raw=delete_raw,
     )
+
+
+def _check_datasets(routes: list[Route], datasets: Mapping[str, Any]) -> None:
+    """Datasets used by csv_postgres routes must be valid specs (owned by ferry.csvload)."""
+    used = sorted({r.options["dataset"] for r in routes if r.processor == "csv_postgres"})
+    if not used:
+        return
+    from ferry.csvload.config import DatasetError, parse_dataset
+
+    for name in used:
+        try:
+            parse_dataset(name, datasets[name])
+        except DatasetError as err:
+            raise ConfigError(str(err)) from None
 
 
 def _parse_limits(raw: Any) -> Limits:
