@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lambda_src"))
@@ -38,13 +39,23 @@ def run_ferry(path: str, dsn: str, *, lenient: bool = False) -> dict[str, object
     with psycopg.connect(dsn, autocommit=True) as conn:
         loader = Loader(dataset)
         source = Source("bench", Path(path).name, uuid.uuid4().hex)
-        with open(path, "rb") as f:
-            result = loader.load(conn, source, lambda: f.read)
+        opened: list[Any] = []
+
+        def open_stream() -> Any:  # a fresh stream per pass, like a new S3 GetObject
+            opened.append(open(path, "rb"))  # noqa: SIM115
+            return opened[-1].read
+
+        try:
+            result = loader.load(conn, source, open_stream)
+        finally:
+            for f in opened:
+                f.close()
     return {
         "status": result.status,
         "rows": result.rows_loaded,
         "rejected": result.rows_rejected,
         "passes": result.passes,
+        "reason": result.reason,
         "max_buffer": loader.last_max_buffer,
     }
 

@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,18 +33,32 @@ from generate import generate  # noqa: E402
 COLUMNS = "order_id,customer,note,ordered_at,amount,quantity,status,is_gift,delivery_date"
 
 
-def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (bytes) and stdout of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out = proc.stdout.read() if proc.stdout else b""
-    err = proc.stderr.read() if proc.stderr else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return seconds, usage.ru_maxrss * 1024, out.decode()
+class Spawner:
+    """Children are forked by bench/spawn.py (small), so their peak RSS is their own."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-S", str(REPO / "bench" / "spawn.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, cmd: list[str]) -> tuple[float, int, str]:
+        """Wall seconds, peak RSS (bytes) and stdout of one child process."""
+        assert self.proc.stdin
+        assert self.proc.stdout
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        result = json.loads(self.proc.stdout.readline())
+        if result["rc"] != 0:
+            raise RuntimeError(f"{cmd[:3]} failed ({result['rc']}): {result['stderr']}")
+        return result["seconds"], result["maxrss_kib"] * 1024, result["stdout"]
+
+    def close(self) -> None:
+        assert self.proc.stdin
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -56,6 +69,8 @@ def main() -> None:
     parser.add_argument("--no-pandas", action="store_true")
     parser.add_argument("--no-dirty", action="store_true")
     args = parser.parse_args()
+    os.environ["PYTHONPATH"] = str(REPO / "lambda_src")
+    spawner = Spawner()  # before the heavy imports: its forks start small
 
     import psycopg
 
@@ -73,7 +88,6 @@ def main() -> None:
     config = json.loads((REPO / "lambda_src/config/ferry.json").read_text())
     dataset = parse_datasets(config["datasets"])["orders"]
 
-    env = {**os.environ, "PYTHONPATH": str(REPO / "lambda_src")}
     results: dict[str, list[tuple[float, int]]] = {}
     notes: dict[str, str] = {}
     with PostgresServer() as server:
@@ -138,7 +152,7 @@ def main() -> None:
             for run in range(args.runs):
                 for name, cmd, rows in contenders:
                     truncate()
-                    seconds, rss, out = run_child(cmd, env)
+                    seconds, rss, out = spawner.run(cmd)
                     if name.startswith("ferry"):
                         info = json.loads(out.strip().splitlines()[-1])
                         if info["status"] != "loaded":
@@ -156,6 +170,7 @@ def main() -> None:
                         f"  {rss / 2**20:6.1f} MiB",
                         flush=True,
                     )
+    spawner.close()
     size = clean.stat().st_size
     ref = statistics.median(s for s, _ in results["psql \\copy"])
     lines = [
