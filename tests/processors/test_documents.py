@@ -19,6 +19,7 @@ from ferry.jsondoc import (
     validator,
     violations,
 )
+from ferry.processors.json_records import dynamodb_problem
 from ferry.sniff import sniff
 
 
@@ -141,3 +142,26 @@ def test_schema_violations_have_json_paths_and_validators_are_cached() -> None:
     assert [(v.path, v.keyword) for v in found] == [("$", "required"), ("$.metrics.temp", "type")]
     assert "'hot' is not of type 'number'" in found[1].message
     assert violations(compiled, {"id": 1}) == []
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"n": Decimal("0." + "1" * 39)}, "more than 38 significant digits"),
+        ({"n": Decimal("1E+200")}, "outside DynamoDB's range"),
+        ({"n": Decimal("1E-200")}, "outside DynamoDB's range"),
+        ({"s": "x" * (401 * 1024)}, "limited to 400 KB"),
+    ],
+)
+def test_records_dynamodb_cannot_store_are_named(record: dict, message: str) -> None:
+    problem = dynamodb_problem(record)
+    assert problem is not None
+    assert message in problem[1]
+
+
+def test_dynamodb_depth_limit() -> None:
+    nested: dict = {"leaf": 1}
+    for _ in range(40):
+        nested = {"n": nested}
+    assert dynamodb_problem(nested) == ("$", "nested deeper than DynamoDB's 32 levels")
+    assert dynamodb_problem({"n": Decimal("21.5"), "i": 10**37, "z": Decimal(0)}) is None

@@ -159,6 +159,11 @@ BAD_INPUTS = [
     ("incoming/telemetry/object.json", b'{"device_id": "a"}', "expected a JSON array of records"),
     ("incoming/telemetry/one.jsonl", b'{"device_id": "a"}\n', "the record is invalid"),
     ("incoming/telemetry/none.json", b"[]", "file holds no records"),
+    (
+        "incoming/telemetry/bignum.json",
+        b'[{"device_id": "a", "timestamp": "2026-11-24T04:00:00Z", "metrics": {"t": 1E+200}}]',
+        "the record is invalid",
+    ),
     ("incoming/telemetry/scalar.json", b"[1, 2, 3]", "all 3 records are invalid"),
     ("incoming/reports/array.json", b"[1]", "schema 'report'"),
     ("incoming/reports/huge-int.json", b'{"n": ' + b"9" * 5000 + b"}", "invalid JSON"),

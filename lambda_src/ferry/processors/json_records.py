@@ -9,7 +9,9 @@ Item keys are the route's ``key`` fields (default ``device_id`` + ``timestamp``)
 the table's partition and sort key, so a redelivered file overwrites its items
 instead of duplicating them. Two records with the same key in one file: the
 last one wins (reported as ``duplicates``), because BatchWriteItem refuses a
-batch that names one key twice.
+batch that names one key twice. Records DynamoDB cannot store (numbers beyond 38
+digits or its range, nesting deeper than 32 levels, items over 400 KB) are
+invalid records like schema violations, so they never fail a whole batch.
 
 Partially invalid files: a file is rejected as a whole, and nothing from it is
 written, when it holds no records, when every record is invalid, or when the
@@ -28,6 +30,7 @@ from typing import Any
 from ferry.jsondoc import (
     JsonProblem,
     decode_text,
+    depth,
     iter_lines,
     loads,
     looks_like_lines,
@@ -50,6 +53,45 @@ def _key_value(value: Any) -> str | Decimal | None:
         return Decimal(value)
     if isinstance(value, Decimal) and value.is_finite():
         return value
+    return None
+
+
+# DynamoDB limits an item must respect (else BatchWriteItem fails the whole batch).
+MAX_ITEM_BYTES = 400 * 1024
+MAX_ITEM_DEPTH = 32
+_NUMBER_DIGITS = 38
+_NUMBER_EXPONENT = (-130, 125)
+
+
+def dynamodb_problem(record: dict[str, Any]) -> tuple[str, str] | None:
+    """(JSON path, message) when DynamoDB cannot store ``record`` as it is, else None."""
+    if depth(record, MAX_ITEM_DEPTH) > MAX_ITEM_DEPTH:
+        return "$", f"nested deeper than DynamoDB's {MAX_ITEM_DEPTH} levels"
+    stack: list[tuple[str, Any]] = [("$", record)]
+    size = 0
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                size += len(k.encode("utf-8"))
+                stack.append((f"{path}.{k}", v))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
+        elif isinstance(node, str):
+            size += len(node.encode("utf-8", "surrogatepass"))
+        elif isinstance(node, Decimal | int) and not isinstance(node, bool):
+            number = Decimal(node)
+            significant = "".join(map(str, number.as_tuple().digits)).strip("0")
+            exponent = number.adjusted() if significant else 0
+            if len(significant) > _NUMBER_DIGITS:
+                return path, f"number has more than {_NUMBER_DIGITS} significant digits"
+            if not _NUMBER_EXPONENT[0] <= exponent <= _NUMBER_EXPONENT[1]:
+                return path, "number is outside DynamoDB's range (1E-130 to 9.9E+125)"
+            size += 21
+        else:
+            size += 1
+    if size > MAX_ITEM_BYTES:
+        return "$", f"record is about {size} bytes, DynamoDB items are limited to 400 KB"
     return None
 
 
@@ -129,6 +171,10 @@ class JsonRecordsProcessor(BaseProcessor):
                         "message": f"key field {missing[0]!r} must be a non-empty string or number",
                     }
                 )
+                continue
+            problem = dynamodb_problem(record)
+            if problem is not None:
+                invalid.append({"record": location, "path": problem[0], "message": problem[1]})
                 continue
             if key in valid:
                 duplicates += 1
