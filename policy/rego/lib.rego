@@ -204,10 +204,11 @@ var_targets(rc, refs) := {t |
 	some r in refs
 	startswith(r, "var.")
 	name := split(r, ".")[1]
-	call := module_call(module_of(rc))
-	some r2 in object.get(call.config, ["expressions", name, "references"], [])
+	module := module_of(rc)
+	module != ""
+	some r2 in object.get(module_call_args, concat("|", [static_module(module), name]), [])
 	ref := parse_ref(r2)
-	t := {"module": call.parent, "base": ref.base, "index": any_if_null(ref.index)}
+	t := {"module": parent_module(module), "base": ref.base, "index": any_if_null(ref.index)}
 }
 
 # module.M.output: the output's expression inside the module
@@ -216,15 +217,31 @@ output_targets(rc, refs) := {t |
 	startswith(r, "module.")
 	parts := split(r, ".")
 	count(parts) >= 3
-	call_name := strip_index(parts[1])
-	output := strip_index(parts[2])
-	child_static := join_nonempty([static_module(module_of(rc)), concat("", ["module.", call_name])])
-	mod := object.get(module_configs, child_static, null)
-	mod != null
-	some r2 in object.get(mod, ["outputs", output, "expression", "references"], [])
+	call := concat("", ["module.", strip_index(parts[1])])
+	key := concat("|", [join_nonempty([static_module(module_of(rc)), call]), strip_index(parts[2])])
+	some r2 in object.get(output_refs, key, [])
 	ref := parse_ref(r2)
-	child := join_nonempty([module_of(rc), concat("", ["module.", call_name])])
-	t := {"module": child, "base": ref.base, "index": any_if_null(ref.index)}
+	t := {"module": join_nonempty([module_of(rc), call]), "base": ref.base, "index": any_if_null(ref.index)}
+}
+
+# the references of every module call argument, by "<static module>|<variable>"
+module_call_args[key] := refs if {
+	some prefix
+	mod := module_configs[prefix]
+	some name
+	call := mod.module_calls[name]
+	some v
+	refs := call.expressions[v].references
+	key := concat("|", [join_nonempty([prefix, concat("", ["module.", name])]), v])
+}
+
+# the references of every module output, by "<static module>|<output>"
+output_refs[key] := refs if {
+	some prefix
+	mod := module_configs[prefix]
+	some name
+	refs := mod.outputs[name].expression.references
+	key := concat("|", [prefix, name])
 }
 
 join_nonempty(parts) := concat(".", [p | some p in parts; p != ""])
@@ -263,19 +280,6 @@ literal_index(s) := json.unmarshal(m[1]) if {
 	m := regex.find_all_string_submatch_n(`\[(.*)\]$`, s, 1)[0]
 } else := null
 
-# the module call that created module instance `addr`: its parent instance
-# address and its configuration block
-module_call(addr) := {"parent": parent, "config": cfg} if {
-	addr != ""
-	segs := split(addr, ".module.")
-	last := segs[count(segs) - 1]
-	name := regex.replace(trim_prefix(last, "module."), `\[.*$`, "")
-	parent := parent_module(addr)
-	parent_cfg := object.get(module_configs, static_module(parent), {})
-	cfg := object.get(parent_cfg, ["module_calls", name], null)
-	cfg != null
-}
-
 parent_module(addr) := "" if {
 	count(split(addr, ".module.")) == 1
 }
@@ -293,8 +297,8 @@ instance_index[key] contains i if {
 	key := concat("|", [module_of(rc), config_address(rc)])
 }
 
-# every resolved reference: [child address, attribute, target address]
-edges contains [rc.address, attr, target.address] if {
+# every resolved reference, as "<child address>|<attribute>|<target address>"
+edges contains concat("|", [rc.address, attr, target.address]) if {
 	some rc in input.resource_changes
 	conf := config_of(rc)
 	some attr
@@ -306,7 +310,7 @@ edges contains [rc.address, attr, target.address] if {
 }
 
 # true when `child.attr` references the resource instance `target`
-references_resource(child, attr, target) if [child.address, attr, target.address] in edges
+references_resource(child, attr, target) if concat("|", [child.address, attr, target.address]) in edges
 
 index_matches("*", _)
 
@@ -336,10 +340,17 @@ joined(child, attr, target, target_attrs) if value_matches(child, attr, target, 
 # belong to any target, so rules that need "some child" must not fire on its type
 unresolved(child, attr) if {
 	unknown(child, attr)
-	not [child.address, attr] in edge_sources
+	not concat("|", [child.address, attr]) in edge_sources
 }
 
-edge_sources contains [e[0], e[1]] if some e in edges
+edge_sources contains concat("|", [rc.address, attr]) if {
+	some rc in input.resource_changes
+	conf := config_of(rc)
+	some attr
+	conf.expressions[attr].references
+	some t in targets_of(rc, conf, attr)
+	count(object.get(instance_index, concat("|", [t.module, t.base]), set())) > 0
+}
 
 # --- IAM policy documents --------------------------------------------------------
 

@@ -10,7 +10,7 @@ import rego.v1
 rules := {
 	"FERRY-S3-001": {
 		"severity": "high",
-		"title": "Buckets are encrypted by default with a customer-managed KMS key (SSE-KMS)",
+		"title": "Buckets are encrypted by default with a customer-managed KMS key (SSE-KMS); access-log buckets, which S3 cannot deliver to under SSE-KMS, with SSE-S3",
 		"controls": ["FSBP S3.17"],
 	},
 	"FERRY-S3-002": {
@@ -104,9 +104,19 @@ encrypted(bucket) if {
 	d.kms_master_key_id != ""
 }
 
+# S3 server access logs cannot be delivered to an SSE-KMS bucket: a bucket that
+# receives them needs default encryption, with SSE-S3 allowed
+sse_s3(bucket) if {
+	some c in setting(bucket, "aws_s3_bucket_server_side_encryption_configuration")
+	some r in lib.after(c).rule
+	some d in r.apply_server_side_encryption_by_default
+	d.sse_algorithm == "AES256"
+}
+
 deny contains msg if {
 	some bucket in buckets
 	not encrypted(bucket)
+	not log_target_with_sse_s3(bucket)
 	not ambiguous("aws_s3_bucket_server_side_encryption_configuration")
 	msg := lib.msg(rules, "FERRY-S3-001", bucket.address, "no SSE-KMS default encryption with a customer-managed key; add an aws_s3_bucket_server_side_encryption_configuration with sse_algorithm = \"aws:kms\" and kms_master_key_id = <CMK ARN>")
 }
@@ -205,6 +215,11 @@ logs_access(bucket) if count(setting(bucket, "aws_s3_bucket_logging")) > 0
 logs_access(bucket) if {
 	some l in lib.after(bucket).logging
 	l.target_bucket != ""
+}
+
+log_target_with_sse_s3(bucket) if {
+	log_target(bucket)
+	sse_s3(bucket)
 }
 
 log_target(bucket) if {
