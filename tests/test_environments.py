@@ -431,6 +431,27 @@ def test_trail_bucket_admits_only_this_trail(plan: Plan):
         assert ("StringEquals", "aws:SourceArn", trail_arn.lower()) in s["conditions"]
 
 
+def test_logs_key_admits_exactly_this_trail(plan: Plan):
+    (trail,) = plan.after("aws_cloudtrail").values()
+    account_id = plan.doc["variables"]["account_id"]["value"]
+    trail_arn = f"arn:aws:cloudtrail:eu-west-1:{account_id}:trail/{trail['name']}"
+    statements = plan.data['module.kms.data.aws_iam_policy_document.key["logs"]']["statement"]
+    cloudtrail = [
+        s
+        for s in statements
+        if any("cloudtrail.amazonaws.com" in p["identifiers"] for p in s.get("principals") or [])
+    ]
+    assert cloudtrail, "the logs key must let CloudTrail encrypt"
+    for statement in cloudtrail:
+        arns = {
+            v
+            for c in statement["condition"]
+            if c["variable"] == "aws:SourceArn"
+            for v in c["values"]
+        }
+        assert arns == {trail_arn}, statement.get("sid")
+
+
 def test_database_private_encrypted_tls_only(plan: Plan):
     (db,) = plan.after("aws_db_instance").values()
     assert db["engine"] == "postgres"

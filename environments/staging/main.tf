@@ -15,6 +15,10 @@ locals {
   })
 
   package_sha256 = coalesce(var.package_sha256, filebase64sha256(var.package_path))
+
+  # The audit module names its trail <name_prefix>-trail; the logs key admits
+  # exactly that trail (a string, so the key does not wait for the trail).
+  trail_arn = "arn:${data.aws_partition.current.partition}:cloudtrail:${var.region}:${var.account_id}:trail/${local.name_prefix}-trail"
 }
 
 module "kms" {
@@ -27,6 +31,7 @@ module "kms" {
     # Macie reads SSE-KMS objects in the raw and failed buckets itself.
     storage = [module.audit.macie_service_role_arn]
   }
+  cloudtrail_source_arns = [local.trail_arn]
 }
 
 module "network" {
