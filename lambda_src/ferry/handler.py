@@ -36,6 +36,8 @@ from ferry.settings import Settings
 log = logging.getLogger("ferry.handler")
 
 DEFAULT_REMAINING_MS = 900_000
+#: Do not start an object with less time than this left before the function's deadline.
+MIN_REMAINING_MS = 5_000
 
 
 @dataclass
@@ -129,6 +131,16 @@ def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
     for ref in parsed.refs:
         if ref.message_id and ref.message_id in failed_messages:
             continue  # the whole message comes back; later objects in it are retried then
+        if remaining_ms() < MIN_REMAINING_MS:
+            # Too close to the deadline to start another object: hand it back
+            # rather than be killed half-way (its lease would block the retry).
+            log.warning("deadline near, object left for a retry", extra={"key": ref.key})
+            if ref.message_id:
+                failed_messages.add(ref.message_id)
+                failures.append(ref.message_id)
+            else:
+                transient_without_message = True
+            continue
         with obs.bind(
             request_id=request_id,
             key=ref.key,

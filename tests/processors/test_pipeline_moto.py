@@ -448,3 +448,11 @@ def test_handler_logs_carry_key_and_ledger_id_and_emit_emf(
     per_object = [d for d in emf if d.get("Processor") == "json_transform"]
     assert per_object[0]["Rejects"] == 1
     assert per_object[0]["ledger_id"] == ref.ledger_id
+
+
+def test_objects_are_not_started_close_to_the_deadline(stack: Stack) -> None:
+    ref = stack.put("incoming/reports/late.json", fixture_bytes("report_seed_001.json"))
+    assert failures(stack.run(stack.event(ref), remaining_ms=3_000)) == [ref.message_id]
+    assert stack.ledger(ref) is None  # never claimed: the retry starts clean
+    assert failures(stack.run(stack.event(ref))) == []
+    assert stack.ledger(ref)["status"] == "loaded"
