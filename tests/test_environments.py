@@ -37,7 +37,7 @@ from ferry_dev import terraform as tf
 
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("dev", "staging", "prod")
-SHARED_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "backend.tf")
+SHARED_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "backend.tf", "README.md")
 
 # --- expected resource counts -------------------------------------------------------
 
