@@ -456,3 +456,33 @@ def test_objects_are_not_started_close_to_the_deadline(stack: Stack) -> None:
     assert stack.ledger(ref) is None  # never claimed: the retry starts clean
     assert failures(stack.run(stack.event(ref))) == []
     assert stack.ledger(ref)["status"] == "loaded"
+
+
+def test_entry_point_builds_its_runtime_from_the_environment(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ferry.handler.handler` as Lambda calls it: FERRY_* settings, boto3 via AWS_ENDPOINT_URL."""
+    from ferry import handler as entry
+    from tests.processors.conftest import FakeContext
+
+    settings = stack.runtime.settings
+    for name, value in {
+        "FERRY_LEDGER_TABLE": settings.ledger_table,
+        "FERRY_RECORDS_TABLE": settings.records_table,
+        "FERRY_METADATA_TABLE": settings.metadata_table,
+        "FERRY_PROCESSED_BUCKET": settings.processed_bucket,
+        "FERRY_FAILED_BUCKET": settings.failed_bucket,
+        "FERRY_LEDGER_TTL_DAYS": "14",
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("FERRY_CONFIG_PATH", raising=False)
+    monkeypatch.setattr(entry, "_runtime", None)
+    ref = stack.put("incoming/telemetry/env.json", fixture_bytes("telemetry_seed_003.json"))
+    try:
+        response = entry.handler(stack.event(ref), FakeContext())
+    finally:
+        entry.obs.setup_logging("INFO", stream=sys.stdout)
+    assert failures(response) == []
+    item = stack.ledger(ref)
+    assert item["status"] == "loaded"
+    assert item["counts"]["records_loaded"] == 3
