@@ -84,6 +84,7 @@ def run_pandas(path: str, dsn: str, rows: int) -> dict[str, object]:
         date_format="ISO8601",
     )
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True, format="ISO8601")
+    frame["delivery_date"] = pd.to_datetime(frame["delivery_date"], format="ISO8601").dt.date
     frame["is_gift"] = frame["is_gift"].astype(str).str.lower().isin(["true", "t", "yes", "1"])
     with engine.begin() as conn:
         frame.to_sql(

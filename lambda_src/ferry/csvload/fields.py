@@ -45,16 +45,18 @@ from ferry.csvload.config import INT_RANGES, Column
 # Bytes that are not valid UTF-8 are decoded with "surrogateescape" to lone
 # surrogates U+DC80..U+DCFF; no accepted value may contain them, nor NUL.
 BAD_CHARS = "\x00\udc80-\udcff"
-_YEAR = r"(?!0000)\d{4}"
+_YEAR = r"(?!0000)[0-9]{4}"
 _MONTH_DAY = (
-    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)"
     r"|(?:0[13578]|1[02])-31)"
 )
-_LEAP_DAY = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26]|0[48])00)-02-29"
+_LEAP_DAY = (
+    r"(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26]|0[48])00)-02-29"
+)
 DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
-_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
-_OFFSET = r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+_OFFSET = r"(?:Z|[+-](?:0[0-9]|1[0-4])(?::?[0-5][0-9])?)"
 TIMESTAMPTZ = rf"{DATE}[T ]{_TIME}{_OFFSET}"
 BOOLEAN = r"(?i:true|false|yes|no|on|off|t|f|y|n|1|0)"
 _SPECIAL = r"(?i:[+-]?inf(?:inity)?|nan)"
@@ -63,9 +65,9 @@ _INT_FAST_DIGITS = {"smallint": 4, "int": 9, "bigint": 18}
 _DATE_RE = re.compile(DATE)
 _TS_RE = re.compile(TIMESTAMPTZ)
 _BOOL_RE = re.compile(BOOLEAN)
-_INT_RE = re.compile(r"[+-]?\d+")
-_NUMERIC_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_DOUBLE_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_NUMERIC_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_DOUBLE_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SPECIAL_RE = re.compile(_SPECIAL)
 _BAD_CHAR_RE = re.compile(f"[{BAD_CHARS}]")
 
@@ -74,21 +76,21 @@ def _numeric_value(col: Column) -> str:
     p, s = col.precision or 0, col.scale or 0
     whole = p - s
     if s == 0:
-        return rf"[+-]?\d{{1,{whole}}}\.?"
+        return rf"[+-]?[0-9]{{1,{whole}}}\.?"
     if whole == 0:
-        return rf"[+-]?0?\.\d{{1,{s}}}"
-    return rf"[+-]?(?:\d{{1,{whole}}}(?:\.\d{{0,{s}}})?|\.\d{{1,{s}}})"
+        return rf"[+-]?0?\.[0-9]{{1,{s}}}"
+    return rf"[+-]?(?:[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{s}}})?|\.[0-9]{{1,{s}}})"
 
 
 def value_pattern(col: Column) -> str:
     """Fast regex for a non-empty, non-text value (no quotes, delimiters or line breaks)."""
     match col.type:
         case "smallint" | "int" | "bigint":
-            return rf"[+-]?\d{{1,{_INT_FAST_DIGITS[col.type]}}}"
+            return rf"[+-]?[0-9]{{1,{_INT_FAST_DIGITS[col.type]}}}"
         case "numeric":
             return _numeric_value(col)
         case "double":
-            fast = r"[+-]?(?:\d{1,15}(?:\.\d{0,17})?|\.\d{1,17})(?:[eE][+-]?\d{1,2})?"
+            fast = r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,17})?|\.[0-9]{1,17})(?:[eE][+-]?[0-9]{1,2})?"
             return f"(?:{fast}|{_SPECIAL})" if col.allow_special else fast
         case "boolean":
             return BOOLEAN
@@ -115,7 +117,7 @@ def key_pattern(col: Column, delimiter: str) -> str:
     match col.type:
         case "smallint" | "int" | "bigint":
             n = _INT_FAST_DIGITS[col.type]
-            return rf"(0|-?[1-9]\d{{0,{n - 1}}})"
+            return rf"(0|-?[1-9][0-9]{{0,{n - 1}}})"
         case "text":
             d = re.escape(delimiter)
             return rf'([^"{d}\r\n{BAD_CHARS}]{{1,{col.max_length}}}+)'

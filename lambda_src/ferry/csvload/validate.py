@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ferry.csvload import fields
-from ferry.csvload.config import Column, Dataset
+from ferry.csvload.config import INT_RANGES, Column, Dataset
 
 # One record as PostgreSQL's CSV line reader sees it: every quote toggles.
 RECORD_RE = re.compile(r'(?:[^"\n]++|"[^"]*+")*+\n')
@@ -148,21 +148,27 @@ class RowValidator:
         parts = [fields.fast_pattern(c, dataset.delimiter) for c in self.order]
         guard = r"(?!\\\.\r?\n)" if len(self.order) == 1 else ""
         row = guard + d.join(parts) + re.escape(eol)
-        self.row_re = re.compile(row)
+        self.row_re = re.compile(row, re.ASCII)
         # split() with one empty group: residues must all be empty; len gives the row count
-        self.rows_re = re.compile(f"(?:{row})()")
+        self.rows_re = re.compile(f"(?:{row})()", re.ASCII)
         key_parts = [
             fields.key_pattern(c, dataset.delimiter)
             if c.name in dataset.primary_key
             else fields.fast_pattern(c, dataset.delimiter)
             for c in self.order
         ]
-        self.key_row_re = re.compile(guard + d.join(key_parts) + re.escape(eol))
+        key_row = guard + d.join(key_parts) + re.escape(eol)
+        self.key_row_re = re.compile(key_row, re.ASCII)
+        self.key_rows_re = re.compile(f"(?:{key_row})", re.ASCII)
         # capture group index per key column, in primary-key order
         file_key_order = [c.name for c in self.order if c.name in dataset.primary_key]
         self.key_groups = tuple(file_key_order.index(k) + 1 for k in dataset.primary_key)
         self.key_positions = tuple(
             next(i for i, c in enumerate(self.order) if c.name == k) for k in dataset.primary_key
+        )
+        # Integer keys are held as ints (smaller than their text in the duplicate set).
+        self._key_casts = tuple(
+            int if dataset.column(k).type in INT_RANGES else str for k in dataset.primary_key
         )
 
     # --- bulk ---------------------------------------------------------------
@@ -177,7 +183,29 @@ class RowValidator:
             if not any(parts):
                 rows = (len(parts) - 1) // 2
                 return ChunkResult(rows=rows, good=rows, payload=data)
+        else:
+            # split() with the key groups: residues must be empty; keys come out in bulk.
+            parts = self.key_rows_re.split(text)
+            width = len(self.key_groups) + 1
+            if not any(parts[::width]):
+                keys = self._bulk_keys(parts, width)
+                fresh = set(keys)
+                if len(fresh) == len(keys) and seen_keys.isdisjoint(fresh):
+                    seen_keys |= fresh
+                    return ChunkResult(rows=len(keys), good=len(keys), payload=data)
         return self._per_record(text, first_line, seen_keys)
+
+    def _bulk_keys(self, parts: list[str], width: int) -> list[object]:
+        if width == 2:
+            return list(map(self._key_casts[0], parts[1::2]))
+        columns = [map(self._key_casts[i], parts[g::width]) for i, g in enumerate(self.key_groups)]
+        return list(zip(*columns, strict=True))
+
+    def canonical_key(self, values: Sequence[str]) -> object:
+        """The key as held in the duplicate set (ints for integer columns)."""
+        if len(values) == 1:
+            return self._key_casts[0](values[0])
+        return tuple(cast(v) for cast, v in zip(self._key_casts, values, strict=True))
 
     def _per_record(self, text: str, first_line: int, seen_keys: set[object] | None) -> ChunkResult:
         result = ChunkResult()
@@ -192,7 +220,7 @@ class RowValidator:
             if m is not None:
                 key: object = None
                 if check_keys:
-                    key = m.group(groups[0]) if len(groups) == 1 else m.group(*groups)
+                    key = self.canonical_key([m.group(g) for g in groups])
             else:
                 errors, key = self.diagnose(rec)
                 if errors is None:  # a blank line: skipped
@@ -261,8 +289,7 @@ class RowValidator:
             canonical.append(canon)
         key: object = None
         if self.dataset.primary_key and not errors:
-            parts = tuple(canonical[i] for i in self.key_positions)
-            key = parts[0] if len(parts) == 1 else parts
+            key = self.canonical_key([canonical[i] or "" for i in self.key_positions])
         return errors, key
 
 
