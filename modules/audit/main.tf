@@ -63,7 +63,11 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
       sse_algorithm     = "aws:kms"
       kms_master_key_id = var.logs_kms_key_arn
     }
-    bucket_key_enabled = true
+    # No S3 Bucket Key: with one, S3 asks KMS with the bucket ARN as encryption
+    # context instead of the trail's, which the logs key's CloudTrail statement
+    # (kms:EncryptionContext:aws:cloudtrail:arn) rightly refuses. CloudTrail's
+    # own KMS calls are free, so a bucket key would save nothing.
+    bucket_key_enabled = false
   }
 }
 

@@ -120,6 +120,10 @@ run "trail_bucket_is_locked_down" {
     error_message = "the trail bucket must default to SSE-KMS with the logs key"
   }
   assert {
+    condition     = alltrue([for r in aws_s3_bucket_server_side_encryption_configuration.trail.rule : r.bucket_key_enabled == false])
+    error_message = "no S3 Bucket Key on the trail bucket: it would replace the trail's encryption context"
+  }
+  assert {
     condition     = aws_s3_bucket_lifecycle_configuration.trail.rule[0].expiration[0].days == 730 && aws_s3_bucket_lifecycle_configuration.trail.rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7
     error_message = "log files expire after the retention, incomplete uploads after a week"
   }
