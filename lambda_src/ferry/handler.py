@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ferry import intake, obs, processors, tracing
+from ferry import db, intake, obs, processors, tracing
 from ferry.aws import S3, DynamoDB, ObjectGone
 from ferry.config import Config, Route, load_config
 from ferry.ledger import Ledger
@@ -55,8 +55,6 @@ class Runtime:
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Runtime:
-        from ferry.db import PgConnectionFactory
-
         settings = settings or Settings.from_env()
         obs.setup_logging(settings.log_level)
         config = load_config(settings.resolved_config_path())
@@ -69,7 +67,7 @@ class Runtime:
             ledger=Ledger(
                 settings.require("ledger_table"), dynamodb, ttl_days=settings.ledger_ttl_days
             ),
-            db=PgConnectionFactory(settings),
+            db=db.connect,
             metrics=obs.Metrics(settings.metrics_namespace, settings.service),
         )
 

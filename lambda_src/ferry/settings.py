@@ -1,6 +1,8 @@
 """Runtime settings, read once from the environment the Terraform pipeline module sets.
 
-Only the standard library is imported here. Missing values are ``None`` and are
+Only the standard library is imported here. The ``FERRY_DB_*`` variables are
+read by the PostgreSQL connector (:mod:`ferry.csvload.db`); they appear here so
+that one place lists what the pipeline module sets. Missing values are ``None`` and are
 reported by the component that needs them (a function that never writes the
 metadata table does not need ``FERRY_METADATA_TABLE``).
 """
@@ -33,8 +35,6 @@ class Settings:
     db_host: str | None = None
     db_port: int = 5432
     db_name: str | None = None
-    db_sslmode: str = "verify-full"
-    db_sslrootcert: str | None = None
     ledger_ttl_days: int = 90
     config_path: Path | None = None
     metrics_namespace: str = "Ferry"
@@ -72,8 +72,6 @@ class Settings:
             db_host=opt("FERRY_DB_HOST"),
             db_port=integer("FERRY_DB_PORT", 5432, 1),
             db_name=opt("FERRY_DB_NAME"),
-            db_sslmode=opt("FERRY_DB_SSLMODE") or "verify-full",
-            db_sslrootcert=opt("FERRY_DB_SSLROOTCERT"),
             ledger_ttl_days=integer("FERRY_LEDGER_TTL_DAYS", 90, 1),
             config_path=Path(config) if config else None,
             metrics_namespace=opt("FERRY_METRICS_NAMESPACE") or "Ferry",
