@@ -98,8 +98,6 @@ class RecordReader:
             self._eof = True
             return False
         self.bytes_read += len(data)
-        if self.bytes_read == len(data) and data.startswith(BOM):
-            data = data[len(BOM) :]
         self._buf = self._buf + data if self._buf else data
         self.max_buffer = max(self.max_buffer, len(self._buf))
         return True
@@ -116,6 +114,8 @@ class RecordReader:
                 end = len(self._buf)
                 break
         record, self._buf = self._buf[:end], self._buf[end:]
+        if record.startswith(BOM):
+            record = record[len(BOM) :]
         self._line += record.count(b"\n")
         if record.endswith(b"\r\n"):
             return record[:-2], b"\r\n"

@@ -66,9 +66,9 @@ def map_header(dataset: Dataset, header: Sequence[str]) -> tuple[Column, ...]:
         if missing:
             problems.append("missing: " + ", ".join(missing))
         if unknown:
-            problems.append("unexpected: " + ", ".join(repr(u) for u in unknown))
+            problems.append("unexpected: " + ", ".join(f'"{u}"' for u in unknown))
         if duplicates:
-            problems.append("repeated: " + ", ".join(repr(d) for d in duplicates))
+            problems.append("repeated: " + ", ".join(f'"{d}"' for d in duplicates))
         raise HeaderError(
             f'line 1: header has {len(header)} columns, dataset "{dataset.name}" expects '
             f"{len(dataset.columns)} ({'; '.join(problems)})"

@@ -1,0 +1,190 @@
+"""RFC 4180 parsing, header mapping, line numbers and the bulk/exact paths agreeing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from ferry.csvload import Dataset
+from ferry.csvload.reader import RecordReader
+from ferry.csvload.validate import HeaderError, Reject, RowValidator, map_header, parse_header
+from tests.csvload.csvdata import ORDERS_HEADER, order_row, small_dataset
+
+PAIR = small_dataset(
+    [
+        {"name": "id", "type": "int", "nullable": False},
+        {"name": "note", "type": "text", "max_length": 12},
+    ],
+    primary_key=["id"],
+)
+
+
+def validate_file(
+    dataset: Dataset, data: bytes, *, chunk_size: int = 64, keys: bool = False
+) -> tuple[int, bytes, list[Reject]]:
+    """Rows seen, bytes that would be COPYed and rejects, through reader + validator."""
+    reader = RecordReader(io.BytesIO(data).read, chunk_size=chunk_size)
+    header, eol = reader.header()
+    validator = RowValidator(dataset, map_header(dataset, parse_header(header, ",")), eol.decode())
+    rows, payload, rejects = 0, b"", []
+    seen: set[object] | None = set() if keys else None
+    for chunk in reader.chunks(eol):
+        result = validator.validate(chunk.data, chunk.first_line, seen)
+        rows += result.rows
+        payload += result.payload
+        rejects += result.rejects
+        if chunk.broken_tail:
+            rows += 1
+            rejects.append(validator.broken_tail(chunk.broken_tail, 0))
+    return rows, payload, rejects
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+def test_rfc4180_edge_cases_pass_through_unchanged(chunk_size: int) -> None:
+    body = (
+        b'1,"a, b"\r\n'  # quoted delimiter
+        b'2,"line\r\nbreak"\r\n'  # embedded CRLF
+        b'3,"say ""hi"""\r\n'  # escaped quotes
+        b'4,""\r\n'  # quoted empty: the empty string
+        b"5,\r\n"  # unquoted empty: NULL
+        b'"6",plain\r\n'  # a quoted integer
+        b"7,\xc3\xa9t\xc3\xa9"  # UTF-8, and no line end at the end of the file
+    )
+    rows, payload, rejects = validate_file(
+        PAIR, b"\xef\xbb\xbfid,note\r\n" + body, chunk_size=chunk_size
+    )
+    assert rejects == []
+    assert rows == 7
+    assert payload == body + b"\r\n"  # original bytes; the missing final line end added
+
+
+def test_header_matches_case_insensitively_in_any_order() -> None:
+    rows, payload, rejects = validate_file(PAIR, b"NOTE,Id\nx,1\n")
+    assert (rows, rejects) == (1, [])
+    assert payload == b"x,1\n"
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            "order_id,customer,note,ordered_at,quantity,status,is_gift,delivery_date",
+            'line 1: header has 8 columns, dataset "orders" expects 9 (missing: amount)',
+        ),
+        (
+            ORDERS_HEADER + ",extra",
+            'line 1: header has 10 columns, dataset "orders" expects 9 (unexpected: "extra")',
+        ),
+        (
+            ORDERS_HEADER.replace("customer", "order_id"),
+            '(missing: customer; repeated: "order_id")',
+        ),
+        ("", 'line 1: header has 1 columns, dataset "orders" expects 9'),
+    ],
+)
+def test_header_mismatch_messages(orders: Dataset, header: str, message: str) -> None:
+    with pytest.raises(HeaderError) as err:
+        map_header(orders, parse_header(header.encode(), ","))
+    assert message in str(err.value)
+
+
+def test_line_numbers_count_embedded_newlines() -> None:
+    data = (
+        b"id,note\n"  # line 1
+        b'1,"two\nlines"\n'  # lines 2-3
+        b'x,"three\n\nlines"\n'  # lines 4-6: bad id
+        b"3,ok\n"  # line 7
+        b"4,much too long\n"  # line 8
+    )
+    for chunk_size in (1, 5, 1 << 16):
+        rows, payload, rejects = validate_file(PAIR, data, chunk_size=chunk_size)
+        assert rows == 4
+        assert [(r.line, r.column) for r in rejects] == [(4, "id"), (8, "note")]
+        assert rejects[0].raw == 'x,"three\n\nlines"'
+        assert rejects[0].reason == '"x" is not a valid integer (int)'
+        assert rejects[1].reason == "is 13 characters long, the limit is 12"
+        assert payload == b'1,"two\nlines"\n3,ok\n'
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (b'1,ab"c"d', "record has a quote inside an unquoted field"),
+        (b'1,"ab"c', "record has text after a closing quote"),
+        (b"1,a,b", "row has 3 fields, expected 2"),
+        (b"1", "row has 1 fields, expected 2"),
+        (b"1,a\rb", "record has a carriage return outside quotes"),
+        (b"1,\xff\xfe", '"\\udcff\\udcfe" is not valid UTF-8'),
+        (b'1,"a\x00"', "contains a NUL byte"),
+        (b",x", "is empty (NULL), but the column is NOT NULL"),
+    ],
+)
+def test_malformed_rows_are_rejected_with_reasons(row: bytes, reason: str) -> None:
+    rows, payload, rejects = validate_file(PAIR, b"id,note\n9,good\n" + row + b"\n10,fine\n")
+    assert rows == 3
+    assert payload == b"9,good\n10,fine\n"
+    assert len(rejects) == 1
+    assert rejects[0].line == 3
+    assert reason in rejects[0].reason
+
+
+def test_line_feed_row_in_crlf_file_is_rejected() -> None:
+    _rows, payload, rejects = validate_file(PAIR, b"id,note\r\n1,a\n2,b\r\n")
+    # PostgreSQL would stop at a bare LF in a CRLF file: the record runs to the next line end
+    assert [r.reason for r in rejects] == ["line ends with LF, but the header line ends with CRLF"]
+    assert payload == b"2,b\r\n"
+
+
+def test_unterminated_quote_at_end_of_file() -> None:
+    _rows, payload, rejects = validate_file(PAIR, b'id,note\n1,a\n2,"never closed\n3,x\n')
+    assert payload == b"1,a\n"
+    assert [r.reason for r in rejects] == ["unterminated quoted field at end of file"]
+
+
+def test_blank_lines_are_skipped() -> None:
+    rows, payload, rejects = validate_file(PAIR, b"id,note\n1,a\n\n2,b\n\n")
+    assert (rows, rejects, payload) == (2, [], b"1,a\n2,b\n")
+
+
+def test_duplicate_keys_in_one_file() -> None:
+    data = b"id,note\n1,a\n2,b\n+1,c\n3,d\n2,e\n"
+    _rows, payload, rejects = validate_file(PAIR, data, keys=True)
+    assert payload == b"1,a\n2,b\n3,d\n"
+    assert [(r.line, r.reason) for r in rejects] == [
+        (4, "duplicate primary key (id)=(1): an earlier row has the same key"),
+        (6, "duplicate primary key (id)=(2): an earlier row has the same key"),
+    ]
+    # without key tracking the rows pass (the table's primary key is the first line of defence)
+    assert validate_file(PAIR, data)[2] == []
+
+
+def test_orders_rows(orders: Dataset) -> None:
+    good = [order_row(1), order_row(2, note="", delivery_date=""), order_row(3, is_gift="YES")]
+    bad = [
+        order_row(4, ordered_at="2026-13-01T00:00:00Z"),
+        order_row(5, status="lost", amount="1.999"),
+    ]
+    data = ("\r\n".join([ORDERS_HEADER, *good, *bad]) + "\r\n").encode()
+    rows, payload, rejects = validate_file(orders, data, chunk_size=1 << 16)
+    assert rows == 5
+    assert payload.count(b"\r\n") == 3
+    assert [(r.line, r.column, r.reason) for r in rejects] == [
+        (5, "ordered_at", '"2026-13-01T00:00:00Z" is not a valid timestamp'),
+        (6, "amount", '"1.999" has more than 2 digits after the point'),
+        (6, "status", '"lost" is not one of new, paid, shipped, cancelled'),
+    ]
+
+
+def test_fast_path_defers_to_exact_rules() -> None:
+    """Values the chunk regex leaves out but PostgreSQL takes are still loaded."""
+    ds = small_dataset(
+        [
+            {"name": "i", "type": "int", "nullable": False},
+            {"name": "d", "type": "date", "nullable": False},
+        ]
+    )
+    data = b"i,d\n2147483647,2024-02-29\n0000000042,2026-01-01\n"
+    _rows, payload, rejects = validate_file(ds, data)
+    assert rejects == []
+    assert payload == data[4:]
