@@ -44,6 +44,7 @@ module "data_bucket" {
   lifecycle_rule = var.bucket_lifecycle[each.key]
 
   access_logging_enabled = var.access_logging_enabled
+  bucket_policy_enabled  = var.bucket_policies_enabled
   # Read through the log bucket's policy so that logging is switched on only
   # once log delivery is allowed.
   access_log_bucket = try(aws_s3_bucket_policy.access_logs[0].bucket, "")
@@ -65,8 +66,9 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_18:This is the access-log target itself; logging it into itself would loop.
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per environment; the log bucket is versioned.
   #checkov:skip=CKV2_AWS_62:Nothing consumes access-log events; log files are read in batch.
-  bucket        = local.access_log_bucket_name
-  force_destroy = var.force_destroy
+  bucket              = local.access_log_bucket_name
+  force_destroy       = var.force_destroy
+  object_lock_enabled = false
 
   tags = merge(var.tags, { Name = local.access_log_bucket_name, "ferry:bucket-role" = "access-logs" })
 }

@@ -77,3 +77,10 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
+variable "bucket_policy_enabled" {
+  description = "Attach the bucket policy (TLS-only, SSE-KMS with kms_key_arn only). Off only for emulators that ignore policy conditions."
+  type        = bool
+  default     = true
+  nullable    = false
+}
