@@ -58,8 +58,17 @@ class BadMessage:
 
     @property
     def ledger_id(self) -> str:
-        """Ledger id for the message itself (there is no object to key it on)."""
-        return f"sqs://{self.source_arn or 'unknown'}#{self.message_id or 'unknown'}"
+        """Ledger id for the message itself (there is no object to key it on).
+
+        ``sqs://<queue arn>#<message id>`` for SQS messages; for an event that came
+        without SQS, ``event://<sha256 of its start>`` (stable across retries).
+        """
+        if self.message_id is None:
+            import hashlib
+
+            digest = hashlib.sha256(self.excerpt.encode("utf-8", "replace")).hexdigest()
+            return f"event://{digest[:32]}"
+        return f"sqs://{self.source_arn or 'unknown'}#{self.message_id}"
 
 
 @dataclass(slots=True)

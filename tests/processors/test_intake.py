@@ -183,3 +183,10 @@ def test_direct_invocation_with_garbage_is_one_bad_message() -> None:
     result = object_refs({"unexpected": True})
     assert result.refs == []
     assert result.bad[0].message_id is None
+
+
+def test_bad_direct_events_get_distinct_stable_ledger_ids() -> None:
+    first = object_refs({"unexpected": 1}).bad[0].ledger_id
+    assert first == object_refs({"unexpected": 1}).bad[0].ledger_id
+    assert first != object_refs({"unexpected": 2}).bad[0].ledger_id
+    assert first.startswith("event://")

@@ -486,3 +486,19 @@ def test_entry_point_builds_its_runtime_from_the_environment(
     item = stack.ledger(ref)
     assert item["status"] == "loaded"
     assert item["counts"]["records_loaded"] == 3
+
+
+def test_direct_eventbridge_invocation_raises_on_transient_failure(stack: Stack) -> None:
+    """Without SQS there is no batch response: Lambda's async retries need an exception."""
+    ref = stack.put("incoming/reports/direct.json", fixture_bytes("report_seed_001.json"))
+    event = json.loads(fixture_bytes("eventbridge_object_created.json"))
+    event["detail"]["bucket"]["name"] = ref.bucket
+    event["detail"]["object"].update(key=ref.key, **{"version-id": ref.version_id})
+    direct = dataclasses.replace(ref, message_id=None)
+    stack.runtime.ledger.claim(direct, lease_ms=60_000, owner="someone-else")
+    with pytest.raises(Transient, match="failed transiently"):
+        stack.run(event)
+    later = stack.runtime.ledger.clock() + dt.timedelta(minutes=5)
+    stack.runtime.ledger.clock = lambda: later
+    assert stack.run(event) == {"batchItemFailures": []}
+    assert stack.ledger(ref)["status"] == "loaded"
