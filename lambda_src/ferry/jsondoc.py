@@ -105,7 +105,10 @@ class Line:
 
 def iter_lines(text: str, *, max_depth: int) -> Iterator[Line]:
     """JSON Lines: one value per non-blank line; a bad line is reported, not fatal."""
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() would also split inside JSON strings
+    # that hold U+2028, U+0085 and other characters JSON allows unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
+        raw = line.removesuffix("\r")
         if not raw.strip():
             continue
         try:

@@ -165,3 +165,11 @@ def test_dynamodb_depth_limit() -> None:
         nested = {"n": nested}
     assert dynamodb_problem(nested) == ("$", "nested deeper than DynamoDB's 32 levels")
     assert dynamodb_problem({"n": Decimal("21.5"), "i": 10**37, "z": Decimal(0)}) is None
+
+
+def test_json_lines_split_on_newlines_only() -> None:
+    text = '{"a": "x\u2028y\u0085z"}\r\n{"a": 2}'
+    assert [line.value for line in iter_lines(text, max_depth=8)] == [
+        {"a": "x\u2028y\u0085z"},
+        {"a": 2},
+    ]
