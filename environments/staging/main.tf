@@ -14,7 +14,8 @@ locals {
     ManagedBy   = "terraform"
   })
 
-  package_sha256 = coalesce(var.package_sha256, filebase64sha256(var.package_path))
+  # Only read the zip when no hash is given (coalesce would read it regardless).
+  package_sha256 = var.package_sha256 != null ? var.package_sha256 : filebase64sha256(var.package_path)
 
   # The audit module names its trail <name_prefix>-trail; the logs key admits
   # exactly that trail (a string, so the key does not wait for the trail).
