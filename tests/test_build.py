@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
 import json
+import shutil
+import subprocess
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -63,3 +67,48 @@ def test_zip_holds_the_package_config_and_platform_dependencies(
 def test_unknown_arch_is_refused() -> None:
     with pytest.raises(build.BuildError, match="unknown ARCH"):
         build.platforms("sparc")
+
+
+def _python312() -> str | None:
+    """A CPython 3.12 (the Lambda runtime's version) if this machine has one."""
+    candidates = [
+        shutil.which("python3.12"),
+        *sorted(glob.glob("/root/.pyenv/versions/3.12*/bin/python3.12")),
+    ]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def test_zip_runs_on_python_312(two_builds: tuple[Path, Path], tmp_path: Path) -> None:
+    """Unpacked like Lambda's /var/task: imports, configuration, jsonschema, psycopg's C library."""
+    python = _python312()
+    if python is None:
+        pytest.skip("no CPython 3.12 on this machine to run the zip with")
+    with zipfile.ZipFile(two_builds[0] / "processor.zip") as archive:
+        archive.extractall(tmp_path)
+    code = textwrap.dedent(
+        """
+        import ferry.handler
+        from ferry.config import load_config
+        from ferry.jsondoc import validator, violations
+        from ferry.settings import Settings
+        import psycopg
+        config = load_config(Settings.from_env({}).resolved_config_path())
+        compiled = validator("report", config.schemas["report"])
+        assert violations(compiled, {"mission": "m", "source": "MASINT", "confidence": 0.5}) == []
+        assert psycopg.pq.__impl__ == "binary", psycopg.pq.__impl__
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [python, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n{code}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
