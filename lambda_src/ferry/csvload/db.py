@@ -13,6 +13,8 @@ Settings (environment, as the pipeline module sets them):
 ``FERRY_DB_USER``          user for IAM authentication
 ``FERRY_DB_SSLROOTCERT``   CA bundle (default: ``certs/rds-ca-bundle.pem`` in
                            this package; ship AWS's RDS bundle there)
+``FERRY_DB_HOSTADDR``      optional IP to connect to (the certificate is still
+                           checked against ``FERRY_DB_HOST``)
 =========================  ====================================================
 
 TLS is always ``sslmode=verify-full``: the server certificate must chain to
@@ -54,6 +56,7 @@ class DbSettings:
     user: str | None = None
     sslrootcert: Path = DEFAULT_CA_BUNDLE
     region: str | None = None
+    hostaddr: str | None = None  # connect to this IP, verify the certificate against host
     connect_timeout: int = 10
     application_name: str = "ferry-csvload"
 
@@ -79,6 +82,7 @@ class DbSettings:
             user=opt("FERRY_DB_USER"),
             sslrootcert=Path(opt("FERRY_DB_SSLROOTCERT") or DEFAULT_CA_BUNDLE),
             region=opt("AWS_REGION") or opt("AWS_DEFAULT_REGION"),
+            hostaddr=opt("FERRY_DB_HOSTADDR"),
         )
 
 
@@ -133,7 +137,7 @@ def conninfo(
         user, password = secret["username"], secret["password"]
         if not (host and dbname):
             raise DatabaseConfigError("FERRY_DB_HOST and FERRY_DB_NAME (or host/dbname in secret)")
-    return {
+    params = {
         "host": host,
         "port": port or 5432,
         "dbname": dbname,
@@ -145,6 +149,9 @@ def conninfo(
         "application_name": settings.application_name,
         "client_encoding": "UTF8",
     }
+    if settings.hostaddr:
+        params["hostaddr"] = settings.hostaddr
+    return params
 
 
 def connect(settings: DbSettings | None = None, **clients: Any) -> Any:
