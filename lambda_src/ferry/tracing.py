@@ -4,7 +4,8 @@ The backend today is the AWS X-Ray SDK (``aws-xray-sdk``). It is in maintenance
 mode and reaches end of support on 2027-02-25; moving to OpenTelemetry (the
 ADOT layer) means rewriting this module only: nothing else imports X-Ray.
 
-Tracing is on only inside Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set), unless
+Tracing is on only inside Lambda (``AWS_LAMBDA_FUNCTION_NAME`` and
+``LAMBDA_TASK_ROOT`` set; the local stack sets only the first), unless
 ``FERRY_TRACING=off`` or ``AWS_XRAY_SDK_ENABLED=false``; everywhere else (tests,
 the local stack, the build) :func:`span` is a no-op and the SDK is never
 imported. In Lambda the SDK reads the trace header the runtime sets and sends
@@ -34,6 +35,7 @@ def enabled() -> bool:
         _state = "off"
         wanted = (
             bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+            and bool(os.environ.get("LAMBDA_TASK_ROOT"))  # set by the Lambda service only
             and os.environ.get("FERRY_TRACING", "on").lower() not in {"off", "false", "0"}
             and os.environ.get("AWS_XRAY_SDK_ENABLED", "true").lower() != "false"
         )

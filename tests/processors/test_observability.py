@@ -84,8 +84,18 @@ def test_tracing_is_off_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
     tracing.reset()
 
 
+def test_tracing_is_off_in_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local stack names the function but is not Lambda: no SDK, no error logs."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ferry-local-processor")
+    monkeypatch.delenv("LAMBDA_TASK_ROOT", raising=False)
+    tracing.reset()
+    assert not tracing.enabled()
+    tracing.reset()
+
+
 def test_tracing_can_be_switched_off_in_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ferry-dev-processor")
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
     monkeypatch.setenv("FERRY_TRACING", "off")
     tracing.reset()
     assert not tracing.enabled()
@@ -127,6 +137,7 @@ def test_tracing_in_lambda_without_a_daemon_never_fails() -> None:
 
 def test_tracing_failure_to_import_falls_back_to_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ferry-dev-processor")
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
     broken = types.ModuleType("aws_xray_sdk.core")  # no xray_recorder: the import fails
     monkeypatch.setitem(sys.modules, "aws_xray_sdk.core", broken)
     tracing.reset()
