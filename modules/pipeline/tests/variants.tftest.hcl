@@ -180,6 +180,19 @@ run "without_event_source_mapping" {
   }
 }
 
+run "without_dlq_redrive_allow_policy" {
+  command = plan
+
+  variables {
+    dlq_redrive_allow_policy = false
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dlq.redrive_allow_policy == null && aws_sqs_queue.dlq.message_retention_seconds == 1209600 && aws_sqs_queue.dlq.kms_master_key_id == var.kms_key_arns.operational
+    error_message = "dlq_redrive_allow_policy = false drops only the redrive allow policy"
+  }
+}
+
 run "without_alarms" {
   command = plan
 
