@@ -424,6 +424,14 @@ resource "aws_cloudwatch_event_target" "findings_topic" {
   depends_on = [aws_sns_topic_policy.findings]
 }
 
+resource "aws_sns_topic_subscription" "findings_email" {
+  for_each = toset(var.findings_emails)
+
+  topic_arn = aws_sns_topic.findings.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
 resource "aws_cloudwatch_log_group" "findings" {
   # EventBridge only delivers to log groups under /aws/events/.
   name              = "/aws/events/${var.name_prefix}/macie-findings"

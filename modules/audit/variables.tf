@@ -183,6 +183,18 @@ variable "macie_sampling_percentage" {
   }
 }
 
+variable "findings_emails" {
+  description = "Addresses subscribed to the findings topic (each receives a confirmation mail and must accept it)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for e in var.findings_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "findings_emails entries must be e-mail addresses."
+  }
+}
+
 variable "findings_log_retention_days" {
   description = "Retention of the log group that keeps every Macie finding event."
   type        = number

@@ -211,6 +211,10 @@ run "macie_defaults" {
     error_message = "the findings topic must be encrypted with the given key"
   }
   assert {
+    condition     = length(aws_sns_topic_subscription.findings_email) == 0
+    error_message = "no subscriptions unless addresses are given"
+  }
+  assert {
     condition     = aws_cloudwatch_event_target.findings_topic.arn == aws_sns_topic.findings.arn && aws_cloudwatch_event_target.findings_logs.arn == aws_cloudwatch_log_group.findings.arn
     error_message = "findings must go to the topic and the log group"
   }
@@ -246,6 +250,12 @@ run "weekly_sampled_scan" {
     macie_finding_publishing_frequency = "ONE_HOUR"
     trail_bucket_retention_days        = 2557
     trail_log_retention_days           = 731
+    findings_emails                    = ["security@example.com"]
+  }
+
+  assert {
+    condition     = aws_sns_topic_subscription.findings_email["security@example.com"].protocol == "email"
+    error_message = "findings addresses must be subscribed to the topic"
   }
 
   assert {
@@ -388,6 +398,12 @@ run "rejects_bad_sampling_percentage" {
   command = plan
   variables { macie_sampling_percentage = 0 }
   expect_failures = [var.macie_sampling_percentage]
+}
+
+run "rejects_bad_findings_email" {
+  command = plan
+  variables { findings_emails = ["security team"] }
+  expect_failures = [var.findings_emails]
 }
 
 run "rejects_short_findings_retention" {
