@@ -13,8 +13,9 @@ One zip per function (today: ``processor``) holding
 Reproducible: entries sorted, timestamps fixed (1980-01-01), permissions fixed
 (0644), no ``__pycache__``/``.pyc``, no console scripts (their shebang names the
 build machine's interpreter). Wheels are downloaded once into
-``.cache/lambda-wheels/<platform>`` and installed from there without an index, so a
-second build is fast and works offline. Prints each zip's size and SHA-256 (hex,
+``.cache/lambda-wheels/<platform>`` and installed from there without an index;
+the installed tree is kept in ``.cache/lambda-deps/<arch>-<hash of requirements>``,
+so a second build takes seconds and works offline. Prints each zip's size and SHA-256 (hex,
 and base64 for Terraform's ``source_code_hash``) and writes ``<zip>.sha256`` (base64).
 """
 
@@ -140,6 +141,34 @@ def install_dependencies(target: Path, arch: str, *, log: bool = True) -> None:
         raise BuildError("pip install from the wheel cache failed:\n" + retry.stderr.strip())
 
 
+def dependencies(arch: str, *, log: bool = True) -> Path:
+    """The installed, trimmed dependency tree for ``arch``, cached by what determines it."""
+    key = hashlib.sha256(
+        json.dumps(
+            [requirements(), platforms(arch), PYTHON_VERSION, sorted(RUNTIME_PROVIDED)]
+        ).encode()
+    ).hexdigest()[:16]
+    folder = CACHE / "lambda-deps" / f"{ARCHES[arch]}-{key}"
+    if (folder / ".complete").is_file():
+        return folder
+    staging = Path(tempfile.mkdtemp(prefix="deps-", dir=folder.parent.parent)) / "deps"
+    staging.mkdir(parents=True)
+    try:
+        install_dependencies(staging, arch, log=log)
+        remove_runtime_provided(staging)
+        (staging / ".complete").write_text(key + "\n")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            staging.replace(folder)
+        except OSError:
+            if not (folder / ".complete").is_file():  # not a concurrent build's result
+                raise
+    finally:
+        shutil.rmtree(staging.parent, ignore_errors=True)
+    return folder
+
+
 def _normalise(name: str) -> str:
     return name.lower().replace("-", "_").replace(".", "_")
 
@@ -210,28 +239,26 @@ def build(out: Path, arch: str = "x86_64", *, log: bool = True) -> list[Artifact
     """Build every function's zip into ``out``; returns what was written."""
     config_bytes = packaged_config()
     artifacts = []
-    with tempfile.TemporaryDirectory(prefix="ferry-build-") as tmp:
-        deps = Path(tmp) / "deps"
-        deps.mkdir()
-        install_dependencies(deps, arch, log=log)
-        remove_runtime_provided(deps)
-        dependency_entries = [(name, path.read_bytes()) for name, path in _files(deps)]
-        for function, packages in FUNCTIONS.items():
-            entries = list(dependency_entries)
-            taken = {name for name, _ in entries}
-            for package in packages:
-                for name, path in _files(LAMBDA_SRC / package, prefix=f"{package}/"):
-                    if name in taken:
-                        raise BuildError(f"{name} is both a dependency and part of {package}")
-                    entries.append((name, path.read_bytes()))
-            entries.append(("ferry_config.json", config_bytes))
-            zip_path = out / f"{function}.zip"
-            write_zip(zip_path, entries)
-            hex_digest, b64_digest = digest(zip_path)
-            (out / f"{function}.zip.sha256").write_text(b64_digest + "\n")
-            artifacts.append(
-                Artifact(function, zip_path, zip_path.stat().st_size, hex_digest, b64_digest)
-            )
+    deps = dependencies(arch, log=log)
+    dependency_entries = [
+        (name, path.read_bytes()) for name, path in _files(deps) if name != ".complete"
+    ]
+    for function, packages in FUNCTIONS.items():
+        entries = list(dependency_entries)
+        taken = {name for name, _ in entries}
+        for package in packages:
+            for name, path in _files(LAMBDA_SRC / package, prefix=f"{package}/"):
+                if name in taken:
+                    raise BuildError(f"{name} is both a dependency and part of {package}")
+                entries.append((name, path.read_bytes()))
+        entries.append(("ferry_config.json", config_bytes))
+        zip_path = out / f"{function}.zip"
+        write_zip(zip_path, entries)
+        hex_digest, b64_digest = digest(zip_path)
+        (out / f"{function}.zip.sha256").write_text(b64_digest + "\n")
+        artifacts.append(
+            Artifact(function, zip_path, zip_path.stat().st_size, hex_digest, b64_digest)
+        )
     return artifacts
 
 
