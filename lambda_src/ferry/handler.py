@@ -176,7 +176,8 @@ def _rejected(processor: str, reason: str) -> Outcome:
 def process_object(ref: ObjectRef, rt: Runtime, *, request_id: str, remaining_ms: Any) -> bool:
     """Run one object to a terminal state; False means "retry the message later"."""
     started = time.monotonic()
-    route: Route | None = rt.config.route_for(ref.key)
+    folder_marker = ref.key.endswith("/")
+    route: Route | None = None if folder_marker else rt.config.route_for(ref.key)
     processor_name = route.processor if route else "router"
     job = None
     with tracing.span("object", processor=processor_name) as span:
@@ -261,6 +262,8 @@ def process_object(ref: ObjectRef, rt: Runtime, *, request_id: str, remaining_ms
 
 
 def _run_processor(ref: ObjectRef, route: Route | None, rt: Runtime, remaining_ms: Any) -> Outcome:
+    if ref.key.endswith("/"):
+        return _rejected("router", f"key {ref.key!r} ends with '/': a folder marker, not a file")
     if route is None:
         names = ", ".join(f"{r.prefix}*{r.suffix}" for r in rt.config.routes)
         return _rejected("router", f"no route matches key {ref.key!r} (routes: {names})")

@@ -168,6 +168,7 @@ BAD_INPUTS = [
     ("incoming/reports/array.json", b"[1]", "schema 'report'"),
     ("incoming/reports/huge-int.json", b'{"n": ' + b"9" * 5000 + b"}", "invalid JSON"),
     ("unrouted/file.json", b"{}", "no route matches key 'unrouted/file.json'"),
+    ("incoming/documents/folder/", b"", "a folder marker, not a file"),
     ("incoming/documents/blob.bin", b"\x00\x01\x02\x03binary", "file type 'binary' is not allowed"),
     ("incoming/documents/empty.pdf", b"", "file is empty"),
 ]
