@@ -176,6 +176,13 @@ variable "alarm_emails" {
   nullable    = false
 }
 
+variable "security_emails" {
+  description = "Addresses subscribed to the Macie findings topic (each must confirm)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
 # --- database ------------------------------------------------------------------------
 
 variable "db_engine_version" {

@@ -124,4 +124,5 @@ module "audit" {
   trail_bucket_retention_days = var.trail_bucket_retention_days
   macie_schedule              = var.macie_schedule
   macie_sampling_percentage   = var.macie_sampling_percentage
+  findings_emails             = var.security_emails
 }
