@@ -64,15 +64,48 @@ buckets := lib.of_type("aws_s3_bucket")
 
 name_attrs := ["bucket", "id"]
 
-# a setting resource of `type` that belongs to `bucket`
-setting(bucket, type) := [c | some c in lib.of_type(type); lib.joined(c, "bucket", bucket, name_attrs)]
-
-# a setting of `type` exists whose bucket the plan cannot tell
-ambiguous(type) if {
-	some c in lib.of_type(type)
-	lib.unresolved(c, "bucket")
-	count([b | some b in buckets; lib.joined(c, "bucket", b, name_attrs)]) == 0
+setting_types := {
+	"aws_s3_bucket_server_side_encryption_configuration",
+	"aws_s3_bucket_versioning",
+	"aws_s3_bucket_public_access_block",
+	"aws_s3_bucket_ownership_controls",
+	"aws_s3_bucket_policy",
+	"aws_s3_bucket_logging",
+	"aws_s3_bucket_lifecycle_configuration",
+	"aws_s3_bucket_object_lock_configuration",
 }
+
+# "<type>|<bucket address>" -> positions of the settings of that type that
+# belong to that bucket (computed once; rules look them up)
+joined_settings[key] contains i if {
+	some type in setting_types
+	some i in object.get(lib.type_index, type, set())
+	c := input.resource_changes[i]
+	some bucket in buckets
+	lib.joined(c, "bucket", bucket, name_attrs)
+	key := concat("|", [type, bucket.address])
+}
+
+joined_setting_positions contains i if {
+	some key
+	some i in joined_settings[key]
+}
+
+# the setting resources of `type` that belong to `bucket`
+setting(bucket, type) := [input.resource_changes[i] |
+	some i in object.get(joined_settings, concat("|", [type, bucket.address]), set())
+]
+
+# types with a setting whose bucket the plan cannot tell: the "missing" rule
+# for that type stays silent rather than guess
+ambiguous_types contains type if {
+	some type in setting_types
+	some i in object.get(lib.type_index, type, set())
+	not i in joined_setting_positions
+	lib.unresolved(input.resource_changes[i], "bucket")
+}
+
+ambiguous(type) if type in ambiguous_types
 
 # --- FERRY-S3-001 -------------------------------------------------------------------
 
