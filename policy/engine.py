@@ -26,7 +26,9 @@ import regopy
 
 REGO_DIR = Path(__file__).resolve().parent / "rego"
 SEVERITIES = ("critical", "high", "medium", "low")
-MESSAGE = re.compile(r"^(?P<id>FERRY-[A-Z0-9]+-\d{3}) \((?P<severity>[a-z]+)\): (?P<rest>.*)$", re.S)
+MESSAGE = re.compile(
+    r"^(?P<id>FERRY-[A-Z0-9]+-\d{3}) \((?P<severity>[a-z]+)\): (?P<rest>.*)$", re.S
+)
 
 QUERY = (
     "violations := [m | some p; some m in data.ferry[p].deny]; "
@@ -107,7 +109,9 @@ class Engine:
             if rid in found:
                 raise PolicyError(f"rule id {rid} is declared twice")
             if meta.get("severity") not in SEVERITIES:
-                raise PolicyError(f"{rid}: severity {meta.get('severity')!r} is not one of {SEVERITIES}")
+                raise PolicyError(
+                    f"{rid}: severity {meta.get('severity')!r} is not one of {SEVERITIES}"
+                )
             found[rid] = Rule(
                 id=rid,
                 severity=meta["severity"],
@@ -125,17 +129,23 @@ class Engine:
         for text in raw:
             match = MESSAGE.match(text)
             if not match:
-                raise PolicyError(f"a deny message without the 'FERRY-X-000 (severity): ' prefix: {text!r}")
+                raise PolicyError(
+                    f"a deny message without the 'FERRY-X-000 (severity): ' prefix: {text!r}"
+                )
             rid, severity = match["id"], match["severity"]
             if rid not in rules:
                 raise PolicyError(f"{rid} fired but has no metadata in its package's rules object")
             if severity != rules[rid].severity:
-                raise PolicyError(f"{rid} fired as {severity} but is declared {rules[rid].severity}")
+                raise PolicyError(
+                    f"{rid} fired as {severity} but is declared {rules[rid].severity}"
+                )
             address, sep, _ = match["rest"].partition(": ")
             if not sep:
                 raise PolicyError(f"a deny message without a resource address: {text!r}")
             out.add(Violation(rule_id=rid, severity=severity, address=address, message=text))
-        return sorted(out, key=lambda v: (SEVERITIES.index(v.severity), v.rule_id, v.address, v.message))
+        return sorted(
+            out, key=lambda v: (SEVERITIES.index(v.severity), v.rule_id, v.address, v.message)
+        )
 
 
 # Built-ins the rules use, each with an input and the answer OPA gives.
@@ -179,7 +189,11 @@ def self_test() -> list[str]:
     problems = []
     for expr, expected in SELF_TEST:
         out = rego.query(f"x := {expr}" if not expr.startswith("every") else f"x := true; {expr}")
-        got = out[0].bindings.get("x") if out.ok() and len(out) == 1 else "<undefined or error>"
+        got = (
+            out[0].bindings.get("x", "<undefined or error>")
+            if out.ok() and len(out) == 1
+            else "<undefined or error>"
+        )
         if isinstance(expected, list) and isinstance(got, list) and expr.startswith("[k |"):
             got = sorted(got)
         if got != expected:

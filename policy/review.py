@@ -82,7 +82,9 @@ def plan_environment(env: str, work: Path) -> dict:
     root_dir = _planning_copy(env, work / "root")
     package, digest = _package(work)
     variables: dict[str, object] = {"offline_plan": True}
-    declared = (root_dir / "variables.tf").read_text() if (root_dir / "variables.tf").exists() else ""
+    declared = (
+        (root_dir / "variables.tf").read_text() if (root_dir / "variables.tf").exists() else ""
+    )
     if 'variable "package_path"' in declared:
         variables.update(package_path=str(package), package_sha256=digest)
     var_files = [root_dir / "terraform.tfvars"] if (root_dir / "terraform.tfvars").exists() else []
@@ -199,7 +201,7 @@ class Review:
     def file_for(self, address: str) -> str:
         """The source file a resource address most likely lives in (for SARIF)."""
         if address.startswith("module."):
-            name = address.split(".")[1].split("[")[0]
+            name = address.split(".")[1].split("[", maxsplit=1)[0]
             if name in self.module_files:
                 return self.module_files[name]
         return self.artifact
@@ -228,7 +230,8 @@ def markdown(review: Review) -> str:
     lines += ["## Destructive changes", ""]
     if destructive:
         lines += [
-            f"**{len(destructive)} resource(s) will be destroyed or replaced.** Check that no data is lost.",
+            f"**{len(destructive)} resource(s) will be destroyed or replaced.** "
+            "Check that no data is lost.",
             "",
             "| action | resource | reason |",
             "|---|---|---|",
@@ -237,7 +240,9 @@ def markdown(review: Review) -> str:
             for e in by_action[action]:
                 reason = e.get("reason", "")
                 if e.get("replace_paths"):
-                    reason = f"{reason} (forces replacement: {', '.join(e['replace_paths'])})".strip()
+                    reason = (
+                        f"{reason} (forces replacement: {', '.join(e['replace_paths'])})".strip()
+                    )
                 lines.append(f"| {action} | `{_cell(e['address'])}` | {_cell(reason)} |")
     else:
         lines.append("None: nothing is deleted or replaced.")
@@ -286,15 +291,11 @@ def markdown(review: Review) -> str:
             lines += ["| check | resource | reason |", "|---|---|---|"]
             for c in review.checkov.skipped:
                 reason = c.get("check_result", {}).get("suppress_comment", "")
-                lines.append(
-                    f"| {c['check_id']} | `{_cell(c['resource'])}` | {_cell(reason)} |"
-                )
+                lines.append(f"| {c['check_id']} | `{_cell(c['resource'])}` | {_cell(reason)} |")
     if review.timings:
         lines += [
             "",
-            "<sub>"
-            + ", ".join(f"{k} {v:.1f} s" for k, v in review.timings.items())
-            + "</sub>",
+            "<sub>" + ", ".join(f"{k} {v:.1f} s" for k, v in review.timings.items()) + "</sub>",
         ]
     return "\n".join(lines) + "\n"
 
@@ -313,9 +314,12 @@ def sarif(review: Review) -> dict:
                 "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
                 "properties": {
                     "tags": ["security", "terraform", *rule.controls],
-                    "security-severity": {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}[
-                        rule.severity
-                    ],
+                    "security-severity": {
+                        "critical": "9.5",
+                        "high": "8.0",
+                        "medium": "5.5",
+                        "low": "3.0",
+                    }[rule.severity],
                 },
             }
         )
@@ -519,7 +523,9 @@ def _rel(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m policy.review", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m policy.review", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_plan = sub.add_parser("plan", help="offline plan of an environment, as JSON")
     p_plan.add_argument("--env", required=True)
@@ -545,7 +551,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 doc = json.loads(args.plan.read_text())
             except (OSError, json.JSONDecodeError) as err:
-                raise ReviewError(f"{args.plan}: not a readable plan JSON document ({err})") from err
+                raise ReviewError(
+                    f"{args.plan}: not a readable plan JSON document ({err})"
+                ) from err
             if "resource_changes" not in doc and "planned_values" not in doc:
                 raise ReviewError(f"{args.plan}: not a `terraform show -json` plan document")
             target, artifact, env_dir, config = _rel(args.plan), _rel(args.plan), None, None

@@ -91,10 +91,7 @@ def load(name: str) -> dict:
 
 def _walk_set(obj, path, value):
     for key in path[:-1]:
-        if isinstance(obj, dict):
-            obj = obj.setdefault(key, {})
-        else:
-            obj = obj[key]
+        obj = obj.setdefault(key, {}) if isinstance(obj, dict) else obj[key]
     obj[path[-1]] = value
 
 
@@ -185,7 +182,8 @@ def test_rule_metadata(engine):
     for rid, rule in rules.items():
         assert re.fullmatch(r"FERRY-[A-Z0-9]+-\d{3}", rid)
         assert rule.severity in SEVERITIES
-        assert rule.title and rule.package.startswith("ferry.")
+        assert rule.title
+        assert rule.package.startswith("ferry.")
         for control in rule.controls:
             assert re.fullmatch(r"(CIS \d+(\.\d+)+|FSBP [A-Za-z0-9]+\.\d+)", control), control
 
@@ -209,7 +207,12 @@ def test_unknown_values_do_not_raise_alarms(engine):
 def test_prod_detection_falls_back_to_the_environment_variable(engine):
     plan = apply_patch(
         load("secure"),
-        [{"op": "remove", "address": 'module.buckets.aws_s3_bucket_object_lock_configuration.data["failed"]'}],
+        [
+            {
+                "op": "remove",
+                "address": 'module.buckets.aws_s3_bucket_object_lock_configuration.data["failed"]',
+            }
+        ],
     )
     failed = 'module.buckets.aws_s3_bucket.data["failed"]'
     for rc in plan["resource_changes"]:
