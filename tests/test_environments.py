@@ -35,6 +35,8 @@ import pytest
 
 from ferry_dev import terraform as tf
 
+pytestmark = pytest.mark.terraform
+
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("dev", "staging", "prod")
 SHARED_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "backend.tf", "README.md")
@@ -288,9 +290,6 @@ def plan(request: pytest.FixtureRequest, tf_root, planning_base: Path) -> Plan:
     path = out / "plan.json"
     path.write_text(json.dumps(doc))
     return Plan(env, doc, path)
-
-
-pytestmark = pytest.mark.terraform
 
 
 # --- the roots themselves --------------------------------------------------------------
