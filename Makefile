@@ -69,6 +69,17 @@ lock: ## Re-pin requirements-dev.txt from requirements-dev.in
 build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64), reproducible; prints sha256
 	$(PY) -m ferry_dev.build --arch $(ARCH) --out $(CURDIR)/build
 
+# --- plan review --------------------------------------------------------------
+
+.PHONY: plan
+plan: $(VENV)/.installed ## Offline plan of ENV (fake credentials) as JSON: build/plan/$(ENV).json
+	$(PY) -m policy.review plan --env $(ENV) --out $(CURDIR)/build/plan/$(ENV).json
+
+.PHONY: review
+review: $(VENV)/.installed ## Plan review of ENV (or PLAN=plan.json): Rego + checkov, Markdown/SARIF/JUnit in build/review/; fails on violations
+	$(PY) -m policy.review review $(if $(PLAN),--plan $(PLAN),--env $(ENV)) \
+	  --out-dir $(CURDIR)/build/review/$(if $(PLAN),$(basename $(notdir $(PLAN))),$(ENV))
+
 # --- test ---------------------------------------------------------------------
 
 .PHONY: test
