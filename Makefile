@@ -72,7 +72,7 @@ build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64), reproduc
 # --- plan review --------------------------------------------------------------
 
 .PHONY: plan
-plan: $(VENV)/.installed ## Offline plan of ENV (fake credentials) as JSON: build/plan/$(ENV).json
+plan: $(VENV)/.installed ## Offline plan of ENV (fake credentials) as JSON in build/plan/<env>.json
 	$(PY) -m policy.review plan --env $(ENV) --out $(CURDIR)/build/plan/$(ENV).json
 
 .PHONY: review
