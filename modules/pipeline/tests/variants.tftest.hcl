@@ -187,8 +187,15 @@ run "without_dlq_redrive_allow_policy" {
     dlq_redrive_allow_policy = false
   }
 
+  # A mocked computed value only shows when the configuration leaves the attribute unset.
+  override_resource {
+    target          = aws_sqs_queue.dlq
+    override_during = plan
+    values          = { redrive_allow_policy = "left-to-the-provider" }
+  }
+
   assert {
-    condition     = aws_sqs_queue.dlq.redrive_allow_policy == null && aws_sqs_queue.dlq.message_retention_seconds == 1209600 && aws_sqs_queue.dlq.kms_master_key_id == var.kms_key_arns.operational
+    condition     = aws_sqs_queue.dlq.redrive_allow_policy == "left-to-the-provider" && aws_sqs_queue.dlq.message_retention_seconds == 1209600 && aws_sqs_queue.dlq.kms_master_key_id == var.kms_key_arns.operational
     error_message = "dlq_redrive_allow_policy = false drops only the redrive allow policy"
   }
 }
