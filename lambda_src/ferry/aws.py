@@ -168,8 +168,14 @@ class S3:
             if size is not None and size > _COPY_OBJECT_MAX:
                 self.client.copy(source, bucket, key)  # multipart, server side
             else:
+                # A checksum lets the copy land in an Object Lock bucket with default
+                # retention on S3 implementations that demand one for every write.
                 self.client.copy_object(
-                    CopySource=source, Bucket=bucket, Key=key, MetadataDirective="COPY"
+                    CopySource=source,
+                    Bucket=bucket,
+                    Key=key,
+                    MetadataDirective="COPY",
+                    ChecksumAlgorithm="SHA256",
                 )
         return f"s3://{bucket}/{key}"
 
