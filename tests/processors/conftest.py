@@ -160,8 +160,22 @@ def make_tables_and_buckets(aws: Callable[[str], Any], stack_names: dict[str, st
         )
 
 
+@pytest.fixture(scope="session")
+def moto_clients(moto_server: MotoServer) -> Callable[[str], Any]:
+    """boto3 clients on the moto server, made once per session (creating one is slow)."""
+    session = boto3.session.Session(region_name=REGION)
+    clients: dict[str, Any] = {}
+
+    def aws(service: str) -> Any:
+        if service not in clients:
+            clients[service] = session.client(service, endpoint_url=moto_server.endpoint_url)
+        return clients[service]
+
+    return aws
+
+
 @pytest.fixture
-def stack(moto_server: MotoServer, default_config: Config) -> Stack:
+def stack(moto_clients: Callable[[str], Any], default_config: Config) -> Stack:
     """Fresh, uniquely named buckets and tables on the shared moto server.
 
     Unique names isolate tests without resetting the server: a reset makes moto
@@ -176,11 +190,7 @@ def stack(moto_server: MotoServer, default_config: Config) -> Stack:
         "records": f"ferry-records-{suffix}",
         "metadata": f"ferry-metadata-{suffix}",
     }
-    session = boto3.session.Session(region_name=REGION)
-
-    def aws(service: str) -> Any:
-        return session.client(service, endpoint_url=moto_server.endpoint_url)
-
+    aws = moto_clients
     make_tables_and_buckets(aws, names)
     settings = Settings(
         ledger_table=names["ledger"],
