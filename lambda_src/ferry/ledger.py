@@ -20,15 +20,22 @@ Otherwise the current item decides: ``loaded`` / ``rejected`` are terminal, so a
 duplicate delivery is a no-op; a live lease held by another invocation is
 :class:`~ferry.model.Transient` (the message comes back after the visibility timeout).
 
-Why not Powertools' idempotency utility: it keys on a hash of (part of) the
-event payload and stores the handler's return value. Here the unit of
-idempotency is an object *version* that may arrive through different envelopes
-(S3 -> SQS, SNS, EventBridge, a redrive), several to a message; what must be
-stored is a terminal status with counts, outputs and reasons that people query
-("what happened to this file?"), leases must end at the function deadline
-rather than at a fixed expiry, and dead-lettered objects must be marked from
-outside an invocation. Those are the ledger's own semantics, so the ledger is
-a small dedicated module over two DynamoDB calls instead of an adapted cache.
+Why not Powertools' idempotency utility: it was the first candidate. It keys
+records on a hash of the event (or a JMESPath selection of it), stores the
+handler's return value with status INPROGRESS / COMPLETED / EXPIRED, and can
+end an in-progress record at the Lambda deadline when given the context. What
+it does not model is what this pipeline needs from the same record: the unit
+is an object *version* reached through several envelopes (S3 -> SQS, SNS,
+EventBridge, a redrive) and several to a message, so the key has to come from
+ferry's own intake anyway; a completed record expires after
+``expires_after_seconds`` and the object would then be processed again, where
+a loaded or rejected file must stay done for the ledger's whole retention; the
+statuses people query ("what happened to this file?") are loaded / rejected /
+failed with counts, outputs and reasons, not a cached response; and
+dead-lettered objects are marked from outside any invocation and may be
+redriven on purpose. Bending the utility to that would mean custom persistence
+and hooks around every one of those points, plus another dependency in the
+zip; a dedicated ledger is two DynamoDB calls and says exactly what it does.
 """
 
 from __future__ import annotations
