@@ -114,7 +114,7 @@ def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
         parsed = intake.object_refs(event)
 
     for bad in parsed.bad:
-        with obs.bind(message_id=bad.message_id, ledger_id=bad.ledger_id):
+        with obs.bind(request_id=request_id, message_id=bad.message_id, ledger_id=bad.ledger_id):
             log.error("message rejected: %s", bad.reason, extra={"body_excerpt": bad.excerpt})
             try:
                 rt.ledger.record_bad_message(bad.ledger_id, bad.message_id, bad.reason, bad.excerpt)
@@ -122,6 +122,8 @@ def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
                 log.warning("could not record the bad message, retrying: %s", err)
                 if bad.message_id:
                     failures.append(bad.message_id)
+                else:
+                    transient_without_message = True
     if parsed.ignored:
         log.info("ignored test events", extra={"message_ids": parsed.ignored})
 
