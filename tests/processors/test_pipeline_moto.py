@@ -503,3 +503,18 @@ def test_direct_eventbridge_invocation_raises_on_transient_failure(stack: Stack)
     stack.runtime.ledger.clock = lambda: later
     assert stack.run(event) == {"batchItemFailures": []}
     assert stack.ledger(ref)["status"] == "loaded"
+
+
+def test_bad_message_is_retried_when_the_ledger_cannot_record_it(stack: Stack) -> None:
+    stack.runtime.ledger.table = "ferry-ledger-missing"  # every ledger call fails
+    event = {
+        "Records": [
+            {
+                "messageId": "m-garbage",
+                "body": "{",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:ferry-test",
+            }
+        ]
+    }
+    assert failures(stack.run(event)) == ["m-garbage"]
