@@ -17,12 +17,20 @@ locals {
     # handler in-process with Lambda's SQS semantics.
     create_function             = false
     create_event_source_mapping = false
+    # moto 5.2 does not store a queue's RedriveAllowPolicy, and the provider
+    # waits for it until it times out: the DLQ is created without it.
+    dlq_redrive_allow_policy = false
     # moto answers HTTP 500 to CloudTrail StartLogging: the trail, its bucket,
     # key and log group are created, logging is not started.
     trail_logging_enabled = false
     # moto has no Macie classification jobs: Macie is enabled and findings are
     # routed (EventBridge -> SNS + Logs), the scheduled job is not created.
     macie_classification_job_enabled = false
+    # moto 5.2 ignores the conditions of bucket policies and applies every
+    # conditional Deny (TLS-only, SSE-KMS-only) to every request, which would
+    # deny all uploads and reads. Default SSE-KMS encryption with the storage
+    # key, versioning, public access blocks and Object Lock stay on.
+    bucket_policies_enabled = false
     # A throwaway stack: `make local-down` discards the emulator's memory, so
     # deletion protection and retained buckets would only get in the way.
     deletion_protection_enabled = false
@@ -64,6 +72,8 @@ module "storage" {
   kms_key_arn   = module.kms.key_arns.storage
   force_destroy = local.emulator_switches.force_destroy
   tags          = local.tags
+
+  bucket_policies_enabled = local.emulator_switches.bucket_policies_enabled
 }
 
 # Credentials of the local PostgreSQL, in the shape RDS manages for a master
@@ -113,6 +123,7 @@ module "pipeline" {
   create_function             = local.emulator_switches.create_function
   create_event_source_mapping = local.emulator_switches.create_event_source_mapping
   deletion_protection_enabled = local.emulator_switches.deletion_protection_enabled
+  dlq_redrive_allow_policy    = local.emulator_switches.dlq_redrive_allow_policy
 }
 
 module "audit" {
@@ -124,7 +135,10 @@ module "audit" {
   findings_kms_key_arn   = module.kms.key_arns.operational
   data_event_bucket_arns = values(module.storage.bucket_arns)
   macie_bucket_names     = [module.storage.bucket_names.raw, module.storage.bucket_names.failed]
-  access_log_bucket_name = module.storage.access_log_bucket_name
+  # The access-log bucket, read through the raw bucket's logging target: that
+  # value exists once log delivery into the bucket is allowed (its policy is
+  # in place), which the emulator checks when the trail bucket's logging is set.
+  access_log_bucket_name = module.storage.bucket_settings.raw.access_log_target
   tags                   = local.tags
 
   trail_logging_enabled            = local.emulator_switches.trail_logging_enabled
