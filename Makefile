@@ -80,6 +80,23 @@ review: $(VENV)/.installed ## Plan review of ENV (or PLAN=plan.json): Rego + che
 	$(PY) -m policy.review review $(if $(PLAN),--plan $(PLAN),--env $(ENV)) \
 	  --out-dir $(CURDIR)/build/review/$(if $(PLAN),$(basename $(notdir $(PLAN))),$(ENV))
 
+# --- local stack ----------------------------------------------------------------
+# A moto server and a PostgreSQL server in the background (state, PIDs and logs
+# in .local/), environments/local applied against the emulator, workers that run
+# the real handler on the queue, and the sample set. Leaves everything running.
+
+.PHONY: local
+local: $(VENV)/.installed build ## The whole pipeline on a local AWS emulator + PostgreSQL, with a sample set; stays up
+	$(PY) -m ferry_dev.local up
+
+.PHONY: local-down
+local-down: ## Stop the local stack (every process by its PID)
+	@$(PY) -m ferry_dev.local down
+
+.PHONY: local-status
+local-status: ## What the local stack runs, and its queues
+	@$(PY) -m ferry_dev.local status
+
 # --- test ---------------------------------------------------------------------
 
 .PHONY: test
