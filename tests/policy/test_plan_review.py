@@ -12,7 +12,7 @@ import pytest
 
 from ferry_dev import terraform as tf
 from policy import review as rv
-from tests.policy.test_rules import INSECURE_EXPECTED
+from tests.policy.test_policy_rules import INSECURE_EXPECTED
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = REPO / "policy" / "fixtures" / "plans"
