@@ -2,13 +2,14 @@
 
 The plan JSON must hold the real, fully known policy documents (the module
 builds its own ARNs from names for exactly this), the function must be wired as
-documented, and checkov must find nothing to fail in the module or in the plan
-of either delivery mode.
+documented, and neither checkov (module and plans) nor ferry's Rego rules may
+find anything to fail in either delivery mode.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from ferry_dev import terraform as tf
+from policy.engine import Engine
 
 pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("pipeline_example")]
 
@@ -305,3 +307,25 @@ def test_checkov_finds_nothing_in_the_plan(planned):
     assert not found["failed"], describe(found["failed"])
     assert not MUST_PASS - {r["check_id"] for r in found["passed"]}, "expected checks did not run"
     assert {r["check_id"] for r in found["skipped"]} <= ALLOWED_SKIPS
+
+
+def test_ferry_rego_policies_pass_the_plan(planned):
+    engine = Engine()
+    assert engine.evaluate(planned["plan"]) == []
+    # The rules do look at the module's resources: weaken three of them and they object.
+    weakened = copy.deepcopy(planned["plan"])
+    for rc in weakened["resource_changes"]:
+        values = rc["change"]["after"]
+        if rc["type"] == "aws_sqs_queue":
+            values["kms_master_key_id"] = None
+        elif rc["type"] == "aws_lambda_function":
+            values["tracing_config"] = []
+        elif rc["type"] == "aws_dynamodb_table":
+            values["point_in_time_recovery"] = [{"enabled": False}]
+    flagged = {(v.rule_id.rsplit("-", 1)[0], v.address) for v in engine.evaluate(weakened)}
+    assert {
+        ("FERRY-SQS", "module.pipeline.aws_sqs_queue.this"),
+        ("FERRY-SQS", "module.pipeline.aws_sqs_queue.dlq"),
+        ("FERRY-LAMBDA", "module.pipeline.aws_lambda_function.processor[0]"),
+        ("FERRY-DDB", "module.pipeline.aws_dynamodb_table.ledger"),
+    } <= flagged
