@@ -13,7 +13,7 @@ bucket_names = {
 }
 subnet_ids         = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
 security_group_ids = ["sg-0a1b2c3d4e5f60003"]
-package_path       = "../../../../build/ferry-x86_64.zip"
+package_path       = "../../../../build/processor.zip" # make build
 database = {
   host       = "ferry-example.abcdefghijkl.eu-west-1.rds.amazonaws.com"
   name       = "ferry"
