@@ -152,12 +152,15 @@ class S3:
     ) -> str:
         """Write an object; the bucket's default encryption applies. Returns its s3:// URI."""
         with translate_errors(f"PutObject s3://{bucket}/{key}"):
+            # An explicit checksum: writes into Object Lock buckets with default
+            # retention (the processed and failed buckets can be) require one.
             self.client.put_object(
                 Bucket=bucket,
                 Key=key,
                 Body=body,
                 ContentType=content_type,
                 Metadata=dict(metadata or {}),
+                ChecksumAlgorithm="SHA256",
             )
         return f"s3://{bucket}/{key}"
 

@@ -68,6 +68,9 @@ def test_report_is_validated_enriched_and_written_to_processed(stack: Stack) -> 
     assert doc["_ingestion"]["ledger_id"] == ref.ledger_id
     assert doc["_ingestion"]["source_version_id"] == ref.version_id
     assert stack.failed_keys() == []
+    # Writes carry a checksum (Object Lock buckets with default retention require one).
+    head = stack.s3.head_object(Bucket=stack.processed, Key=out_key, ChecksumMode="ENABLED")
+    assert head.get("ChecksumSHA256")
 
 
 def test_report_schema_violation_is_rejected_with_path(stack: Stack) -> None:
