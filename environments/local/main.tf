@@ -110,6 +110,11 @@ module "pipeline" {
 
   routes = [{ prefix = "incoming/" }]
 
+  # Short, so that a retry (visibility timeout = 6 x timeout = 90 s) and
+  # dead-lettering (after 3 deliveries) happen within minutes on a laptop.
+  timeout           = 15
+  max_receive_count = 3
+
   package_path   = var.package_path
   package_sha256 = filebase64sha256(var.package_path)
 
@@ -135,12 +140,14 @@ module "audit" {
   findings_kms_key_arn   = module.kms.key_arns.operational
   data_event_bucket_arns = values(module.storage.bucket_arns)
   macie_bucket_names     = [module.storage.bucket_names.raw, module.storage.bucket_names.failed]
-  # The access-log bucket, read through the raw bucket's logging target: that
-  # value exists once log delivery into the bucket is allowed (its policy is
-  # in place), which the emulator checks when the trail bucket's logging is set.
-  access_log_bucket_name = module.storage.bucket_settings.raw.access_log_target
+  access_log_bucket_name = module.storage.access_log_bucket_name
   tags                   = local.tags
 
   trail_logging_enabled            = local.emulator_switches.trail_logging_enabled
   macie_classification_job_enabled = local.emulator_switches.macie_classification_job_enabled
+
+  # The emulator checks the access-log bucket's policy when the trail bucket's
+  # logging is set, and the access_log_bucket_name output is known before that
+  # policy exists: wait for the storage module as a whole.
+  depends_on = [module.storage]
 }

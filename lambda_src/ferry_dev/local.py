@@ -112,6 +112,7 @@ class Stack:
     state_dir: Path = DEFAULT_STATE_DIR
     state: dict[str, Any] = field(default_factory=dict)
     verbose: bool = True
+    moto_env: dict[str, str] = field(default_factory=dict)  # extra settings of the emulator
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).resolve()
@@ -180,7 +181,7 @@ class Stack:
         if self.moto_running():
             self._say(f"moto server already running on {self.endpoint}")
             return
-        server = MotoServer(log_file=self.state_dir / "moto.log")
+        server = MotoServer(log_file=self.state_dir / "moto.log", env=dict(self.moto_env))
         server.start()
         assert server.proc is not None
         self.state["moto"] = {"pid": server.proc.pid, "port": server.port}
@@ -360,7 +361,7 @@ class Stack:
     def migrate(self) -> None:
         """Create the datasets' tables (the same command a deployment runs against RDS)."""
         proc = subprocess.run(
-            [sys.executable, "-m", "ferry.csvload.migrate"],
+            [sys.executable, "-m", "ferry.csvload.migrate", "--config", str(self.config_path)],
             env={**os.environ, **self.function_env(), "PYTHONPATH": str(REPO / "lambda_src")},
             capture_output=True,
             text=True,

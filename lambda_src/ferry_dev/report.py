@@ -112,6 +112,19 @@ def verify_output(stack: Stack, uri: str) -> bool | None:
     return None
 
 
+def postgres_load(stack: Stack, item: dict[str, Any]) -> int | None:
+    """Rows ferry.loads records for this object (the loader's own bookkeeping), or None."""
+    import psycopg
+
+    with psycopg.connect(stack.postgres().dsn(tcp=False), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT rows_loaded FROM ferry.loads WHERE bucket = %s AND key = %s"
+            " ORDER BY loaded_at DESC LIMIT 1",
+            (item.get("bucket"), item.get("key")),
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
 def postgres_tables(items: list[dict[str, Any]]) -> set[str]:
     """Tables the ledger says CSV files were loaded into (outputs like postgresql:schema.table)."""
     tables = set()
@@ -226,14 +239,19 @@ def print_summary(
     if uploads is None:
         rows_items = [(None, i) for i in all_ledger_items(stack)]
     else:
-        items = items if items is not None else ledger_items(stack, [u.ledger_id for u in uploads])
-        rows_items = [(u, items.get(u.ledger_id, {"ledger_id": u.ledger_id})) for u in uploads]
+        from ferry_dev.samples import resolve
+
+        if items is None:
+            items = ledger_items(stack, [c for u in uploads for c in u.candidates])
+        rows_items = [(u, resolve(items, u) or {"ledger_id": u.ledger_id}) for u in uploads]
 
     rows = []
     for upload, item in rows_items:
         status = item.get("status", "missing")
         outputs = [str(o) for o in item.get("outputs") or []]
         checks = [verify_output(stack, o) for o in outputs]
+        if status == "loaded" and any(o.startswith("postgresql:") for o in outputs):
+            checks.append(postgres_load(stack, item) == loaded_count(item))
         if any(c is False for c in checks):
             problems.append(
                 f"{item['ledger_id']}: an output the ledger names is missing from its sink"

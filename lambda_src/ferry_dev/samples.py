@@ -289,8 +289,24 @@ def build_samples(config: dict[str, Any], run: str, max_object_bytes: int) -> li
 @dataclass
 class Upload:
     sample: Sample
-    ledger_id: str
+    ledger_id: str  # s3://bucket/key#version, as S3 events name the version
     uploaded_at: float
+
+    @property
+    def candidates(self) -> tuple[str, str]:
+        """The ledger id, and the one used when the event names no version.
+
+        moto's S3 notifications carry no versionId, so on the local stack the
+        ledger keys objects as ``...#null``.
+        """
+        return self.ledger_id, self.ledger_id.rsplit("#", 1)[0] + "#null"
+
+
+def resolve(items: dict[str, dict[str, Any]], upload: Upload) -> dict[str, Any] | None:
+    for candidate in upload.candidates:
+        if candidate in items:
+            return items[candidate]
+    return None
 
 
 def upload(stack: Stack, samples: list[Sample]) -> list[Upload]:
@@ -313,9 +329,9 @@ def upload(stack: Stack, samples: list[Sample]) -> list[Upload]:
 
 
 def wait_terminal(
-    stack: Stack, ledger_ids: list[str], timeout: float, *, progress: bool = True
+    stack: Stack, uploads: list[Upload], timeout: float, *, progress: bool = True
 ) -> dict[str, dict[str, Any]]:
-    """Poll the ledger until every id is terminal (or ``timeout``); returns the items found."""
+    """Poll the ledger until every upload is terminal (or ``timeout``); items by ledger id."""
     from ferry_dev.local import queue_depth, say
     from ferry_dev.report import ledger_items
 
@@ -324,22 +340,22 @@ def wait_terminal(
     last = ""
     sqs = stack.client("sqs")
     while True:
-        pending = [i for i in ledger_ids if items.get(i, {}).get("status") not in TERMINAL]
-        items.update(ledger_items(stack, pending))
-        statuses = [items.get(i, {}).get("status") for i in ledger_ids]
+        pending = [u for u in uploads if (resolve(items, u) or {}).get("status") not in TERMINAL]
+        items.update(ledger_items(stack, [c for u in pending for c in u.candidates]))
+        statuses = [(resolve(items, u) or {}).get("status") for u in uploads]
         done = sum(1 for s in statuses if s in TERMINAL)
         if progress:
             waiting, in_flight = queue_depth(sqs, stack.outputs["queue_url"])
             line = (
-                f"  [{time.monotonic() - started:5.1f}s] {done}/{len(ledger_ids)} done: "
+                f"{done}/{len(uploads)} done: "
                 f"{statuses.count('loaded')} loaded, {statuses.count('rejected')} rejected, "
                 f"{statuses.count('failed')} dead-lettered;"
                 f" queue {waiting} waiting, {in_flight} in flight"
             )
-            if line.split("]", 1)[1] != last:
-                say(line)
-                last = line.split("]", 1)[1]
-        if done == len(ledger_ids) or time.monotonic() - started > timeout:
+            if line != last:
+                say(f"  [{time.monotonic() - started:5.1f}s] {line}")
+                last = line
+        if done == len(uploads) or time.monotonic() - started > timeout:
             return items
         time.sleep(0.5)
 
@@ -357,7 +373,7 @@ def run_samples(stack: Stack, timeout: float = 180.0) -> bool:
         f" to s3://{stack.outputs['bucket_names']['raw']}/ ..."
     )
     uploads = upload(stack, samples)
-    items = wait_terminal(stack, [u.ledger_id for u in uploads], timeout)
+    items = wait_terminal(stack, uploads, timeout)
     say("")
     problems = print_summary(stack, uploads=uploads, items=items)
     return not problems

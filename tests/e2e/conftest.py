@@ -1,0 +1,212 @@
+"""One local stack per test session: moto + PostgreSQL + environments/local applied.
+
+Every end-to-end test shares it (they are grouped on one xdist worker). Tests
+isolate their data by key prefix (a run id per test) and start from empty
+queues; fault-injection tests run pollers in-process, each with its own
+handler runtime (one per simulated Lambda execution environment).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from ferry_dev.local import PACKAGE, Stack, environment
+from ferry_dev.services import ServiceError, find_pg_bin
+from ferry_dev.worker import EventSource, SqsEventSource
+from tests.conftest import missing
+
+E2E_GROUP = "local-stack"
+
+
+@pytest.fixture(scope="session")
+def local_stack(terraform_ready: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    try:
+        find_pg_bin("initdb")
+        find_pg_bin("pg_ctl")
+    except ServiceError as err:
+        missing(str(err))
+    if not PACKAGE.exists():
+        from ferry_dev import build
+
+        build._main(["--arch", "x86_64", "--out", str(PACKAGE.parent)])
+    # Tests purge the queues between them; SQS (and moto by default) allow one
+    # purge a minute per queue.
+    stack = Stack(
+        tmp_path_factory.mktemp("local-stack"),
+        verbose=False,
+        moto_env={"MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false"},
+    )
+    try:
+        stack.up(workers=0)
+        with environment(stack.function_env()):
+            yield stack
+    finally:
+        stack.down(quiet=True)
+
+
+@pytest.fixture
+def stack(local_stack: Stack) -> Iterator[Stack]:
+    """The shared stack with empty queues and no background workers."""
+    local_stack.stop_workers()
+    drain(local_stack)
+    yield local_stack
+    local_stack.stop_workers()
+    restore_queue(local_stack)
+
+
+@pytest.fixture
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def drain(stack: Stack) -> None:
+    sqs = stack.client("sqs")
+    for key in ("queue_url", "dlq_url"):
+        sqs.purge_queue(QueueUrl=stack.outputs[key])
+
+
+def restore_queue(stack: Stack) -> None:
+    """Undo what fault-injection tests change on the ingest queue."""
+    sqs = stack.client("sqs")
+    attrs = {
+        "VisibilityTimeout": str(stack.outputs["visibility_timeout_seconds"]),
+        "RedrivePolicy": json.dumps(
+            {
+                "deadLetterTargetArn": dlq_arn(stack),
+                "maxReceiveCount": stack.max_receive_count(),
+            }
+        ),
+    }
+    sqs.set_queue_attributes(QueueUrl=stack.outputs["queue_url"], Attributes=attrs)
+
+
+def dlq_arn(stack: Stack) -> str:
+    return stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.outputs["dlq_url"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+
+
+def set_queue(stack: Stack, *, visibility: int, max_receive: int | None = None) -> None:
+    attrs = {"VisibilityTimeout": str(visibility)}
+    if max_receive is not None:
+        attrs["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq_arn(stack), "maxReceiveCount": max_receive}
+        )
+    stack.client("sqs").set_queue_attributes(QueueUrl=stack.outputs["queue_url"], Attributes=attrs)
+
+
+def new_runtime() -> Any:
+    """A handler runtime of its own: one simulated execution environment."""
+    from ferry.handler import Runtime
+
+    return Runtime.from_env()
+
+
+def environment_handler(runtime: Any | None = None) -> Callable[[dict[str, Any], Any], Any]:
+    from ferry.handler import handle
+
+    rt = runtime or new_runtime()
+    return lambda event, context: handle(event, context, rt)
+
+
+@contextmanager
+def pollers(
+    stack: Stack,
+    handlers: list[Callable[[dict[str, Any], Any], Any]],
+    *,
+    visibility_timeout: int | None = None,
+    batch_size: int = 10,
+) -> Iterator[list[SqsEventSource]]:
+    """Run one in-process poller thread per handler on the ingest queue."""
+    out = stack.outputs
+    stop = threading.Event()
+    sources = [
+        SqsEventSource(
+            stack.client("sqs"),
+            EventSource(
+                queue_url=out["queue_url"],
+                queue_arn=out["queue_arn"],
+                batch_size=batch_size,
+                wait_seconds=1,
+                function_timeout=float(out["function_timeout_seconds"]),
+                visibility_timeout=visibility_timeout,
+            ),
+            handler,
+        )
+        for handler in handlers
+    ]
+    threads = [threading.Thread(target=s.run, args=(stop,), daemon=True) for s in sources]
+    for t in threads:
+        t.start()
+    try:
+        yield sources
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+
+
+def wait_for(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.5
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def ledger(stack: Stack, bucket: str, key: str) -> dict[str, Any] | None:
+    """The ledger record of an object (moto's events carry no version: ``#null``)."""
+    from ferry_dev.report import ledger_items
+
+    lid = f"s3://{bucket}/{key}#null"
+    return ledger_items(stack, [lid]).get(lid)
+
+
+def orders_rows(stack: Stack, first_id: int, last_id: int) -> int:
+    import psycopg
+
+    with psycopg.connect(stack.postgres().dsn(tcp=False), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM sales.orders WHERE order_id BETWEEN %s AND %s",
+            (first_id, last_id),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def put(stack: Stack, key: str, body: bytes) -> None:
+    stack.client("s3").put_object(
+        Bucket=stack.outputs["bucket_names"]["raw"],
+        Key=key,
+        Body=body,
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=stack.outputs["kms_key_arns"]["storage"],
+    )
+
+
+def orders_dataset(stack: Stack) -> dict[str, Any]:
+    config = json.loads(stack.config_path.read_text())
+    return config["datasets"]["orders"]
+
+
+def queue_total(stack: Stack, key: str = "queue_url") -> int:
+    from ferry_dev.local import queue_depth
+
+    visible, hidden = queue_depth(stack.client("sqs"), stack.outputs[key])
+    return visible + hidden
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}
