@@ -1,7 +1,8 @@
 # The access-log bucket's policy (the data buckets' policy lives in
-# modules/data-bucket). Deny statements name their principal as {"AWS": "*"}
-# (not the bare "*"): equivalent in AWS, and accepted by emulators that reject
-# a bare "*" in a log target's policy.
+# modules/data-bucket): the log-delivery grant always; the transport denies
+# unless bucket_policies_enabled = false (emulators only). Deny statements
+# name their principal as {"AWS": "*"} (not the bare "*"): equivalent in AWS,
+# and accepted by emulators that reject a bare "*" in a log target's policy.
 
 data "aws_iam_policy_document" "access_logs" {
   statement {
@@ -28,39 +29,45 @@ data "aws_iam_policy_document" "access_logs" {
     }
   }
 
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [local.access_log_bucket_arn, "${local.access_log_bucket_arn}/*"]
+  dynamic "statement" {
+    for_each = var.bucket_policies_enabled ? [1] : []
+    content {
+      sid       = "DenyInsecureTransport"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [local.access_log_bucket_arn, "${local.access_log_bucket_arn}/*"]
 
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
 
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
+      condition {
+        test     = "Bool"
+        variable = "aws:SecureTransport"
+        values   = ["false"]
+      }
     }
   }
 
-  statement {
-    sid       = "DenyOutdatedTls"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [local.access_log_bucket_arn, "${local.access_log_bucket_arn}/*"]
+  dynamic "statement" {
+    for_each = var.bucket_policies_enabled ? [1] : []
+    content {
+      sid       = "DenyOutdatedTls"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [local.access_log_bucket_arn, "${local.access_log_bucket_arn}/*"]
 
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
 
-    condition {
-      test     = "NumericLessThan"
-      variable = "s3:TlsVersion"
-      values   = ["1.2"]
+      condition {
+        test     = "NumericLessThan"
+        variable = "s3:TlsVersion"
+        values   = ["1.2"]
+      }
     }
   }
 }

@@ -177,7 +177,7 @@ variable "access_logging_enabled" {
 }
 
 variable "bucket_policies_enabled" {
-  description = "Attach the data buckets' policies (deny non-TLS and TLS < 1.2, deny uploads asking for another encryption type or key). On by default; switch off only for an emulator that ignores policy conditions: moto 5.2 applies every conditional Deny unconditionally, which would deny every request. Default encryption with the storage key stays on either way."
+  description = "Attach the data buckets' policies (deny non-TLS and TLS < 1.2, deny uploads asking for another encryption type or key). On by default; switch off only for an emulator that ignores policy conditions: moto 5.2 applies every conditional Deny unconditionally, which would deny every request. The access-log bucket's policy then keeps only the log-delivery grant. Default encryption with the storage key, versioning, public access blocks, logging and Object Lock stay on either way."
   type        = bool
   default     = true
   nullable    = false

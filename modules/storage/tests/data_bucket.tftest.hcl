@@ -156,7 +156,32 @@ run "unlocked_bucket_without_logging" {
     error_message = "no access logging"
   }
   assert {
+    condition     = length(aws_s3_bucket_policy.this) == 1
+    error_message = "the bucket policy does not depend on logging or Object Lock"
+  }
+  assert {
     condition     = [for r in aws_s3_bucket_lifecycle_configuration.this.rule : r.expiration[0].days if r.id == "expire-and-clean-up"][0] == 90
     error_message = "current versions expire after the given days"
+  }
+}
+
+run "bucket_policy_off_for_emulators" {
+  command = plan
+
+  module {
+    source = "./modules/data-bucket"
+  }
+
+  variables {
+    bucket_policy_enabled = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.this) == 0
+    error_message = "no bucket policy"
+  }
+  assert {
+    condition     = aws_s3_bucket_versioning.this.versioning_configuration[0].status == "Enabled" && aws_s3_bucket_public_access_block.this.block_public_policy && length(aws_s3_bucket_logging.this) == 1
+    error_message = "everything else stays"
   }
 }

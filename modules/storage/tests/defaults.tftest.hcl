@@ -45,6 +45,10 @@ run "defaults_are_secure" {
     error_message = "destroy never deletes data by default"
   }
   assert {
+    condition     = alltrue([for s in output.bucket_settings : s.bucket_policy_attached])
+    error_message = "every data bucket has its bucket policy"
+  }
+  assert {
     condition     = { for r, s in output.bucket_settings : r => s.object_lock_mode } == { raw = "OFF", processed = "GOVERNANCE", failed = "GOVERNANCE" }
     error_message = "processed and failed are locked in GOVERNANCE mode by default, raw is not"
   }
@@ -108,6 +112,10 @@ run "access_log_bucket" {
 run "access_log_policy_admits_only_log_delivery_for_the_data_buckets" {
   command = plan
 
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.access_logs.statement : s.sid] == ["AllowServerAccessLogDelivery", "DenyInsecureTransport", "DenyOutdatedTls"]
+    error_message = "log-delivery grant plus the two transport denies"
+  }
   assert {
     condition = [
       for s in data.aws_iam_policy_document.access_logs.statement : [for p in s.principals : "${p.type}=${join(",", p.identifiers)}"][0]
@@ -265,5 +273,31 @@ run "outputs" {
   assert {
     condition     = toset(keys(output.bucket_ids)) == toset(["raw", "processed", "failed"]) && output.access_log_bucket_arn == aws_s3_bucket.access_logs[0].arn
     error_message = "bucket ids by role and the access-log bucket ARN"
+  }
+}
+
+run "bucket_policies_can_be_switched_off_for_emulators" {
+  command = plan
+
+  variables {
+    bucket_policies_enabled = false
+  }
+
+  assert {
+    condition     = alltrue([for s in output.bucket_settings : s.bucket_policy_attached == false])
+    error_message = "no data bucket policy"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.access_logs.statement : s.sid
+    ] == ["AllowServerAccessLogDelivery"]
+    error_message = "the access-log bucket keeps only the log-delivery grant"
+  }
+  assert {
+    condition = alltrue([
+      for s in output.bucket_settings :
+      s.sse_algorithm == "aws:kms" && s.versioning_status == "Enabled" && s.block_public_policy && s.object_ownership == "BucketOwnerEnforced" && s.access_log_target != null
+    ]) && output.bucket_settings["processed"].object_lock_mode == "GOVERNANCE"
+    error_message = "encryption, versioning, public access blocks, ownership, logging and Object Lock stay"
   }
 }

@@ -43,6 +43,7 @@ output "settings" {
     object_ownership        = aws_s3_bucket_ownership_controls.this.rule[0].object_ownership
     object_lock_mode        = try(aws_s3_bucket_object_lock_configuration.this[0].rule[0].default_retention[0].mode, "OFF")
     object_lock_days        = try(aws_s3_bucket_object_lock_configuration.this[0].rule[0].default_retention[0].days, null)
+    bucket_policy_attached  = length(aws_s3_bucket_policy.this) > 0
     access_log_target       = try(aws_s3_bucket_logging.this[0].target_bucket, null)
     access_log_prefix       = try(aws_s3_bucket_logging.this[0].target_prefix, null)
     lifecycle               = var.lifecycle_rule
