@@ -297,16 +297,27 @@ instance_index[key] contains i if {
 	key := concat("|", [module_of(rc), config_address(rc)])
 }
 
-# every resolved reference, as "<child address>|<attribute>|<target address>"
-edges contains concat("|", [rc.address, attr, target.address]) if {
-	some rc in input.resource_changes
+# every attribute that references resources of this plan:
+# "<child address>|<attribute>" -> positions of the referenced instances
+resolved[key] := targets if {
+	some i
+	rc := input.resource_changes[i]
 	conf := config_of(rc)
 	some attr
 	conf.expressions[attr].references
-	some t in targets_of(rc, conf, attr)
-	some i in object.get(instance_index, concat("|", [t.module, t.base]), set())
-	target := input.resource_changes[i]
-	index_matches(t.index, target)
+	targets := [j |
+		some t in targets_of(rc, conf, attr)
+		some j in object.get(instance_index, concat("|", [t.module, t.base]), set())
+		index_matches(t.index, input.resource_changes[j])
+	]
+	count(targets) > 0
+	key := concat("|", [rc.address, attr])
+}
+
+# every resolved reference, as "<child address>|<attribute>|<target address>"
+edges contains concat("|", [key, input.resource_changes[j].address]) if {
+	some key
+	some j in resolved[key]
 }
 
 # true when `child.attr` references the resource instance `target`
@@ -340,16 +351,7 @@ joined(child, attr, target, target_attrs) if value_matches(child, attr, target, 
 # belong to any target, so rules that need "some child" must not fire on its type
 unresolved(child, attr) if {
 	unknown(child, attr)
-	not concat("|", [child.address, attr]) in edge_sources
-}
-
-edge_sources contains concat("|", [rc.address, attr]) if {
-	some rc in input.resource_changes
-	conf := config_of(rc)
-	some attr
-	conf.expressions[attr].references
-	some t in targets_of(rc, conf, attr)
-	count(object.get(instance_index, concat("|", [t.module, t.base]), set())) > 0
+	object.get(resolved, concat("|", [child.address, attr]), null) == null
 }
 
 # --- IAM policy documents --------------------------------------------------------
