@@ -22,6 +22,9 @@ from ferry.csvload.config import INT_RANGES, Column, Dataset
 
 # One record as PostgreSQL's CSV line reader sees it: every quote toggles.
 RECORD_RE = re.compile(r'(?:[^"\n]++|"[^"]*+")*+\n')
+# Quoted sections (every quote toggles, as in RECORD_RE): removing them leaves one
+# line feed per record.
+_QUOTED_RE = re.compile(r'"[^"]*+"')
 
 
 class HeaderError(ValueError):
@@ -151,6 +154,8 @@ class RowValidator:
         self.row_re = re.compile(row, re.ASCII)
         # split() with one empty group: residues must all be empty; len gives the row count
         self.rows_re = re.compile(f"(?:{row})()", re.ASCII)
+        self.rows_run_re = re.compile(f"(?:{row})*+", re.ASCII)
+        self.dirty = False  # a chunk of this file had bad rows: skip the whole-chunk try
         key_parts = [
             fields.key_pattern(c, dataset.delimiter)
             if c.name in dataset.primary_key
@@ -178,6 +183,8 @@ class RowValidator:
     ) -> ChunkResult:
         """Validate a chunk of whole records; ``seen_keys`` turns on duplicate-key checks."""
         text = data.decode("utf-8", "surrogateescape")
+        if self.dirty:
+            return self._per_record(text, first_line, seen_keys)
         if seen_keys is None or not self.dataset.primary_key:
             parts = self.rows_re.split(text)
             if not any(parts):
@@ -207,47 +214,93 @@ class RowValidator:
             return self._key_casts[0](values[0])
         return tuple(cast(v) for cast, v in zip(self._key_casts, values, strict=True))
 
+    def _block_ok(self, block: str, seen_keys: set[object] | None) -> bool:
+        """Bulk check of whole records (and, when tracking, of their keys)."""
+        if seen_keys is None or not self.dataset.primary_key:
+            return not any(self.rows_re.split(block))
+        parts = self.key_rows_re.split(block)
+        width = len(self.key_groups) + 1
+        if any(parts[::width]):
+            return False
+        keys = self._bulk_keys(parts, width)
+        fresh = set(keys)
+        if len(fresh) != len(keys) or not seen_keys.isdisjoint(fresh):
+            return False
+        seen_keys |= fresh
+        return True
+
     def _per_record(self, text: str, first_line: int, seen_keys: set[object] | None) -> ChunkResult:
+        """A chunk with bad rows: runs of good rows in bulk, only the others one by one.
+
+        ``rows_run_re.match`` consumes the longest run of valid rows from a record
+        boundary and stops at the first record it cannot accept; that record is cut
+        out exactly as PostgreSQL would (:data:`RECORD_RE`) and diagnosed, and the
+        bulk match resumes after it.
+        """
+        self.dirty = True
         result = ChunkResult()
         good: list[str] = []
         line = first_line
-        check_keys = seen_keys is not None and bool(self.dataset.primary_key)
-        match_fast = (self.key_row_re if check_keys else self.row_re).fullmatch
-        groups = self.key_groups
-        records = RECORD_RE.findall(text)
-        for rec in records:
-            m = match_fast(rec)
-            if m is not None:
-                key: object = None
-                if check_keys:
-                    key = self.canonical_key([m.group(g) for g in groups])
-            else:
-                errors, key = self.diagnose(rec)
-                if errors is None:  # a blank line: skipped
-                    line += rec.count("\n")
+        pos, end = 0, len(text)
+        run = self.rows_run_re.match
+        record = RECORD_RE.match
+        tracking = seen_keys is not None and bool(self.dataset.primary_key)
+        while pos < end:
+            stop = run(text, pos).end()  # type: ignore[union-attr]  # (?:...)* always matches
+            if stop > pos:
+                segment = text[pos:stop]
+                pos = stop
+                if tracking and not self._block_ok(segment, seen_keys):
+                    # a key repeats inside the run: find it record by record
+                    for rec in RECORD_RE.findall(segment):
+                        if self._record(rec, line, seen_keys, result):
+                            good.append(rec)
+                        line += rec.count("\n")
                     continue
-                if errors:
-                    result.rows += 1
-                    raw = _printable(rec[: -len(self.eol)] if rec.endswith(self.eol) else rec)
-                    result.rejects.extend(Reject(line, col, why, raw) for col, why in errors)
-                    line += rec.count("\n")
-                    continue
-            if check_keys:
-                assert seen_keys is not None
-                if key in seen_keys:
-                    result.rows += 1
-                    result.rejects.append(
-                        Reject(line, None, self._duplicate(key), _printable(rec.rstrip("\r\n")))
-                    )
-                    line += rec.count("\n")
-                    continue
-                seen_keys.add(key)
-            result.rows += 1
-            good.append(rec)
+                count = _QUOTED_RE.sub("", segment).count("\n")
+                result.rows += count
+                result.good += count
+                good.append(segment)
+                line += segment.count("\n")
+                continue
+            m = record(text, pos)
+            rec = m.group() if m else text[pos:]
+            if self._record(rec, line, seen_keys, result):
+                good.append(rec)
             line += rec.count("\n")
-        result.good = len(good)
+            pos += len(rec)
         result.payload = "".join(good).encode("utf-8")
         return result
+
+    def _record(
+        self, rec: str, line: int, seen_keys: set[object] | None, result: ChunkResult
+    ) -> bool:
+        """One record: True if it is good (counted), else its rejects are added."""
+        check_keys = seen_keys is not None and bool(self.dataset.primary_key)
+        m = (self.key_row_re if check_keys else self.row_re).fullmatch(rec)
+        key: object = None
+        if m is not None:
+            if check_keys:
+                key = self.canonical_key([m.group(g) for g in self.key_groups])
+        else:
+            errors, key = self.diagnose(rec)
+            if errors is None:  # a blank line: skipped, not counted
+                return False
+            if errors:
+                result.rows += 1
+                raw = _printable(rec[: -len(self.eol)] if rec.endswith(self.eol) else rec)
+                result.rejects.extend(Reject(line, col, why, raw) for col, why in errors)
+                return False
+        result.rows += 1
+        if check_keys:
+            assert seen_keys is not None
+            if key in seen_keys:
+                raw = _printable(rec.rstrip("\r\n"))
+                result.rejects.append(Reject(line, None, self._duplicate(key), raw))
+                return False
+            seen_keys.add(key)
+        result.good += 1
+        return True
 
     def _duplicate(self, key: object) -> str:
         values = key if isinstance(key, tuple) else (key,)
