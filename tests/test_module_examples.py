@@ -275,6 +275,19 @@ def test_kms_service_use_is_scoped(planned):
         f"arn:aws:cloudtrail:*:{ACCOUNT}:trail/*"
     )
 
+    grants = {
+        tier: [s for s in doc["Statement"] if s["Sid"] == "CreateGrantsForServices"]
+        for tier, doc in docs.items()
+    }
+    assert not grants["storage"]
+    assert not grants["logs"]
+    (grant,) = grants["operational"]
+    assert set(as_list(grant["Condition"]["StringEquals"]["kms:ViaService"])) == {
+        f"dynamodb.{REGION}.amazonaws.com",
+        f"rds.{REGION}.amazonaws.com",
+    }
+    assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
     users = [s for s in docs["storage"]["Statement"] if s["Sid"] == "KeyUsers"]
     assert users[0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ferry-example-processor"}
     assert not [s for s in docs["logs"]["Statement"] if s["Sid"] == "KeyUsers"]

@@ -14,8 +14,10 @@
 #   * UseThroughServices: principals of this account may use the key only
 #     through the AWS services of the tier (kms:ViaService + kms:CallerAccount),
 #     and then only if their IAM policy allows it as well.
-#   * CreateGrantsForServices: the same services may create grants for AWS
-#     resources (RDS, DynamoDB, Secrets Manager need this).
+#   * CreateGrantsForServices (operational key only): principals of this
+#     account may let DynamoDB and RDS create grants for the AWS resources they
+#     encrypt (kms:GrantIsForAWSResource). S3, SQS, SNS and Secrets Manager
+#     use no grants, and nobody may create grants on the storage or logs key.
 #   * KeyUsers: explicit role/user ARNs (var.key_users) may use the key directly.
 #   * Service principals that encrypt on their own behalf (CloudWatch Logs,
 #     CloudTrail, S3/SNS/EventBridge/CloudWatch delivering into encrypted
@@ -34,21 +36,24 @@ locals {
 
   tiers = {
     storage = {
-      description  = "S3 data buckets (raw, processed, failed)"
-      via_services = ["s3"]
-      via_actions  = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      description    = "S3 data buckets (raw, processed, failed)"
+      via_services   = ["s3"]
+      via_actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      grant_services = []
     }
     operational = {
-      description  = "SQS, SNS, DynamoDB, Secrets Manager, RDS storage and Performance Insights"
-      via_services = ["sqs", "sns", "dynamodb", "secretsmanager", "rds"]
-      via_actions  = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      description    = "SQS, SNS, DynamoDB, Secrets Manager, RDS storage and Performance Insights"
+      via_services   = ["sqs", "sns", "dynamodb", "secretsmanager", "rds"]
+      via_actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      grant_services = ["dynamodb", "rds"]
     }
     logs = {
       description = "CloudWatch Logs and CloudTrail"
       # Reading CloudTrail log files from S3 decrypts through S3; nothing
       # encrypts with this key through S3 except CloudTrail itself.
-      via_services = ["s3"]
-      via_actions  = ["kms:Decrypt", "kms:DescribeKey"]
+      via_services   = ["s3"]
+      via_actions    = ["kms:Decrypt", "kms:DescribeKey"]
+      grant_services = []
     }
   }
 
@@ -131,7 +136,7 @@ data "aws_iam_policy_document" "key" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "logs" ? [] : [each.value]
+    for_each = length(each.value.grant_services) > 0 ? [each.value.grant_services] : []
     content {
       sid       = "CreateGrantsForServices"
       effect    = "Allow"
@@ -146,7 +151,7 @@ data "aws_iam_policy_document" "key" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = [for svc in statement.value.via_services : "${svc}.${local.region}.amazonaws.com"]
+        values   = [for svc in statement.value : "${svc}.${local.region}.amazonaws.com"]
       }
 
       condition {

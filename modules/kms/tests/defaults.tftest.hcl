@@ -143,8 +143,15 @@ run "use_through_services_is_scoped_per_tier" {
     error_message = "grants may only be created for AWS resources"
   }
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.key["logs"].statement : s if s.sid == "CreateGrantsForServices"]) == 0
-    error_message = "nobody may create grants on the logs key"
+    condition = [
+      for s in data.aws_iam_policy_document.key["operational"].statement : [for c in s.condition : toset(c.values) if c.variable == "kms:ViaService"][0]
+      if s.sid == "CreateGrantsForServices"
+    ][0] == toset(["dynamodb.eu-west-1.amazonaws.com", "rds.eu-west-1.amazonaws.com"])
+    error_message = "only DynamoDB and RDS may create grants on the operational key"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.key["logs"].statement : s if s.sid == "CreateGrantsForServices"]) + length([for s in data.aws_iam_policy_document.key["storage"].statement : s if s.sid == "CreateGrantsForServices"]) == 0
+    error_message = "nobody may create grants on the storage or logs key"
   }
   assert {
     condition = length(flatten([
