@@ -69,6 +69,20 @@ lock: ## Re-pin requirements-dev.txt from requirements-dev.in
 build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64), reproducible; prints sha256
 	$(PY) -m ferry_dev.build --arch $(ARCH) --out $(CURDIR)/build
 
+# --- database and benchmarks ---------------------------------------------------
+
+ROWS         ?= 1000000
+RUNS         ?= 3
+DSN          ?=
+
+.PHONY: migrate
+migrate: $(VENV)/.installed ## Create the CSV datasets' tables and ferry.loads (idempotent); DSN=... or FERRY_DB_* env
+	$(PY) -m ferry.csvload.migrate --config lambda_src/config/ferry.json $(if $(DSN),--dsn "$(DSN)")
+
+.PHONY: bench
+bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=); table in bench/results/
+	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS)
+
 # --- plan review --------------------------------------------------------------
 
 .PHONY: plan
