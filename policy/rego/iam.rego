@@ -77,7 +77,9 @@ write_action(a) if {
 write_action(a) if wildcard_action(a)
 
 deny contains msg if {
-	some [addr, st] in identity_statements
+	some pair in identity_statements
+	addr := pair[0]
+	st := pair[1]
 	some a in st.actions
 	wildcard_action(a)
 	a != "*"
@@ -85,13 +87,17 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	some [addr, st] in identity_statements
+	some pair in identity_statements
+	addr := pair[0]
+	st := pair[1]
 	count(lib.null_to_empty(st.not_actions)) > 0
 	msg := lib.msg(rules, "FERRY-IAM-001", addr, "uses Allow with NotAction, which grants every other action; list the allowed actions instead")
 }
 
 deny contains msg if {
-	some [addr, st] in identity_statements
+	some pair in identity_statements
+	addr := pair[0]
+	st := pair[1]
 	"*" in st.resources
 	writes := sort([a | some a in st.actions; write_action(a)])
 	count(writes) > 0
@@ -100,7 +106,9 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	some [addr, st] in identity_statements
+	some pair in identity_statements
+	addr := pair[0]
+	st := pair[1]
 	"*" in st.actions
 	msg := lib.msg(rules, "FERRY-IAM-003", addr, "allows Action \"*\" (administrator access); grant only the actions and resources the workload needs")
 }

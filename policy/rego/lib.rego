@@ -77,14 +77,20 @@ is_set(rc, attr) if {
 
 # first element of a nested block list, or {} when absent
 block(obj, name) := b if {
-	some b in object.get(obj, name, [])
+	bs := object.get(obj, name, [])
+	is_array(bs)
+	count(bs) > 0
+	b := bs[0]
 } else := {}
 
 blocks(obj, name) := [b | some b in object.get(obj, name, []); b != null]
 
 as_array(x) := x if is_array(x)
 
-as_array(x) := [x] if not is_array(x)
+as_array(x) := [x] if {
+	not is_array(x)
+	x != null
+}
 
 as_array(x) := [] if x == null
 
@@ -323,7 +329,7 @@ edges contains concat("|", [key, input.resource_changes[j].address]) if {
 # true when `child.attr` references the resource instance `target`
 references_resource(child, attr, target) if concat("|", [child.address, attr, target.address]) in edges
 
-index_matches("*", _)
+index_matches("*", _) := true
 
 index_matches(i, target) if {
 	i != "*"

@@ -93,12 +93,16 @@ port_text(r) := concat("", ["ports ", format_int(r.from_port, 10), "-", format_i
 rule_port_text(r) := port_text(r) if r.ip_protocol != "-1" else := "all ports"
 
 deny contains msg if {
-	some [addr, ports] in ingress_v4
+	some pair in ingress_v4
+	addr := pair[0]
+	ports := pair[1]
 	msg := lib.msg(rules, "FERRY-NET-001", addr, concat("", ["allows ingress from 0.0.0.0/0 (", ports, "); allow only the security groups or VPC CIDRs that need access, and reach hosts through SSM Session Manager instead of SSH"]))
 }
 
 deny contains msg if {
-	some [addr, ports] in ingress_v6
+	some pair in ingress_v6
+	addr := pair[0]
+	ports := pair[1]
 	msg := lib.msg(rules, "FERRY-NET-002", addr, concat("", ["allows ingress from ::/0 (", ports, "); allow only the security groups or VPC CIDRs that need access"]))
 }
 
