@@ -2,7 +2,7 @@
 
 Run once per deployment (``make migrate``), never on every invocation::
 
-    python -m ferry.csvload.migrate --config lambda_src/config/ferry.json \
+    python -m ferry.csvload.migrate --config lambda_src/config/ferry.json \\
         --dsn "host=... sslmode=verify-full sslrootcert=..."
 
 Without ``--dsn`` the connection comes from the same environment the Lambda
@@ -120,7 +120,11 @@ def load_datasets(config_path: Path) -> list[Dataset]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ferry.csvload.migrate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m ferry.csvload.migrate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config", type=Path, required=True, help="processing configuration")
     parser.add_argument("--dsn", help="libpq connection string (default: FERRY_DB_* environment)")
     parser.add_argument("--print", action="store_true", help="print the SQL, connect to nothing")
