@@ -78,10 +78,12 @@ class Engine:
     def __init__(self, rego_dir: Path = REGO_DIR) -> None:
         self._rego = regopy.Interpreter()
         self._packages: dict[str, str] = {}
+        self._sources: dict[str, str] = {}
         for path in rego_files(rego_dir):
             source = path.read_text()
             self._rego.add_module(path.name, source)
             self._packages[path.name] = _package_of(source)
+            self._sources[path.name] = source
         self._bundle = self._rego.build(QUERY)
         if not self._bundle.ok():
             raise PolicyError(f"the Rego rules do not compile:\n{self._bundle.node}")
@@ -102,8 +104,7 @@ class Engine:
         found: dict[str, Rule] = {}
         packages = {}
         for name, package in self._packages.items():
-            source = (REGO_DIR / name).read_text() if (REGO_DIR / name).exists() else ""
-            for rid in re.findall(r'"(FERRY-[A-Z0-9]+-\d{3})":\s*\{', source):
+            for rid in re.findall(r'"(FERRY-[A-Z0-9]+-\d{3})":\s*\{', self._sources[name]):
                 packages[rid] = package
         for rid, meta in self._query({"resource_changes": []})["rules"]:
             if rid in found:

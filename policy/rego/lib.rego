@@ -170,10 +170,6 @@ expression(rc, attr) := object.get(config_of(rc), ["expressions", attr], {})
 
 references(rc, attr) := object.get(expression(rc, attr), "references", [])
 
-index_suffix(i) := concat("", ["[\"", i, "\"]"]) if is_string(i)
-
-index_suffix(i) := sprintf("[%d]", [i]) if is_number(i)
-
 has_index(rc) if object.get(rc, "index", null) != null
 
 # References resolved to targets: {"module": instance address of the module,
