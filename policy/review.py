@@ -379,7 +379,6 @@ def sarif(review: Review) -> dict:
                 "tool": {
                     "driver": {
                         "name": TOOL_NAME,
-                        "informationUri": "https://github.com/",
                         "rules": rules,
                     }
                 },
