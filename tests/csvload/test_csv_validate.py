@@ -8,7 +8,14 @@ import pytest
 
 from ferry.csvload import Dataset
 from ferry.csvload.reader import RecordReader
-from ferry.csvload.validate import HeaderError, Reject, RowValidator, map_header, parse_header
+from ferry.csvload.validate import (
+    HeaderError,
+    KeySet,
+    Reject,
+    RowValidator,
+    map_header,
+    parse_header,
+)
 from tests.csvload.csvdata import ORDERS_HEADER, order_row, small_dataset
 
 PAIR = small_dataset(
@@ -28,7 +35,7 @@ def validate_file(
     header, eol = reader.header()
     validator = RowValidator(dataset, map_header(dataset, parse_header(header, ",")), eol.decode())
     rows, payload, rejects = 0, b"", []
-    seen: set[object] | None = set() if keys else None
+    seen = KeySet() if keys else None
     for chunk in reader.chunks(eol):
         result = validator.validate(chunk.data, chunk.first_line, seen)
         rows += result.rows
@@ -188,3 +195,20 @@ def test_fast_path_defers_to_exact_rules() -> None:
     _rows, payload, rejects = validate_file(ds, data)
     assert rejects == []
     assert payload == data[4:]
+
+
+def test_key_set_is_compact_and_all_or_nothing() -> None:
+    keys = KeySet(window=1 << 20)
+    assert keys.add_new(list(range(1000, 101_000)))
+    assert len(keys._bits) <= 2 * (100_000 // 8 + 1)  # a bitmap, not objects
+    assert 1000 in keys
+    assert 999 not in keys  # below the first key: kept in the set part
+    assert not keys.add_new([5, 6, 100_999])  # one seen before: nothing added
+    assert 5 not in keys
+    assert not keys.add_new([7, 7])  # repeats within the batch
+    assert 7 not in keys
+    assert keys.add_new([7, 10**12, "text", ("a", 1)])
+    assert 10**12 in keys
+    assert "text" in keys
+    assert ("a", 1) in keys
+    assert len(keys) == 100_000 + 4

@@ -39,7 +39,13 @@ from typing import Any, Literal
 from ferry.csvload.config import Dataset
 from ferry.csvload.reader import DEFAULT_CHUNK_SIZE, RecordReader, RecordTooLong
 from ferry.csvload.rejects import RejectLog
-from ferry.csvload.validate import HeaderError, RowValidator, map_header, parse_header
+from ferry.csvload.validate import (
+    HeaderError,
+    KeySet,
+    RowValidator,
+    map_header,
+    parse_header,
+)
 from ferry.model import Transient
 
 LOADS_TABLE = "ferry.loads"
@@ -322,7 +328,7 @@ class Loader:
             columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in order),
             delimiter=sql.Literal(ds.delimiter),
         )
-        seen: set[object] | None = set() if track_keys else None
+        seen = KeySet() if track_keys else None
         total = good = 0
         threshold = ds.threshold
         try:

@@ -27,6 +27,72 @@ RECORD_RE = re.compile(r'(?:[^"\n]++|"[^"]*+")*+\n')
 _QUOTED_RE = re.compile(r'"[^"]*+"')
 
 
+class KeySet:
+    """The primary keys seen so far in one file, compactly.
+
+    Integer keys within ``window`` of the first one take one bit each in a
+    bitmap that grows as needed (1 M sequential ids: 125 KiB); other keys (text,
+    composite, far-away integers) are kept in a set.
+    """
+
+    def __init__(self, window: int = 1 << 27) -> None:
+        self.window = window
+        self._bits = bytearray()
+        self._base: int | None = None
+        self._others: set[object] = set()
+
+    def _slot(self, key: object) -> int | None:
+        if type(key) is not int:
+            return None
+        if self._base is None:
+            self._base = key
+        index = key - self._base
+        return index if 0 <= index < self.window else None
+
+    def __contains__(self, key: object) -> bool:
+        index = self._slot(key)
+        if index is None:
+            return key in self._others
+        byte = index >> 3
+        return byte < len(self._bits) and bool(self._bits[byte] & (1 << (index & 7)))
+
+    def __len__(self) -> int:
+        return sum(b.bit_count() for b in self._bits) + len(self._others)
+
+    def add_new(self, keys: Sequence[object]) -> bool:
+        """Add ``keys`` if none was seen and none repeats; otherwise add nothing, return False."""
+        bits, others = self._bits, self._others
+        set_bits: list[int] = []
+        set_others: list[object] = []
+        ok = True
+        for key in keys:
+            index = self._slot(key)
+            if index is None:
+                if key in others:
+                    ok = False
+                    break
+                others.add(key)
+                set_others.append(key)
+                continue
+            byte, mask = index >> 3, 1 << (index & 7)
+            if byte >= len(bits):
+                grow = min(max(byte + 1, 2 * len(bits)), (self.window + 7) >> 3) - len(bits)
+                bits.extend(bytes(grow))
+            if bits[byte] & mask:
+                ok = False
+                break
+            bits[byte] |= mask
+            set_bits.append(index)
+        if not ok:
+            for index in set_bits:
+                bits[index >> 3] &= ~(1 << (index & 7)) & 0xFF
+            others.difference_update(set_others)
+        return ok
+
+    def add(self, key: object) -> None:
+        self.add_new([key])
+
+
 class HeaderError(ValueError):
     """The header row does not match the dataset: the whole file is rejected."""
 
@@ -179,7 +245,7 @@ class RowValidator:
     # --- bulk ---------------------------------------------------------------
 
     def validate(
-        self, data: bytes, first_line: int, seen_keys: set[object] | None = None
+        self, data: bytes, first_line: int, seen_keys: KeySet | None = None
     ) -> ChunkResult:
         """Validate a chunk of whole records; ``seen_keys`` turns on duplicate-key checks."""
         text = data.decode("utf-8", "surrogateescape")
@@ -196,9 +262,7 @@ class RowValidator:
             width = len(self.key_groups) + 1
             if not any(parts[::width]):
                 keys = self._bulk_keys(parts, width)
-                fresh = set(keys)
-                if len(fresh) == len(keys) and seen_keys.isdisjoint(fresh):
-                    seen_keys |= fresh
+                if seen_keys.add_new(keys):
                     return ChunkResult(rows=len(keys), good=len(keys), payload=data)
         return self._per_record(text, first_line, seen_keys)
 
@@ -214,7 +278,7 @@ class RowValidator:
             return self._key_casts[0](values[0])
         return tuple(cast(v) for cast, v in zip(self._key_casts, values, strict=True))
 
-    def _block_ok(self, block: str, seen_keys: set[object] | None) -> bool:
+    def _block_ok(self, block: str, seen_keys: KeySet | None) -> bool:
         """Bulk check of whole records (and, when tracking, of their keys)."""
         if seen_keys is None or not self.dataset.primary_key:
             return not any(self.rows_re.split(block))
@@ -222,14 +286,9 @@ class RowValidator:
         width = len(self.key_groups) + 1
         if any(parts[::width]):
             return False
-        keys = self._bulk_keys(parts, width)
-        fresh = set(keys)
-        if len(fresh) != len(keys) or not seen_keys.isdisjoint(fresh):
-            return False
-        seen_keys |= fresh
-        return True
+        return seen_keys.add_new(self._bulk_keys(parts, width))
 
-    def _per_record(self, text: str, first_line: int, seen_keys: set[object] | None) -> ChunkResult:
+    def _per_record(self, text: str, first_line: int, seen_keys: KeySet | None) -> ChunkResult:
         """A chunk with bad rows: runs of good rows in bulk, only the others one by one.
 
         ``rows_run_re.match`` consumes the longest run of valid rows from a record
@@ -272,9 +331,7 @@ class RowValidator:
         result.payload = "".join(good).encode("utf-8")
         return result
 
-    def _record(
-        self, rec: str, line: int, seen_keys: set[object] | None, result: ChunkResult
-    ) -> bool:
+    def _record(self, rec: str, line: int, seen_keys: KeySet | None, result: ChunkResult) -> bool:
         """One record: True if it is good (counted), else its rejects are added."""
         check_keys = seen_keys is not None and bool(self.dataset.primary_key)
         m = (self.key_row_re if check_keys else self.row_re).fullmatch(rec)
