@@ -254,7 +254,7 @@ def test_kms_service_use_is_scoped(planned):
     assert via["storage"] == {f"s3.{REGION}.amazonaws.com"}
     assert via["operational"] == {
         f"{svc}.{REGION}.amazonaws.com"
-        for svc in ("sqs", "sns", "dynamodb", "secretsmanager", "rds")
+        for svc in ("sqs", "sns", "dynamodb", "secretsmanager", "rds", "lambda")
     }
     for tier, doc in docs.items():
         for s in doc["Statement"]:
@@ -285,6 +285,7 @@ def test_kms_service_use_is_scoped(planned):
     assert set(as_list(grant["Condition"]["StringEquals"]["kms:ViaService"])) == {
         f"dynamodb.{REGION}.amazonaws.com",
         f"rds.{REGION}.amazonaws.com",
+        f"lambda.{REGION}.amazonaws.com",
     }
     assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
 

@@ -42,10 +42,13 @@ locals {
       grant_services = []
     }
     operational = {
-      description    = "SQS, SNS, DynamoDB, Secrets Manager, RDS storage and Performance Insights"
-      via_services   = ["sqs", "sns", "dynamodb", "secretsmanager", "rds"]
+      description = "SQS, SNS, DynamoDB, Secrets Manager, RDS storage and Performance Insights, Lambda environment variables"
+      # Lambda encrypts a function's environment variables with this key: the
+      # deployer's calls reach KMS through lambda.<region>, and Lambda keeps a
+      # grant for decrypting them when the function starts.
+      via_services   = ["sqs", "sns", "dynamodb", "secretsmanager", "rds", "lambda"]
       via_actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
-      grant_services = ["dynamodb", "rds"]
+      grant_services = ["dynamodb", "rds", "lambda"]
     }
     logs = {
       description = "CloudWatch Logs and CloudTrail"

@@ -115,9 +115,9 @@ run "use_through_services_is_scoped_per_tier" {
       if s.sid == "UseThroughServices"
       ][0] == toset([
         "sqs.eu-west-1.amazonaws.com", "sns.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com",
-        "secretsmanager.eu-west-1.amazonaws.com", "rds.eu-west-1.amazonaws.com",
+        "secretsmanager.eu-west-1.amazonaws.com", "rds.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com",
     ])
-    error_message = "the operational key is usable through SQS, SNS, DynamoDB, Secrets Manager and RDS only"
+    error_message = "the operational key is usable through SQS, SNS, DynamoDB, Secrets Manager, RDS and Lambda only"
   }
   assert {
     condition = alltrue(flatten([
@@ -146,8 +146,8 @@ run "use_through_services_is_scoped_per_tier" {
     condition = [
       for s in data.aws_iam_policy_document.key["operational"].statement : [for c in s.condition : toset(c.values) if c.variable == "kms:ViaService"][0]
       if s.sid == "CreateGrantsForServices"
-    ][0] == toset(["dynamodb.eu-west-1.amazonaws.com", "rds.eu-west-1.amazonaws.com"])
-    error_message = "only DynamoDB and RDS may create grants on the operational key"
+    ][0] == toset(["dynamodb.eu-west-1.amazonaws.com", "rds.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
+    error_message = "only DynamoDB, RDS and Lambda may create grants on the operational key"
   }
   assert {
     condition     = length([for s in data.aws_iam_policy_document.key["logs"].statement : s if s.sid == "CreateGrantsForServices"]) + length([for s in data.aws_iam_policy_document.key["storage"].statement : s if s.sid == "CreateGrantsForServices"]) == 0
