@@ -109,7 +109,8 @@ class CheckovResult:
     ran: bool = True
 
 
-def run_checkov(plan_path: Path, config: Path | None) -> CheckovResult:
+def start_checkov(plan_path: Path, config: Path | None) -> subprocess.Popen:
+    """Start checkov over a plan JSON (it runs while the Rego rules evaluate)."""
     exe = REPO / ".venv" / "bin" / "checkov"
     cmd = [str(exe) if exe.exists() else (shutil.which("checkov") or "checkov")]
     cmd += [
@@ -129,17 +130,32 @@ def run_checkov(plan_path: Path, config: Path | None) -> CheckovResult:
         cmd += ["--config-file", str(config)]
     env = dict(os.environ, BC_SKIP_MAPPING="TRUE", EVAL_TF_PLAN_AFTER_UNKNOWN="true")
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600, check=False
+        return subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=REPO,
         )
-    except (OSError, subprocess.TimeoutExpired) as err:
+    except OSError as err:
         raise ReviewError(f"checkov did not run: {err}") from err
-    if proc.returncode not in (0, 1):
-        raise ReviewError(f"checkov failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def finish_checkov(proc: subprocess.Popen, timeout: int = 600) -> CheckovResult:
     try:
-        report = json.loads(proc.stdout)
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        proc.kill()
+        proc.communicate()
+        raise ReviewError(f"checkov did not finish within {timeout} s") from err
+    if proc.returncode not in (0, 1):
+        raise ReviewError(f"checkov failed ({proc.returncode}):\n{stderr[-3000:]}")
+    try:
+        report = json.loads(stdout)
     except json.JSONDecodeError as err:
-        raise ReviewError(f"checkov printed no JSON report:\n{proc.stdout[-2000:]}") from err
+        raise ReviewError(f"checkov printed no JSON report:\n{stdout[-2000:]}") from err
     reports = report if isinstance(report, list) else [report]
     result = CheckovResult()
     for rep in reports:
@@ -150,6 +166,10 @@ def run_checkov(plan_path: Path, config: Path | None) -> CheckovResult:
     result.failed.sort(key=lambda c: (c["check_id"], c["resource"]))
     result.skipped.sort(key=lambda c: (c["check_id"], c["resource"]))
     return result
+
+
+def run_checkov(plan_path: Path, config: Path | None) -> CheckovResult:
+    return finish_checkov(start_checkov(plan_path, config))
 
 
 # --- changes ---------------------------------------------------------------------------
@@ -476,17 +496,20 @@ def review(
     plan_path = out_dir / "plan.json"
     plan_path.write_text(json.dumps(plan))
     started = time.monotonic()
+    proc = start_checkov(plan_path, checkov_config) if use_checkov else None
     try:
         engine = Engine()
         violations = engine.evaluate(plan)
     except PolicyError as err:
+        if proc is not None:
+            proc.kill()
+            proc.communicate()
         raise ReviewError(str(err)) from err
     timings["rego"] = time.monotonic() - started
     checkov = CheckovResult(ran=False)
-    if use_checkov:
-        started = time.monotonic()
-        checkov = run_checkov(plan_path, checkov_config)
-        timings["checkov"] = time.monotonic() - started
+    if proc is not None:
+        checkov = finish_checkov(proc)
+        timings["checkov (alongside rego)"] = time.monotonic() - started
     result = Review(
         target=target,
         plan=plan,
