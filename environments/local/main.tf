@@ -31,6 +31,11 @@ locals {
     # deny all uploads and reads. Default SSE-KMS encryption with the storage
     # key, versioning, public access blocks and Object Lock stay on.
     bucket_policies_enabled = false
+    # moto 5.2 demands a Content-MD5 / x-amz-sdk-checksum-algorithm header on
+    # CopyObject into a bucket with default Object Lock retention (S3 does not,
+    # and CopyObject cannot send one): rejected files are copied into the
+    # failed bucket, so Object Lock is off locally.
+    object_lock_mode = "OFF"
     # A throwaway stack: `make local-down` discards the emulator's memory, so
     # deletion protection and retained buckets would only get in the way.
     deletion_protection_enabled = false
@@ -74,6 +79,7 @@ module "storage" {
   tags          = local.tags
 
   bucket_policies_enabled = local.emulator_switches.bucket_policies_enabled
+  object_lock             = { mode = local.emulator_switches.object_lock_mode }
 }
 
 # Credentials of the local PostgreSQL, in the shape RDS manages for a master

@@ -36,9 +36,9 @@ variable "name" {
 }
 
 variable "max_retries" {
-  description = "Provider retries per API call. Low on purpose: an emulator error is deterministic, and retrying it only hides the cause behind minutes of back-off."
+  description = "Attempts per API call. Low on purpose: an emulator error is deterministic, and retrying it only hides the cause behind minutes of back-off; 2 rides over a connection the emulator's HTTP server closed under load."
   type        = number
-  default     = 1
+  default     = 2
   nullable    = false
 }
 

@@ -271,15 +271,16 @@ class Stack:
         )
         started = time.monotonic()
         self._say("terraform apply environments/local (against the emulator) ...")
-        self._terraform(
-            "apply",
-            "-no-color",
-            "-input=false",
-            "-auto-approve",
-            f"-var-file={tfvars}",
-            log_name="terraform-apply.log",
-            progress=True,
-        )
+        apply = ("apply", "-no-color", "-input=false", "-auto-approve", f"-var-file={tfvars}")
+        try:
+            self._terraform(*apply, log_name="terraform-apply.log", progress=True)
+        except LocalError as err:
+            # The emulator's development HTTP server sometimes drops a kept-alive
+            # connection under load. Apply is idempotent: finish the rest once.
+            if not any(m in str(err) for m in _DROPPED_CONNECTION):
+                raise
+            self._say("  the emulator dropped a connection; applying the rest once more")
+            self._terraform(*apply, log_name="terraform-apply-2.log", progress=True)
         out = subprocess.run(
             [tf.terraform_bin(), "output", "-json"],
             cwd=ENV_DIR,
@@ -512,6 +513,13 @@ def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
     return int(attrs["ApproximateNumberOfMessages"]), int(
         attrs["ApproximateNumberOfMessagesNotVisible"]
     )
+
+
+_DROPPED_CONNECTION = (
+    "use of closed network connection",
+    "connection reset by peer",
+    "EOF",
+)
 
 
 def _plugin_cache() -> Path:
