@@ -88,12 +88,23 @@ def plan_environment(env: str, work: Path) -> dict:
     if 'variable "package_path"' in declared:
         variables.update(package_path=str(package), package_sha256=digest)
     var_files = [root_dir / "terraform.tfvars"] if (root_dir / "terraform.tfvars").exists() else []
+    data_dir = work / "tf-data"
+    out = work / "tfplan"
+    out.mkdir(parents=True, exist_ok=True)
     try:
-        root = tf.Root(root_dir, env=dict(tf.OFFLINE_AWS_ENV), data_dir=work / "tf-data")
-        root.init()
-        out = work / "tfplan"
-        out.mkdir(exist_ok=True)
-        return root.plan_json(variables=variables, var_files=var_files, out_dir=out)
+        root = tf.Root(root_dir, env=dict(tf.OFFLINE_AWS_ENV), data_dir=data_dir)
+        # A data dir from an earlier review is reused as is (init takes a second
+        # or two); when modules or provider locks changed, Terraform asks for
+        # init and the plan is retried once after it.
+        if not (data_dir / "modules" / "modules.json").exists():
+            root.init()
+        try:
+            return root.plan_json(variables=variables, var_files=var_files, out_dir=out)
+        except tf.TerraformError as err:
+            if "terraform init" not in str(err):
+                raise
+            root.init()
+            return root.plan_json(variables=variables, var_files=var_files, out_dir=out)
     except tf.TerraformError as err:
         raise ReviewError(str(err)) from err
 
