@@ -326,3 +326,30 @@ def test_missing_load_table_is_loud(
         from ferry.csvload.migrate import migrate
 
         migrate(pg_conn, [orders])
+
+
+def test_memory_bound_while_loading(db: psycopg.Connection, orders: Dataset) -> None:
+    """A many-MB stream produced on the fly is loaded with a buffer bounded by the chunk size."""
+    total_rows = 60_000
+
+    def generated() -> Callable[[int], bytes]:
+        rows = (order_row(i).encode() + b"\r\n" for i in range(1, total_rows + 1))
+        pending = bytearray(ORDERS_HEADER.encode() + b"\r\n")
+
+        def read(n: int) -> bytes:
+            while len(pending) < n:
+                row = next(rows, None)
+                if row is None:
+                    break
+                pending.extend(row)
+            out = bytes(pending[:n])
+            del pending[:n]
+            return out
+
+        return read
+
+    loader = Loader(orders, chunk_size=64 * 1024)
+    result = loader.load(db, SOURCE, generated)
+    assert result.rows_loaded == total_rows
+    assert count(db) == total_rows
+    assert loader.last_max_buffer <= 2 * 64 * 1024  # ~6 MB streamed through <= 128 KiB
