@@ -26,7 +26,8 @@ from ferry.sniff import sniff
 def _zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("a.txt", "hello")
+        # A fixed timestamp: parameter ids must be the same in every test worker.
+        z.writestr(zipfile.ZipInfo("a.txt", date_time=(2026, 1, 1, 0, 0, 0)), "hello")
     return buf.getvalue()
 
 
