@@ -353,3 +353,35 @@ def test_memory_bound_while_loading(db: psycopg.Connection, orders: Dataset) -> 
     assert result.rows_loaded == total_rows
     assert count(db) == total_rows
     assert loader.last_max_buffer <= 2 * 64 * 1024  # ~6 MB streamed through <= 128 KiB
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (psycopg.errors.SerializationFailure("could not serialize"), True),
+        (psycopg.errors.DeadlockDetected("deadlock"), True),
+        (psycopg.errors.TooManyConnections("too many clients"), True),
+        (psycopg.errors.AdminShutdown("terminating connection"), True),
+        (psycopg.errors.CannotConnectNow("starting up"), True),
+        (psycopg.OperationalError("connection refused"), True),
+        (psycopg.errors.InvalidTextRepresentation("bad input"), False),
+        (psycopg.errors.UndefinedColumn("no column"), False),
+    ],
+)
+def test_transient_classification(error: psycopg.Error, transient: bool) -> None:
+    from ferry.csvload.loader import classify
+
+    assert (classify(error) is not None) is transient
+
+
+def test_data_error_from_postgres_is_loud(
+    db: psycopg.Connection, orders: Dataset, stream_of
+) -> None:
+    """The table drifted from the spec (shorter column): PostgreSQL refuses, we do not hide it."""
+    db.execute("ALTER TABLE sales.orders ALTER COLUMN customer TYPE varchar(5)")
+    try:
+        with pytest.raises(LoadError, match="value too long for type character varying"):
+            Loader(orders).load(db, SOURCE, stream_of(orders_csv(3)))
+        assert count(db, "SELECT count(*) FROM ferry.loads") == 0
+    finally:
+        db.execute("ALTER TABLE sales.orders ALTER COLUMN customer TYPE varchar(64)")

@@ -198,11 +198,3 @@ class ConnectionCache:
             # closing a dead connection must not hide the real error
             with contextlib.suppress(Exception):
                 conn.close()
-
-
-_CACHE = ConnectionCache()
-
-
-def cached() -> ConnectionCache:
-    """The execution environment's connection cache."""
-    return _CACHE
