@@ -19,8 +19,9 @@ Settings (environment, as the pipeline module sets them):
 
 TLS is always ``sslmode=verify-full``: the server certificate must chain to
 the bundle and name the host. Without a bundle the loader refuses to connect
-rather than downgrade. One connection is cached per execution environment and
-health-checked (``SELECT 1``) before reuse; a broken one is replaced.
+rather than downgrade. :class:`ConnectionCache` keeps one connection (the
+processor holds it for the life of the execution environment), checks it with
+``SELECT 1`` before reuse and replaces a broken one.
 """
 
 from __future__ import annotations
