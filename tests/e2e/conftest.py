@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ferry_dev.local import PACKAGE, Stack, environment
+from ferry_dev.local import PACKAGE, REPO, Stack, environment
 from ferry_dev.services import ServiceError, find_pg_bin
 from ferry_dev.worker import EventSource, SqsEventSource
 from tests.conftest import missing
 
 E2E_GROUP = "local-stack"
+CACHE = REPO / ".cache"
 
 
 @pytest.fixture(scope="session")
-def local_stack(terraform_ready: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def local_stack(terraform_ready: str) -> Iterator[Stack]:
     try:
         find_pg_bin("initdb")
         find_pg_bin("pg_ctl")
@@ -40,17 +44,22 @@ def local_stack(terraform_ready: str, tmp_path_factory: pytest.TempPathFactory) 
         build._main(["--arch", "x86_64", "--out", str(PACKAGE.parent)])
     # Tests purge the queues between them; SQS (and moto by default) allow one
     # purge a minute per queue.
+    # Under the repository, not pytest's private tmp: PostgreSQL runs as its own
+    # user when the tests run as root and must reach its data directory.
+    CACHE.mkdir(exist_ok=True)
+    state_dir = Path(tempfile.mkdtemp(prefix="e2e-stack-", dir=CACHE))
+    state_dir.chmod(0o755)
     stack = Stack(
-        tmp_path_factory.mktemp("local-stack"),
+        state_dir,
         verbose=False,
         moto_env={"MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false"},
     )
     try:
         stack.up(workers=0)
-        with environment(stack.function_env()):
-            yield stack
+        yield stack
     finally:
         stack.down(quiet=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -58,7 +67,10 @@ def stack(local_stack: Stack) -> Iterator[Stack]:
     """The shared stack with empty queues and no background workers."""
     local_stack.stop_workers()
     drain(local_stack)
-    yield local_stack
+    # The processors' environment, for in-process handlers (only during the test:
+    # other tests on this worker must not see the stack's endpoint).
+    with environment(local_stack.function_env()):
+        yield local_stack
     local_stack.stop_workers()
     restore_queue(local_stack)
 
