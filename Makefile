@@ -111,6 +111,18 @@ local-down: ## Stop the local stack (every process by its PID)
 local-status: ## What the local stack runs, and its queues
 	@$(PY) -m ferry_dev.local status
 
+# --- deploy -------------------------------------------------------------------
+
+.PHONY: apply
+apply: build ## terraform apply of ENV to AWS (your credentials; state via environments/<env>/backend.hcl); asks before changing
+	@test -f environments/$(ENV)/main.tf || { echo "no environment '$(ENV)' (environments/: $$(ls environments | tr '\n' ' '))" >&2; exit 1; }
+	@test -f environments/$(ENV)/backend.hcl || { echo "environments/$(ENV)/backend.hcl is missing: copy backend.hcl.example next to it and fill in your state bucket" >&2; exit 1; }
+	@rc=$$($(TF) cli-config); cd environments/$(ENV) && \
+	  if [ -n "$$rc" ]; then export TF_CLI_CONFIG_FILE=$$rc; fi && \
+	  terraform init -input=false -backend-config=backend.hcl && \
+	  TF_INPUT=1 terraform apply -var package_path=$(CURDIR)/build/processor.zip \
+	    -var package_sha256=$$(cat $(CURDIR)/build/processor.zip.sha256)
+
 # --- test ---------------------------------------------------------------------
 
 .PHONY: test

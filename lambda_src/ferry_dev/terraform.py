@@ -14,6 +14,7 @@ workers and a developer's own ``terraform`` runs never share ``.terraform``.
 Command line (used by the Makefile)::
 
     python -m ferry_dev.terraform doctor
+    python -m ferry_dev.terraform cli-config
     python -m ferry_dev.terraform test modules/kms
     python -m ferry_dev.terraform init environments/dev
 """
@@ -216,6 +217,11 @@ def _main(argv: Sequence[str]) -> int:
     try:
         if cmd == "doctor":
             print(doctor())
+            return 0
+        if cmd == "cli-config":
+            # For shell use: `export TF_CLI_CONFIG_FILE=$(python -m ferry_dev.terraform cli-config)`
+            rc = cli_config()
+            print(rc or os.environ.get("TF_CLI_CONFIG_FILE", ""))
             return 0
         if cmd == "init":
             Root(Path(rest[0])).init(upgrade="-upgrade" in rest)
