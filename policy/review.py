@@ -118,6 +118,8 @@ class CheckovResult:
     skipped: list[dict] = field(default_factory=list)
     passed: int = 0
     ran: bool = True
+    config: str = ""
+    config_skips: list[str] = field(default_factory=list)
 
 
 def start_checkov(plan_path: Path, config: Path | None) -> subprocess.Popen:
@@ -181,6 +183,26 @@ def finish_checkov(proc: subprocess.Popen, timeout: int = 600) -> CheckovResult:
 
 def run_checkov(plan_path: Path, config: Path | None) -> CheckovResult:
     return finish_checkov(start_checkov(plan_path, config))
+
+
+def _config_skips(config: Path | None) -> tuple[str, list[str]]:
+    """Checks a checkov config file turns off (skip-check), for the report."""
+    if config is None or not config.exists():
+        return "", []
+    import yaml  # checkov's own dependency
+
+    try:
+        doc = yaml.safe_load(config.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ReviewError(f"{config}: not valid YAML ({err})") from err
+    skips = doc.get("skip-check") or []
+    if isinstance(skips, str):
+        skips = [s.strip() for s in skips.split(",") if s.strip()]
+    try:
+        name = str(config.resolve().relative_to(REPO))
+    except ValueError:
+        name = config.name
+    return name, [str(s) for s in skips]
 
 
 # --- changes ---------------------------------------------------------------------------
@@ -317,6 +339,13 @@ def markdown(review: Review) -> str:
                 lines.append(
                     f"| {c['check_id']} | `{_cell(c['resource'])}` | {_cell(c['check_name'])} |"
                 )
+        if review.checkov.config_skips:
+            lines += [
+                "",
+                f"Not run, as `{review.checkov.config}` says (its comments give the reasons): "
+                + ", ".join(review.checkov.config_skips)
+                + ".",
+            ]
         if review.checkov.skipped:
             lines += ["", "Skipped, with the reason given where they are skipped:", ""]
             lines += ["| check | resource | reason |", "|---|---|---|"]
@@ -520,6 +549,7 @@ def review(
     checkov = CheckovResult(ran=False)
     if proc is not None:
         checkov = finish_checkov(proc)
+        checkov.config, checkov.config_skips = _config_skips(checkov_config)
         timings["checkov (alongside rego)"] = time.monotonic() - started
     result = Review(
         target=target,

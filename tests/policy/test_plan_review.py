@@ -196,3 +196,19 @@ def test_destructive_changes_come_first(tmp_path):
         }
     ]
     assert not result.failed
+
+
+def test_config_level_skips_are_listed(tmp_path):
+    config = tmp_path / ".checkov.yaml"
+    config.write_text("# why: dev is single-AZ\nskip-check:\n  - CKV_AWS_157\n  - CKV_AWS_293\n")
+    name, skips = rv._config_skips(config)
+    assert skips == ["CKV_AWS_157", "CKV_AWS_293"]
+    plan = json.loads((PLANS / "secure.json").read_text())
+    result = rv.review(plan, "s", tmp_path / "out", artifact="plan.json", use_checkov=False)
+    result.checkov = rv.CheckovResult(config=name, config_skips=skips)
+    text = rv.markdown(result)
+    assert (
+        f"Not run, as `{name}` says (its comments give the reasons): CKV_AWS_157, CKV_AWS_293."
+        in text
+    )
+    assert rv._config_skips(None) == ("", [])
