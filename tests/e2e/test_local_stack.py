@@ -235,7 +235,9 @@ def test_crash_mid_copy_then_redelivery_loads_once(stack: Stack, run_id: str, mo
 
         return invoke
 
-    set_queue(stack, visibility=2, max_receive=10)
+    # Redelivered every 2 s; the dead environment's claim lives until its
+    # deadline (the 15 s function timeout), so allow enough receives.
+    set_queue(stack, visibility=2, max_receive=30)
     put(stack, key, orders_csv(orders_dataset(stack), 300, first))
     with pollers(stack, [dying_environment()], batch_size=1):
         wait_for(
@@ -348,6 +350,7 @@ def test_visibility_timeout_shorter_than_processing_two_workers_race(stack: Stac
 
         return invoke
 
+    set_queue(stack, visibility=int(stack.outputs["visibility_timeout_seconds"]), max_receive=10)
     put(stack, key, orders_csv(orders_dataset(stack), 120, first))
     with pollers(
         stack, [slow_environment(), slow_environment()], visibility_timeout=1, batch_size=1
