@@ -1,0 +1,124 @@
+"""The local stack's pure parts: sample generation, summary arithmetic, the
+dead-letter reason, the local configuration and PID handling."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+from ferry.config import parse_config
+from ferry.csvload.config import parse_datasets
+from ferry_dev import samples
+from ferry_dev.deadletter import reason_for
+from ferry_dev.local import LOCAL_MAX_OBJECT_BYTES, SOURCE_CONFIG, Stack, pid_alive, stop_pid
+from ferry_dev.report import latency_seconds, loaded_count, postgres_tables, reject_count
+
+
+def _config() -> dict:
+    return json.loads(SOURCE_CONFIG.read_text())
+
+
+def test_orders_csv_follows_the_dataset_and_breaks_exactly_the_asked_rows():
+    dataset = _config()["datasets"]["orders"]
+    body = samples.orders_csv(dataset, 20, 5_000, bad_rows=3)
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert len(rows) == 20
+    assert list(rows[0]) == [c["name"] for c in dataset["columns"]]
+    assert [int(r["order_id"]) for r in rows] == list(range(5_000, 5_020))
+    broken = [
+        r
+        for r in rows
+        if any(
+            v in {"twelve", "2026-13-01", "perhaps", "no-such-value"} or v.startswith("2026-13-01T")
+            for v in r.values()
+        )
+    ]
+    assert len(broken) == 3
+    assert body.endswith(b"\n")
+
+
+def test_sample_set_covers_every_kind_and_follows_the_routes():
+    config = _config()
+    parsed = parse_config(config)
+    parse_datasets(config["datasets"])
+    built = samples.build_samples(config, "run1", LOCAL_MAX_OBJECT_BYTES)
+    names = {s.name for s in built}
+    assert names == {
+        "valid CSV",
+        "CSV with bad rows",
+        "JSON records",
+        "invalid JSON",
+        "JSON to transform",
+        "PDF document",
+        "PNG image",
+        "oversize file",
+    }
+    for sample in built:
+        route = parsed.route_for(sample.key)
+        assert route is not None, sample.key
+    by_name = {s.name: s for s in built}
+    assert by_name["PDF document"].body.startswith(b"%PDF-")
+    assert by_name["PNG image"].body.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(by_name["oversize file"].body) == LOCAL_MAX_OBJECT_BYTES + 1
+    assert by_name["CSV with bad rows"].expect_status == "loaded"  # 2 of 500 is within 1 %
+
+
+def test_summary_arithmetic():
+    item = {
+        "status": "loaded",
+        "counts": {"rows_loaded": 498, "rows_rejected": 2},
+        "event_time": "2026-11-24T10:00:00.000Z",
+        "finished_at": "2026-11-24T10:00:01.500Z",
+        "outputs": ["postgresql:sales.orders", "s3://failed/x.rejects.csv"],
+    }
+    assert loaded_count(item) == 498
+    assert reject_count(item) == 2
+    assert latency_seconds(item) == 1.5
+    assert postgres_tables([item]) == {"sales.orders"}
+    assert loaded_count({"status": "loaded", "counts": {"bytes": 9}}) == 1  # a document
+    assert loaded_count({"status": "rejected", "counts": {}}) == 0
+    assert latency_seconds({"status": "in_progress"}) is None
+
+
+def test_dead_letter_reason_names_the_deliveries_and_the_last_error(monkeypatch):
+    monkeypatch.setenv("FERRY_LOCAL_MAX_RECEIVE_COUNT", "3")
+    reason = reason_for({}, {"last_error": "database unavailable"})
+    assert (
+        reason
+        == "dead-lettered: processing failed on all 3 deliveries; last error: database unavailable"
+    )
+    assert "last error" not in reason_for({}, None)
+
+
+def test_local_config_lowers_only_the_size_limits(tmp_path):
+    stack = Stack(tmp_path)
+    written = json.loads(stack.write_config().read_text())
+    source = _config()
+    assert written["limits"]["max_object_bytes"] == LOCAL_MAX_OBJECT_BYTES
+    for before, after in zip(source["routes"], written["routes"], strict=True):
+        if "max_bytes" in before:
+            assert after["max_bytes"] == min(before["max_bytes"], LOCAL_MAX_OBJECT_BYTES)
+        assert {k: v for k, v in after.items() if k != "max_bytes"} == {
+            k: v for k, v in before.items() if k != "max_bytes"
+        }
+    parse_config(written)
+
+
+def test_stop_pid_checks_the_command_line_before_killing():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert pid_alive(proc.pid, "time.sleep")
+        assert not pid_alive(proc.pid, "moto.server")  # a reused PID is not ours
+        assert not stop_pid(proc.pid, "moto.server")
+        assert proc.poll() is None
+        assert stop_pid(proc.pid, "time.sleep", timeout=5)
+        proc.wait(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not pid_alive(proc.pid)
+    assert not pid_alive(os.getpid() + 10_000_000)
