@@ -151,6 +151,7 @@ def dependencies(arch: str, *, log: bool = True) -> Path:
     folder = CACHE / "lambda-deps" / f"{ARCHES[arch]}-{key}"
     if (folder / ".complete").is_file():
         return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .cache yet
     staging = Path(tempfile.mkdtemp(prefix="deps-", dir=folder.parent.parent)) / "deps"
     staging.mkdir(parents=True)
     try:
