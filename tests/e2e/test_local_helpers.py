@@ -109,8 +109,13 @@ def test_local_config_lowers_only_the_size_limits(tmp_path):
 
 
 def test_stop_pid_checks_the_command_line_before_killing():
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+    )
     try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"up\n"  # exec'd: the command line is the child's
         assert pid_alive(proc.pid, "time.sleep")
         assert not pid_alive(proc.pid, "moto.server")  # a reused PID is not ours
         assert not stop_pid(proc.pid, "moto.server")
@@ -120,5 +125,6 @@ def test_stop_pid_checks_the_command_line_before_killing():
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.communicate()
     assert not pid_alive(proc.pid)
     assert not pid_alive(os.getpid() + 10_000_000)
