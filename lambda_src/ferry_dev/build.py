@@ -159,6 +159,8 @@ def dependencies(arch: str, *, log: bool = True) -> Path:
         remove_runtime_provided(staging)
         (staging / ".complete").write_text(key + "\n")
         folder.parent.mkdir(parents=True, exist_ok=True)
+        if (folder / ".complete").is_file():
+            return folder  # a concurrent build finished first: never pull it from under a reader
         shutil.rmtree(folder, ignore_errors=True)
         try:
             staging.replace(folder)

@@ -41,7 +41,7 @@ def local_stack(terraform_ready: str) -> Iterator[Stack]:
     if not PACKAGE.exists():
         from ferry_dev import build
 
-        build._main(["--arch", "x86_64", "--out", str(PACKAGE.parent)])
+        build.build(PACKAGE.parent, "x86_64")
     # Tests purge the queues between them; SQS (and moto by default) allow one
     # purge a minute per queue.
     # Under the repository, not pytest's private tmp: PostgreSQL runs as its own
