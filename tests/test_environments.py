@@ -434,6 +434,16 @@ def test_trail_bucket_admits_only_this_trail(plan: Plan):
         assert ("StringEquals", "aws:SourceArn", trail_arn.lower()) in s["conditions"]
 
 
+def test_trail_bucket_may_deliver_access_logs(plan: Plan):
+    (trail_bucket,) = [
+        b for a, b in plan.after("aws_s3_bucket").items() if a.startswith("module.audit.")
+    ]
+    statements = plan.policy_statements("module.storage.aws_s3_bucket_policy.access_logs[0]")
+    (delivery,) = [s for s in statements if s["effect"] == "Allow"]
+    sources = {v for _, var, v in delivery["conditions"] if var == "aws:SourceArn"}
+    assert f"arn:aws:s3:::{trail_bucket['bucket']}" in sources, sources
+
+
 def test_logs_key_admits_exactly_this_trail(plan: Plan):
     (trail,) = plan.after("aws_cloudtrail").values()
     account_id = plan.doc["variables"]["account_id"]["value"]

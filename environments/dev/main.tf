@@ -20,6 +20,10 @@ locals {
   # The audit module names its trail <name_prefix>-trail; the logs key admits
   # exactly that trail (a string, so the key does not wait for the trail).
   trail_arn = "arn:${data.aws_partition.current.partition}:cloudtrail:${var.region}:${var.account_id}:trail/${local.name_prefix}-trail"
+
+  # ...and its bucket <name_prefix>-trail-<account>, whose server access logs go
+  # to the storage module's access-log bucket (a name, so storage need not wait for audit).
+  trail_bucket_name = "${local.name_prefix}-trail-${var.account_id}"
 }
 
 module "kms" {
@@ -55,6 +59,8 @@ module "storage" {
   kms_key_arn                  = module.kms.storage_key_arn
   object_lock                  = var.object_lock
   allow_compliance_object_lock = var.allow_compliance_object_lock
+
+  access_log_source_bucket_names = [local.trail_bucket_name]
 }
 
 module "database" {

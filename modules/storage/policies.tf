@@ -19,7 +19,10 @@ data "aws_iam_policy_document" "access_logs" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = values(local.bucket_arns)
+      values = concat(
+        values(local.bucket_arns),
+        [for name in var.access_log_source_bucket_names : "arn:${local.partition}:s3:::${name}"],
+      )
     }
 
     condition {

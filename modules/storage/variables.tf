@@ -176,6 +176,18 @@ variable "access_logging_enabled" {
   nullable    = false
 }
 
+variable "access_log_source_bucket_names" {
+  description = "Other buckets of this account that may deliver server access logs into the access-log bucket (for example the audit trail's bucket). The data buckets are always allowed; nothing else is."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for n in var.access_log_source_bucket_names : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", n))])
+    error_message = "access_log_source_bucket_names must be S3 bucket names (3-63 lowercase letters, digits, dots, hyphens), not ARNs or wildcards."
+  }
+}
+
 variable "bucket_policies_enabled" {
   description = "Attach the data buckets' policies (deny non-TLS and TLS < 1.2, deny uploads asking for another encryption type or key). On by default; switch off only for an emulator that ignores policy conditions: moto 5.2 applies every conditional Deny unconditionally, which would deny every request. The access-log bucket's policy then keeps only the log-delivery grant. Default encryption with the storage key, versioning, public access blocks, logging and Object Lock stay on either way."
   type        = bool

@@ -153,6 +153,22 @@ run "access_log_policy_admits_only_log_delivery_for_the_data_buckets" {
   }
 }
 
+run "access_log_sources_extend_to_named_buckets" {
+  command = plan
+  variables { access_log_source_bucket_names = ["ferry-test-trail-111122223333"] }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.access_logs.statement : [for c in s.condition : toset(c.values) if c.variable == "aws:SourceArn"][0]
+      if s.effect == "Allow"
+      ][0] == toset([
+        "arn:aws:s3:::ferry-test-raw-111122223333", "arn:aws:s3:::ferry-test-processed-111122223333", "arn:aws:s3:::ferry-test-failed-111122223333",
+        "arn:aws:s3:::ferry-test-trail-111122223333",
+    ])
+    error_message = "a named source bucket is added to the data buckets, nothing more"
+  }
+}
+
 run "bucket_name_suffix_replaces_the_account_id" {
   command = plan
 

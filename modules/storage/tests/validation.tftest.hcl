@@ -134,3 +134,15 @@ run "rejects_unconfirmed_compliance_lock" {
   variables { object_lock = { mode = "COMPLIANCE" } }
   expect_failures = [var.object_lock]
 }
+
+run "rejects_log_source_arn_instead_of_name" {
+  command = plan
+  variables { access_log_source_bucket_names = ["arn:aws:s3:::ferry-dev-trail-111122223333"] }
+  expect_failures = [var.access_log_source_bucket_names]
+}
+
+run "rejects_wildcard_log_source" {
+  command = plan
+  variables { access_log_source_bucket_names = ["*"] }
+  expect_failures = [var.access_log_source_bucket_names]
+}
