@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,13 +78,14 @@ class ProcessingContext:
         return self.clock()
 
 
-class BaseProcessor:
+class BaseProcessor(ABC):
     """Optional base class: the name and helpers for building outcomes."""
 
     name: str = ""
 
-    def run(self, ref: ObjectRef, ctx: ProcessingContext) -> Outcome:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, ref: ObjectRef, ctx: ProcessingContext) -> Outcome:
+        """Process one object version; permanent problems are rejected outcomes."""
 
     def loaded(self, **kwargs: Any) -> Outcome:
         return Outcome(status="loaded", processor=self.name, **kwargs)
