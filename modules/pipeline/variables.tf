@@ -457,7 +457,7 @@ variable "database" {
   }
   validation {
     condition     = var.database.resource_id == "" || can(regex("^(db|cluster)-[A-Z0-9]+$", var.database.resource_id))
-    error_message = "database.resource_id must be the DbiResourceId (db-XXXX) or cluster resource id (cluster-XXXX), not the instance name."
+    error_message = "database.resource_id must be the DbiResourceId (starting with db-) or the cluster resource id (starting with cluster-), not the instance name."
   }
   validation {
     condition     = var.database.iam_auth_user == "" || can(regex("^[a-z_][a-z0-9_]{0,62}$", var.database.iam_auth_user))
