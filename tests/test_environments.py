@@ -34,12 +34,13 @@ from typing import Any
 import pytest
 
 from ferry_dev import terraform as tf
+from tests.conftest import missing
+from tests.moved import PRE_COMPOSITION_REF, extract_layout, managed_addresses, resolve
 
 pytestmark = pytest.mark.terraform
 
 REPO = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("dev", "staging", "prod")
-SHARED_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "backend.tf", "README.md")
 
 # --- expected resource counts -------------------------------------------------------
 
@@ -135,21 +136,28 @@ def _fixture_package(directory: Path) -> tuple[Path, str]:
 
 
 def _planning_copy(env: str, base: Path) -> Path:
-    """The environment without its backend block, beside a link to modules/.
+    """The environment without its backend block, beside links to modules/ and lambda_src/.
 
     `terraform plan` refuses a root whose backend was skipped at init; the S3
-    backend plays no part in what is planned, so the copy leaves backend.tf out
-    and keeps everything else (including the committed lock file) unchanged.
+    backend plays no part in what is planned, so the copy drops the
+    `backend "s3" {}` block and keeps everything else (including the committed
+    lock file) unchanged.
     """
     (base / "environments").mkdir(parents=True, exist_ok=True)
-    if not (base / "modules").exists():
-        (base / "modules").symlink_to(REPO / "modules", target_is_directory=True)
+    for shared in ("modules", "lambda_src"):
+        if not (base / shared).exists():
+            (base / shared).symlink_to(REPO / shared, target_is_directory=True)
     target = base / "environments" / env
     target.mkdir()
     for item in (REPO / "environments" / env).iterdir():
         if item.is_file() and item.name != "backend.tf":
             shutil.copy2(item, target / item.name)
+    for tf_file in target.glob("*.tf"):
+        tf_file.write_text(_BACKEND.sub("", tf_file.read_text()))
     return target
+
+
+_BACKEND = re.compile(r'^\s*backend\s+"s3"\s*\{\s*\}\s*$', re.M)
 
 
 class Plan:
@@ -292,46 +300,105 @@ def plan(request: pytest.FixtureRequest, tf_root, planning_base: Path) -> Plan:
     return Plan(env, doc, path)
 
 
+@pytest.fixture(scope="session")
+def old_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """modules/ and environments/ of the last release before modules/ferry."""
+    base = tmp_path_factory.mktemp("ferry-0.1")
+    try:
+        return extract_layout(REPO, PRE_COMPOSITION_REF, ("modules", "environments"), base)
+    except Exception as err:  # a shallow clone or an export without history
+        missing(f"git history with {PRE_COMPOSITION_REF} is needed for the upgrade check: {err}")
+        raise
+
+
+def _old_plan(env: str, old_layout: Path, tf_root, planning_base: Path) -> dict[str, Any]:
+    root_dir = old_layout / "environments" / env
+    (root_dir / "backend.tf").unlink(missing_ok=True)
+    _, digest = _fixture_package(planning_base / env)
+    out = planning_base / env / "old-plan"
+    out.mkdir(exist_ok=True)
+    root = tf_root(root_dir, env=dict(tf.OFFLINE_AWS_ENV))
+    return root.plan_json(
+        variables={
+            "offline_plan": True,
+            "package_path": str(planning_base / env / "processor.zip"),
+            "package_sha256": digest,
+        },
+        var_files=[root_dir / "terraform.tfvars"],
+        out_dir=out,
+    )
+
+
 # --- the roots themselves --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", SHARED_FILES)
-def test_environments_share_every_file_but_tfvars(name):
-    texts = {env: (REPO / "environments" / env / name).read_text() for env in ENVIRONMENTS}
-    assert texts["staging"] == texts["dev"], f"environments/staging/{name} differs from dev"
-    assert texts["prod"] == texts["dev"], f"environments/prod/{name} differs from dev"
+def _hcl_lines(text: str) -> list[str]:
+    """Lines of HCL that are not blank, comments or moved blocks (upgrade bookkeeping)."""
+    text = re.sub(r"^moved\s*\{.*?^\}", "", text, flags=re.M | re.S)
+    return [
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith(("#", "//"))
+    ]
+
+
+def test_no_environment_file_is_a_copy_of_another():
+    roots = [REPO / "environments" / env for env in (*ENVIRONMENTS, "local")]
+    texts: dict[str, Path] = {}
+    for root in roots:
+        for path in sorted(root.iterdir()):
+            if not path.is_file() or path.name == ".terraform.lock.hcl":
+                continue
+            text = path.read_text()
+            assert text not in texts, f"{path} is a copy of {texts[text]}"
+            texts[text] = path
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_environment_is_one_call_of_the_composition(env):
+    root = REPO / "environments" / env
+    tf_files = sorted(p.name for p in root.glob("*.tf"))
+    assert tf_files == ["main.tf"], f"environments/{env} must be one main.tf, not {tf_files}"
+    main = (root / "main.tf").read_text()
+    assert re.findall(r'^module "(\w+)"', main, re.M) == ["ferry"]
+    assert 'source = "../../modules/ferry"' in main
+    assert not re.search(r"^(resource|data) ", main, re.M), "resources belong in modules/"
+    lines = _hcl_lines(main)
+    assert len(lines) <= 80, f"environments/{env}/main.tf holds {len(lines)} lines of HCL"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_root_files(env):
     root = REPO / "environments" / env
-    assert re.search(r'backend\s+"s3"\s*\{\s*\}', (root / "backend.tf").read_text())
+    main = (root / "main.tf").read_text()
+    assert re.search(r'backend\s+"s3"\s*\{\s*\}', main)
+    assert re.search(rf'Environment\s*=\s*"{env}"', main), "default tags name the environment"
     example = (root / "backend.hcl.example").read_text()
     assert re.search(r"^use_lockfile\s*=\s*true$", example, re.M)
     assert f"ferry/{env}/terraform.tfstate" in example
     lock = (root / ".terraform.lock.hcl").read_text()
     assert 'provider "registry.terraform.io/hashicorp/aws"' in lock
     assert re.search(r'version\s*=\s*"5\.100\.0"', lock)
+    assert re.search(r'constraints\s*=\s*">= 5\.100, < 7\.0"', lock)
     assert re.search(r'"h1:[A-Za-z0-9+/=]{44}"', lock), "the lock file must carry h1 hashes"
     tfvars = (root / "terraform.tfvars").read_text()
-    assert re.search(rf'^environment\s*=\s*"{env}"$', tfvars, re.M)
+    assert re.search(r'^account_id\s*=\s*"\d{12}"$', tfvars, re.M)
     assert "offline_plan" not in tfvars, "offline_plan is for tests only, never in tfvars"
 
 
 def test_offline_plan_is_off_unless_asked_for():
-    variables = (REPO / "environments" / "dev" / "variables.tf").read_text()
-    block = re.search(r'variable "offline_plan" \{(.*?)\n\}', variables, re.S)
+    main = (REPO / "environments" / "dev" / "main.tf").read_text()
+    block = re.search(r'variable "offline_plan" \{(.*?)\n\}', main, re.S)
     assert block
     assert re.search(r"default\s*=\s*false", block.group(1))
-    versions = (REPO / "environments" / "dev" / "versions.tf").read_text()
     for setting in (
         "skip_credentials_validation",
         "skip_requesting_account_id",
         "skip_metadata_api_check",
     ):
-        assert re.search(rf"{setting}\s*=\s*var\.offline_plan\b", versions), setting
+        assert re.search(rf"{setting}\s*=\s*var\.offline_plan\b", main), setting
     assert re.search(
-        r"allowed_account_ids\s*=\s*var\.offline_plan \? null : \[var\.account_id\]", versions
+        r"allowed_account_ids\s*=\s*var\.offline_plan \? null : \[var\.account_id\]", main
     )
 
 
@@ -347,7 +414,6 @@ def test_resource_counts(plan: Plan):
 def test_provider_and_tags(plan: Plan):
     provider = plan.doc["configuration"]["provider_config"]["aws"]
     assert provider["full_name"] == "registry.terraform.io/hashicorp/aws"
-    assert plan.doc["variables"]["environment"]["value"] == plan.env
     for address, rc in plan.changes.items():
         tags_all = rc["change"]["after"].get("tags_all")
         if tags_all is not None:
@@ -677,3 +743,26 @@ def test_checkov_has_no_failed_checks(plan: Plan):
     config = REPO / "environments" / plan.env / ".checkov.yaml"
     listed = set(re.findall(r"^\s*-\s*(CKV2?_AWS_\d+)\s*$", config.read_text(), re.M))
     assert listed == config_skips[plan.env]
+
+
+# --- upgrade from the layout before modules/ferry -------------------------------------
+
+
+def test_upgrade_moves_every_resource(plan: Plan, old_layout: Path, tf_root, planning_base):
+    """Each resource of the 0.1 plan, moved as Terraform would, is one of the new plan.
+
+    Same resources (addresses aside), and a moved block for every address that
+    changed: a resource without one would be destroyed and created again.
+    """
+    old = _old_plan(plan.env, old_layout, tf_root, planning_base)
+    root_dir = planning_base / plan.env / "environments" / plan.env
+    calls = plan.doc["configuration"]["root_module"]["module_calls"]
+    old_addresses = managed_addresses(old)
+    mapped = {resolve(address, root_dir, calls): address for address in old_addresses}
+    new_addresses = managed_addresses(plan.doc)
+    unmoved = sorted(mapped[a] for a in set(mapped) - new_addresses)
+    assert unmoved == [], f"no moved block takes these 0.1 addresses to the new layout: {unmoved}"
+    added = sorted(new_addresses - set(mapped))
+    assert added == [], f"resources the 0.1 plan did not have: {added}"
+    old_types = Counter(rc["type"] for rc in old["resource_changes"] if rc["mode"] == "managed")
+    assert old_types == Counter(rc["type"] for rc in plan.changes.values())

@@ -1,134 +1,125 @@
-# One ferry environment: keys, network, buckets, the ingestion pipeline, the
-# database it loads into, and the audit trail. This file is identical in
-# environments/dev, staging and prod; each environment's terraform.tfvars
-# holds what differs.
+# dev: one engineer's playground. The cheapest shape that is still secure: no
+# NAT (AWS services through VPC endpoints), a single-AZ database, GOVERNANCE
+# Object Lock with a short retention, deletion protection off so it can be
+# torn down. Account, region and zones are in terraform.tfvars.
 
-data "aws_partition" "current" {}
+terraform {
+  required_version = ">= 1.11"
 
-locals {
-  name_prefix = "${var.project}-${var.environment}"
-
-  default_tags = merge(var.tags, {
-    Project     = var.project
-    Environment = var.environment
-    ManagedBy   = "terraform"
-  })
-
-  # Only read the zip when no hash is given (coalesce would read it regardless).
-  package_sha256 = var.package_sha256 != null ? var.package_sha256 : filebase64sha256(var.package_path)
-
-  # The audit module names its trail <name_prefix>-trail; the logs key admits
-  # exactly that trail (a string, so the key does not wait for the trail).
-  trail_arn = "arn:${data.aws_partition.current.partition}:cloudtrail:${var.region}:${var.account_id}:trail/${local.name_prefix}-trail"
-
-  # ...and its bucket <name_prefix>-trail-<account>, whose server access logs go
-  # to the storage module's access-log bucket (a name, so storage need not wait for audit).
-  trail_bucket_name = "${local.name_prefix}-trail-${var.account_id}"
-}
-
-module "kms" {
-  source = "../../modules/kms"
-
-  name_prefix = local.name_prefix
-  account_id  = var.account_id
-
-  key_users = {
-    # Macie reads SSE-KMS objects in the raw and failed buckets itself.
-    storage = [module.audit.macie_service_role_arn]
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.100, < 7.0"
+    }
   }
-  cloudtrail_source_arns = [local.trail_arn]
+
+  # S3 state, configured at init time: terraform init -backend-config=backend.hcl
+  # (see backend.hcl.example; nothing account-specific is committed).
+  backend "s3" {}
 }
 
-module "network" {
-  source = "../../modules/network"
-
-  name_prefix             = local.name_prefix
-  account_id              = var.account_id
-  vpc_cidr                = var.vpc_cidr
-  availability_zones      = var.availability_zones
-  nat_mode                = var.nat_mode
-  flow_log_kms_key_arn    = module.kms.logs_key_arn
-  flow_log_retention_days = var.log_retention_days
+# Where the environment deploys (terraform.tfvars) and the zip it deploys.
+variable "account_id" { type = string }
+variable "region" { type = string }
+variable "availability_zones" { type = list(string) }
+variable "notification_emails" {
+  type    = list(string)
+  default = []
+}
+variable "package_path" {
+  type    = string
+  default = "../../build/processor.zip"
+}
+variable "package_sha256" {
+  type    = string
+  default = null
+}
+# Tests and offline reviews only: plan without AWS credentials.
+variable "offline_plan" {
+  type    = bool
+  default = false
 }
 
-module "storage" {
-  source = "../../modules/storage"
+provider "aws" {
+  region = var.region
 
-  name_prefix                  = local.name_prefix
-  account_id                   = var.account_id
-  kms_key_arn                  = module.kms.storage_key_arn
-  object_lock                  = var.object_lock
-  allow_compliance_object_lock = var.allow_compliance_object_lock
+  allowed_account_ids         = var.offline_plan ? null : [var.account_id]
+  skip_credentials_validation = var.offline_plan
+  skip_requesting_account_id  = var.offline_plan
+  skip_metadata_api_check     = var.offline_plan
 
-  access_log_source_bucket_names = [local.trail_bucket_name]
+  default_tags {
+    tags = { Project = "ferry", Environment = "dev", ManagedBy = "terraform" }
+  }
 }
 
-module "database" {
-  source = "../../modules/database"
+module "ferry" {
+  source = "../../modules/ferry"
 
-  name_prefix                    = local.name_prefix
-  account_id                     = var.account_id
-  subnet_ids                     = module.network.isolated_subnet_ids
-  vpc_security_group_ids         = [module.network.database_security_group_id]
-  kms_key_arn                    = module.kms.operational_key_arn
-  master_user_secret_kms_key_arn = module.kms.operational_key_arn
-  logs_kms_key_arn               = module.kms.logs_key_arn
-  log_retention_days             = var.log_retention_days
+  name_prefix            = "ferry-dev"
+  account_id             = var.account_id
+  package_path           = var.package_path
+  package_sha256         = var.package_sha256
+  processing_config_path = "${path.root}/../../lambda_src/config/ferry.json"
 
-  engine_version          = var.db_engine_version
-  instance_class          = var.db_instance_class
-  allocated_storage       = var.db_allocated_storage
-  max_allocated_storage   = var.db_max_allocated_storage
-  multi_az                = var.db_multi_az
-  deletion_protection     = var.db_deletion_protection
-  backup_retention_period = var.db_backup_retention_days
-}
-
-module "pipeline" {
-  source = "../../modules/pipeline"
-
-  name         = local.name_prefix
-  account_id   = var.account_id
-  kms_key_arns = module.kms.key_arns
-  bucket_names = module.storage.bucket_names
-
-  subnet_ids         = module.network.private_subnet_ids
-  security_group_ids = [module.network.processor_security_group_id]
-
-  package_path   = var.package_path
-  package_sha256 = local.package_sha256
-
-  memory_size                    = var.lambda_memory_size
-  reserved_concurrent_executions = var.lambda_reserved_concurrency
-  maximum_concurrency            = var.lambda_maximum_concurrency
-  log_retention_days             = var.log_retention_days
-  deletion_protection_enabled    = var.table_deletion_protection
-  alarm_emails                   = var.alarm_emails
-
+  network = {
+    vpc_cidr           = "10.40.0.0/16"
+    availability_zones = var.availability_zones
+    nat_mode           = "none"
+  }
+  object_lock = { mode = "GOVERNANCE", retention_days = 1 }
+  processor   = { memory_size = 512, reserved_concurrent_executions = 5, maximum_concurrency = 2 }
   database = {
-    host       = module.database.address
-    port       = module.database.port
-    name       = module.database.db_name
-    secret_arn = module.database.master_user_secret_arn
+    instance_class              = "db.t4g.medium"
+    allocated_storage           = 20
+    max_allocated_storage       = 50
+    multi_az                    = false
+    deletion_protection_enabled = false
+    backup_retention_period     = 7
   }
+  deletion_protection_enabled = false
+  macie                       = { schedule = "weekly", sampling_percentage = 10 }
+
+  log_retention_days           = 365
+  audit_log_retention_days     = 365
+  trail_bucket_retention_days  = 365
+  notification_emails          = var.notification_emails
+  security_notification_emails = var.notification_emails
 }
 
-module "audit" {
-  source = "../../modules/audit"
+output "ferry" {
+  description = "Everything the environment created: buckets, queues, function, tables, topics, keys (modules/ferry outputs)."
+  value       = module.ferry
+}
 
-  name_prefix          = local.name_prefix
-  account_id           = var.account_id
-  logs_kms_key_arn     = module.kms.logs_key_arn
-  findings_kms_key_arn = module.kms.operational_key_arn
+# Upgrade in place from the layout before modules/ferry (ferry 0.1.x), where
+# this root called each module itself: the same resources, new addresses.
+moved {
+  from = module.kms
+  to   = module.ferry.module.kms[0]
+}
 
-  data_event_bucket_arns = values(module.storage.bucket_arns)
-  macie_bucket_names     = [module.storage.bucket_names.raw, module.storage.bucket_names.failed]
-  access_log_bucket_name = module.storage.access_log_bucket_name
+moved {
+  from = module.network
+  to   = module.ferry.module.network[0]
+}
 
-  trail_log_retention_days    = var.audit_log_retention_days
-  findings_log_retention_days = var.audit_log_retention_days
-  trail_bucket_retention_days = var.trail_bucket_retention_days
-  macie_schedule              = var.macie_schedule
-  macie_sampling_percentage   = var.macie_sampling_percentage
-  findings_emails             = var.security_emails
+moved {
+  from = module.storage
+  to   = module.ferry.module.storage
+}
+
+moved {
+  from = module.database
+  to   = module.ferry.module.database[0]
+}
+
+moved {
+  from = module.pipeline
+  to   = module.ferry.module.pipeline
+}
+
+moved {
+  from = module.audit
+  to   = module.ferry.module.audit[0]
 }

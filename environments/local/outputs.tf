@@ -8,50 +8,50 @@ output "region" {
 
 output "bucket_names" {
   description = "Data buckets by role (raw, processed, failed)."
-  value       = module.storage.bucket_names
+  value       = module.ferry.bucket_names
 }
 
 output "queue_url" {
   description = "Ingest queue the local poller reads."
-  value       = module.pipeline.queue_url
+  value       = module.ferry.queue_url
 }
 
 output "queue_arn" {
   description = "ARN of the ingest queue (the eventSourceARN of every record)."
-  value       = module.pipeline.queue_arn
+  value       = module.ferry.queue_arn
 }
 
 output "dlq_url" {
   description = "Dead-letter queue."
-  value       = module.pipeline.dlq_url
+  value       = module.ferry.dlq_url
 }
 
 output "visibility_timeout_seconds" {
   description = "Visibility timeout of the ingest queue."
-  value       = module.pipeline.visibility_timeout_seconds
+  value       = module.ferry.visibility_timeout_seconds
 }
 
 output "function_timeout_seconds" {
   description = "Function timeout the poller enforces (the pipeline derives the visibility timeout as 6 x this)."
-  value       = floor(module.pipeline.visibility_timeout_seconds / 6)
+  value       = module.ferry.function_timeout_seconds
 }
 
 output "function_environment" {
   description = "Environment the processor function would get in AWS; the local poller sets the same."
-  value       = module.pipeline.function_environment
+  value       = module.ferry.function_environment
 }
 
 output "table_names" {
   description = "DynamoDB tables by role (ledger, records, metadata)."
-  value       = module.pipeline.table_names
+  value       = module.ferry.table_names
 }
 
 output "database_secret_arn" {
   description = "Secret that holds the local PostgreSQL credentials (RDS-managed shape)."
-  value       = aws_secretsmanager_secret.database.arn
+  value       = module.ferry.database_secret_arn
 }
 
 output "kms_key_arns" {
   description = "Customer-managed keys by tier."
-  value       = module.kms.key_arns
+  value       = module.ferry.kms_key_arns
 }

@@ -63,3 +63,10 @@ variable "package_path" {
   default     = "../../build/processor.zip"
   nullable    = false
 }
+
+variable "processing_config_path" {
+  description = "The processing configuration the zip carries (`make build CONFIG=...`); the queue's filters are derived from its routes."
+  type        = string
+  default     = "../../lambda_src/config/ferry.json"
+  nullable    = false
+}

@@ -1,0 +1,102 @@
+# What a caller (an environment, ferry's tools, a team's own root) needs.
+# Parts that are switched off give null.
+
+output "kms_key_arns" {
+  description = "Customer-managed keys by tier (storage, operational, logs): created or given."
+  value       = local.kms_key_arns
+}
+
+output "vpc_id" {
+  description = "VPC of the processor and the database: created or given."
+  value       = local.network.vpc_id
+}
+
+output "bucket_names" {
+  description = "Data buckets by role (raw, processed, failed): producers upload into raw."
+  value       = module.storage.bucket_names
+}
+
+output "bucket_arns" {
+  description = "Data buckets' ARNs by role."
+  value       = module.storage.bucket_arns
+}
+
+output "access_log_bucket_name" {
+  description = "Bucket that receives the data buckets' (and the trail bucket's) server access logs."
+  value       = module.storage.access_log_bucket_name
+}
+
+output "queue_url" {
+  description = "Ingest queue."
+  value       = module.pipeline.queue_url
+}
+
+output "queue_arn" {
+  description = "ARN of the ingest queue."
+  value       = module.pipeline.queue_arn
+}
+
+output "dlq_url" {
+  description = "Dead-letter queue of the ingest queue."
+  value       = module.pipeline.dlq_url
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = module.pipeline.dlq_arn
+}
+
+output "visibility_timeout_seconds" {
+  description = "Visibility timeout of the ingest queue (6 x the function timeout)."
+  value       = module.pipeline.visibility_timeout_seconds
+}
+
+output "function_timeout_seconds" {
+  description = "Timeout of the processor function in seconds."
+  value       = var.processor.timeout
+}
+
+output "function_name" {
+  description = "Processor function (null on the emulator, which runs the handler in a local poller)."
+  value       = module.pipeline.function_name
+}
+
+output "function_environment" {
+  description = "Environment of the processor function (the emulator's poller sets the same)."
+  value       = module.pipeline.function_environment
+}
+
+output "role_arn" {
+  description = "Execution role of the processor function."
+  value       = module.pipeline.role_arn
+}
+
+output "table_names" {
+  description = "DynamoDB tables by role (ledger, records, metadata)."
+  value       = module.pipeline.table_names
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the pipeline alarms: created or given."
+  value       = module.pipeline.alarm_topic_arn
+}
+
+output "database_address" {
+  description = "PostgreSQL host the processor connects to (sslmode=verify-full)."
+  value       = local.database.host
+}
+
+output "database_secret_arn" {
+  description = "Secrets Manager secret with the database credentials (RDS-managed, given, or the emulator's)."
+  value       = local.database.secret_arn
+}
+
+output "trail_arn" {
+  description = "ferry's CloudTrail trail (null when create_audit or create_trail is false)."
+  value       = var.create_audit && var.create_trail ? module.audit[0].trail_arn : null
+}
+
+output "findings_topic_arn" {
+  description = "SNS topic with every Macie finding (null when create_audit is false)."
+  value       = var.create_audit ? module.audit[0].findings_topic_arn : null
+}
