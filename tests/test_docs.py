@@ -59,6 +59,11 @@ variable "network" {
   type        = object({ cidr = string, azs = optional(number, 2) })
   default     = null
 }
+
+variable "region" {
+  description = "Required, though declared after optional inputs."
+  type        = string
+}
 """
 
 OUTPUTS_TF = r"""
@@ -140,8 +145,8 @@ def test_reads_inputs_as_written_required_first(module: Path) -> None:
     variables, _ = docs.read_module(module)
     by_name = {v.name: v for v in variables}
 
-    assert [v.name for v in variables] == ["name_prefix", "settings", "labels", "network"]
-    assert [v.required for v in variables] == [True, False, False, False]
+    assert [v.name for v in variables] == ["name_prefix", "region", "settings", "labels", "network"]
+    assert [v.required for v in variables] == [True, True, False, False, False]
     assert by_name["name_prefix"].default is None
     assert by_name["name_prefix"].type == "string"
     assert by_name["settings"].type == (
@@ -260,6 +265,20 @@ def test_module_without_inputs_or_outputs(tmp_path: Path) -> None:
     section = docs.render_section(tmp_path)
     assert "This module has no inputs." in section
     assert "This module has no outputs." in section
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ("<name_prefix>-<role>", "\\<name_prefix>-\\<role>"),
+        ("arn:*:trail/* and GenerateDataKey*", "arn:\\*:trail/\\* and GenerateDataKey\\*"),
+        ("name_prefix, _HANDLER, AWS_*", "name_prefix, \\_HANDLER, AWS\\_\\*"),
+        ("in code: `a|b <c> *d*`", "in code: `a\\|b <c> *d*`"),
+        ("one\ntwo\n\nthree\n1. four\n* five", "one two<br><br>three<br>1. four<br>\\* five"),
+    ],
+)
+def test_description_cell(text: str, cell: str) -> None:
+    assert docs.description_cell(text) == cell
 
 
 @pytest.mark.parametrize(

@@ -363,16 +363,25 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 
 
+_EMPHASIS = re.compile(r"\*|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def _escape_plain(text: str) -> str:
+    # `<role>` would be taken for HTML, `arn:*:trail/*` or `(_HANDLER, ...)_` for emphasis;
+    # an underscore inside a word (name_prefix) never is, so it stays as it is.
+    return _EMPHASIS.sub(lambda m: "\\" + m.group(0), text.replace("<", "\\<"))
+
+
 def _escape_text(text: str) -> str:
-    """Table-cell text: ``|`` escaped everywhere, ``<`` outside code spans (so
-    ``<name_prefix>-<role>`` is not taken for HTML)."""
+    """Table-cell text from plain text: ``|`` escaped everywhere; outside code spans,
+    what Markdown would take for HTML or emphasis."""
     parts: list[str] = []
     last = 0
     for m in _CODE_SPAN.finditer(text):
-        parts.append(text[last : m.start()].replace("<", "\\<"))
+        parts.append(_escape_plain(text[last : m.start()]))
         parts.append(m.group(0))
         last = m.end()
-    parts.append(text[last:].replace("<", "\\<"))
+    parts.append(_escape_plain(text[last:]))
     return "".join(parts).replace("|", "\\|")
 
 
