@@ -588,6 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             readme.write_text(new, encoding="utf-8")
             print(f"docs: wrote {shown}")
+    if not stale:
+        print(f"docs: {len(results)} module READMEs up to date")
     return 1 if args.check and stale else 0
 
 
