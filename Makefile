@@ -123,10 +123,25 @@ apply: build ## terraform apply of ENV to AWS (your credentials; state via envir
 	  TF_INPUT=1 terraform apply -var package_path=$(CURDIR)/build/processor.zip \
 	    -var package_sha256=$$(cat $(CURDIR)/build/processor.zip.sha256)
 
+# --- docs ---------------------------------------------------------------------
+# The inputs/outputs section of each modules/*/README.md (between the
+# BEGIN_TF_DOCS / END_TF_DOCS markers) is generated. Standard library only, so
+# it runs before `make setup` too.
+
+DOCS         := $(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m ferry_dev.docs
+
+.PHONY: docs
+docs: ## Regenerate the inputs/outputs tables of every modules/*/README.md from its variables.tf / outputs.tf
+	@$(DOCS)
+
+.PHONY: docs-check
+docs-check: ## Fail when a module README's generated tables differ from what `make docs` writes
+	@$(DOCS) --check
+
 # --- test ---------------------------------------------------------------------
 
 .PHONY: test
-test: setup lint tf-test pytest ## Run every test: formatting, lint, terraform test, pytest
+test: setup lint docs-check tf-test pytest ## Run every test: formatting, lint, generated docs, terraform test, pytest
 
 .PHONY: lint
 lint: $(VENV)/.installed ## terraform fmt check, ruff, actionlint
