@@ -5,9 +5,10 @@ Each modules/*/examples/* root is planned with fake credentials and no AWS
 calls. Inputs an example leaves without a default (the outputs of other
 modules, in a real root) come from COMPOSED_INPUTS, fake values in the shape of
 the module contracts; checkov must find nothing to fail in the plan (inline
-skips are honoured through plan enrichment). The kms, network
+skips are honoured through plan enrichment). The kms, network, database
 and storage examples are then read closely: real, fully rendered key and
-bucket policies, routes, security group rules and flow logs.
+bucket policies, routes, security group rules, flow logs and the database
+instance's settings.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ PLANNED_ELSEWHERE = {"modules/pipeline/examples/basic": "tests/test_pipeline_exa
 # Examples written for a real account (no offline provider settings): they
 # cannot plan here. Each entry must still be such an example; once it plans
 # offline, drop it from this list and it is planned and scanned like the rest.
-NEEDS_A_REAL_ACCOUNT = {"modules/audit/examples/basic", "modules/database/examples/basic"}
+NEEDS_A_REAL_ACCOUNT = {"modules/audit/examples/basic"}
 OFFLINE_SETTINGS = ("skip_credentials_validation", "skip_requesting_account_id")
 
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000000"
@@ -389,6 +390,44 @@ def test_network_flow_logs(planned):
             },
         }
     ]
+
+
+# --- database ------------------------------------------------------------------------
+
+DATABASE = "modules/database/examples/basic"
+
+
+def test_database_instance_is_private_encrypted_and_protected(planned):
+    plan, _ = planned(DATABASE)
+    (db,) = of_type(plan, "aws_db_instance").values()
+    key = COMPOSED_INPUTS["operational_key_arn"]
+    assert db["publicly_accessible"] is False
+    assert db["storage_encrypted"] is True
+    assert db["kms_key_id"] == key
+    assert db["performance_insights_kms_key_id"] == key
+    assert db["manage_master_user_password"] is True
+    assert db["master_user_secret_kms_key_id"] == key
+    assert db.get("password") is None
+    assert db["iam_database_authentication_enabled"] is True
+    assert db["deletion_protection"] is True
+    assert db["skip_final_snapshot"] is False
+    assert db["final_snapshot_identifier"] == "ferry-example-db-final"
+    assert db["multi_az"] is True
+    assert db["vpc_security_group_ids"] == [COMPOSED_INPUTS["database_security_group_id"]]
+    (subnets,) = of_type(plan, "aws_db_subnet_group").values()
+    assert sorted(subnets["subnet_ids"]) == sorted(COMPOSED_INPUTS["isolated_subnet_ids"])
+
+
+def test_database_log_groups_use_the_logs_key(planned):
+    plan, _ = planned(DATABASE)
+    groups = of_type(plan, "aws_cloudwatch_log_group").values()
+    assert sorted(g["name"] for g in groups) == [
+        "/aws/rds/instance/ferry-example-db/postgresql",
+        "/aws/rds/instance/ferry-example-db/upgrade",
+    ]
+    for group in groups:
+        assert group["kms_key_id"] == COMPOSED_INPUTS["logs_key_arn"]
+        assert group["retention_in_days"] == 365
 
 
 # --- storage -------------------------------------------------------------------------

@@ -31,6 +31,17 @@ MIN_REASON = 20  # characters: a reason, not a shrug
 # where the module is known to carry the fact.
 MUST_PASS = {
     "kms": {"CKV_AWS_7", "CKV_AWS_33", "CKV2_AWS_64"},
+    "database": {
+        "CKV_AWS_16",  # storage encrypted
+        "CKV_AWS_17",  # not publicly accessible
+        "CKV_AWS_157",  # Multi-AZ
+        "CKV_AWS_293",  # deletion protection
+        "CKV_AWS_161",  # IAM authentication
+        "CKV_AWS_129",  # log exports
+        "CKV_AWS_354",  # Performance Insights encrypted with a CMK
+        "CKV2_AWS_30",  # query logging
+        "CKV_AWS_158",  # exported log groups encrypted with KMS
+    },
     "network": {
         "CKV2_AWS_11",  # VPC flow logs
         "CKV2_AWS_12",  # default security group closed
@@ -106,9 +117,9 @@ def assert_clean(found: dict[str, list]) -> None:
 
 def test_every_module_and_example_is_covered():
     names = {p.name for p in module_dirs()}
-    assert {"kms", "network", "storage"} <= names
+    assert {"kms", "network", "database", "storage"} <= names
     examples = {rel(p) for p in example_dirs()}
-    for name in ("kms", "network", "storage"):
+    for name in ("kms", "network", "database", "storage"):
         assert f"modules/{name}/examples/basic" in examples
 
 

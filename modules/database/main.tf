@@ -113,33 +113,33 @@ resource "aws_db_instance" "this" {
 
   username                      = var.master_username
   manage_master_user_password   = true
-  master_user_secret_kms_key_id = var.master_user_secret_kms_key_arn
+  master_user_secret_kms_key_id = var.operational_kms_key_arn
 
   iam_database_authentication_enabled = true
   ca_cert_identifier                  = var.ca_cert_identifier
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
-  vpc_security_group_ids = var.vpc_security_group_ids
+  vpc_security_group_ids = var.security_group_ids
   publicly_accessible    = false
-  multi_az               = var.multi_az
+  multi_az               = var.multi_az_enabled
   parameter_group_name   = aws_db_parameter_group.this.name
 
   storage_type          = "gp3"
   allocated_storage     = var.allocated_storage
   max_allocated_storage = var.max_allocated_storage
   storage_encrypted     = true
-  kms_key_id            = var.kms_key_arn
+  kms_key_id            = var.operational_kms_key_arn
 
   backup_retention_period   = var.backup_retention_period
   backup_window             = var.backup_window
   maintenance_window        = var.maintenance_window
   copy_tags_to_snapshot     = true
   delete_automated_backups  = false
-  deletion_protection       = var.deletion_protection
-  skip_final_snapshot       = var.skip_final_snapshot
-  final_snapshot_identifier = var.skip_final_snapshot ? null : "${local.identifier}-final"
+  deletion_protection       = var.deletion_protection_enabled
+  skip_final_snapshot       = !var.final_snapshot_enabled
+  final_snapshot_identifier = var.final_snapshot_enabled ? "${local.identifier}-final" : null
 
-  auto_minor_version_upgrade  = var.auto_minor_version_upgrade
+  auto_minor_version_upgrade  = var.auto_minor_version_upgrade_enabled
   allow_major_version_upgrade = false
   apply_immediately           = var.apply_immediately
 
@@ -147,7 +147,7 @@ resource "aws_db_instance" "this" {
   monitoring_interval                   = var.monitoring_interval
   monitoring_role_arn                   = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
   performance_insights_enabled          = var.performance_insights_enabled
-  performance_insights_kms_key_id       = var.performance_insights_enabled ? var.kms_key_arn : null
+  performance_insights_kms_key_id       = var.performance_insights_enabled ? var.operational_kms_key_arn : null
   performance_insights_retention_period = var.performance_insights_enabled ? var.performance_insights_retention_period : null
 
   tags = local.tags

@@ -1,11 +1,11 @@
 variable "name_prefix" {
-  description = "Prefix for every name this module creates (instance identifier, subnet group, parameter group, monitoring role). Lower case letters, digits and hyphens."
+  description = "Prefix for every name this module creates (<name_prefix>-db, its subnet group, parameter group and monitoring role). 3-32 characters: lower-case letters, digits and single hyphens, starting with a letter."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.name_prefix)) && !strcontains(var.name_prefix, "--")
-    error_message = "name_prefix must be 3-40 characters: lower case letters, digits and single hyphens, starting with a letter and not ending with a hyphen."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix)) && !strcontains(var.name_prefix, "--")
+    error_message = "name_prefix must be 3-32 characters: lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen."
   }
 }
 
@@ -21,7 +21,7 @@ variable "account_id" {
 }
 
 variable "subnet_ids" {
-  description = "Isolated subnets (no route to the internet) for the DB subnet group; at least two, in different availability zones."
+  description = "Isolated subnets (no route to the internet) for the DB subnet group; at least two, in different availability zones (the network module's isolated_subnet_ids)."
   type        = list(string)
   nullable    = false
 
@@ -29,38 +29,35 @@ variable "subnet_ids" {
     condition     = length(var.subnet_ids) >= 2
     error_message = "subnet_ids must list at least two subnets (RDS needs two availability zones for a subnet group)."
   }
+  validation {
+    condition     = alltrue([for s in var.subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "subnet_ids must be subnet ids (subnet-xxxxxxxx)."
+  }
 }
 
-variable "vpc_security_group_ids" {
-  description = "Security groups attached to the instance. The caller's database security group should only admit the processors on the database port."
+variable "security_group_ids" {
+  description = "Security groups attached to the instance (the network module's database_security_group_id). The database group should only admit the processors on the database port."
   type        = list(string)
   nullable    = false
 
   validation {
-    condition     = length(var.vpc_security_group_ids) >= 1
-    error_message = "vpc_security_group_ids must list at least one security group; the VPC default group is never used."
+    condition     = length(var.security_group_ids) >= 1
+    error_message = "security_group_ids must list at least one security group; the VPC default group is never used."
+  }
+  validation {
+    condition     = alltrue([for s in var.security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", s))])
+    error_message = "security_group_ids must be security group ids (sg-xxxxxxxx)."
   }
 }
 
-variable "kms_key_arn" {
-  description = "ARN of the customer-managed KMS key that encrypts storage, automated backups, snapshots and Performance Insights."
+variable "operational_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key (ferry's operational key) that encrypts storage, automated backups, snapshots, Performance Insights and the master user secret RDS manages in Secrets Manager. Single- and multi-Region (mrk-) keys are accepted alike; aliases and AWS-managed keys are not."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be the ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>); aliases and AWS-managed keys are not accepted."
-  }
-}
-
-variable "master_user_secret_kms_key_arn" {
-  description = "ARN of the customer-managed KMS key that encrypts the master user secret RDS manages in Secrets Manager (ferry's operational key)."
-  type        = string
-  nullable    = false
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.master_user_secret_kms_key_arn))
-    error_message = "master_user_secret_kms_key_arn must be the ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>)."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.operational_kms_key_arn))
+    error_message = "operational_kms_key_arn must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> with a key id such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-1234abcd12ab34cd56ef1234567890ab; aliases are not accepted."
   }
 }
 
@@ -148,24 +145,24 @@ variable "max_allocated_storage" {
   }
 }
 
-variable "multi_az" {
-  description = "Run a synchronous standby in a second availability zone. On by default; single-AZ (false) only for environments that can afford downtime, such as dev."
+variable "multi_az_enabled" {
+  description = "Run a synchronous standby in a second availability zone. On by default; off (false) only for environments that can afford downtime, such as dev."
   type        = bool
   default     = true
   nullable    = false
 }
 
-variable "deletion_protection" {
+variable "deletion_protection_enabled" {
   description = "Refuse to delete the instance. Turn off only for throwaway environments, and only in the apply before a destroy."
   type        = bool
   default     = true
   nullable    = false
 }
 
-variable "skip_final_snapshot" {
-  description = "Delete without a final snapshot. Off by default: a destroy leaves <name_prefix>-db-final behind."
+variable "final_snapshot_enabled" {
+  description = "Take a final snapshot (<name_prefix>-db-final) when the instance is deleted. On by default; off (false) only for throwaway environments."
   type        = bool
-  default     = false
+  default     = true
   nullable    = false
 }
 
@@ -203,7 +200,7 @@ variable "maintenance_window" {
   }
 }
 
-variable "auto_minor_version_upgrade" {
+variable "auto_minor_version_upgrade_enabled" {
   description = "Apply minor engine upgrades (security fixes) in the maintenance window."
   type        = bool
   default     = true
@@ -211,7 +208,7 @@ variable "auto_minor_version_upgrade" {
 }
 
 variable "apply_immediately" {
-  description = "Apply modifications at once instead of in the next maintenance window."
+  description = "Apply modifications at once instead of in the next maintenance window. Named after the RDS setting rather than <feature>_enabled: it says when changes apply, it switches no feature on or off."
   type        = bool
   default     = false
   nullable    = false
@@ -316,18 +313,18 @@ variable "log_retention_days" {
 }
 
 variable "logs_kms_key_arn" {
-  description = "ARN of the customer-managed KMS key that encrypts the exported log groups (ferry's logs key)."
+  description = "ARN of the customer-managed KMS key (ferry's logs key) that encrypts the exported log groups. Single- and multi-Region (mrk-) keys are accepted alike; aliases are not."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.logs_kms_key_arn))
-    error_message = "logs_kms_key_arn must be the ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>)."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> with a key id such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-1234abcd12ab34cd56ef1234567890ab; aliases are not accepted."
   }
 }
 
 variable "tags" {
-  description = "Tags added to every resource (on top of the provider's default_tags)."
+  description = "Tags added to every resource, merged over the provider's default_tags."
   type        = map(string)
   default     = {}
   nullable    = false

@@ -31,8 +31,10 @@ data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
-  root_arn  = "arn:${local.partition}:iam::${var.account_id}:root"
+  # The region's name is `id` in provider 5.x and 6.x alike: `name` is
+  # deprecated in 6.x and `region` does not exist in 5.x (docs/provider-6.md).
+  region   = data.aws_region.current.id
+  root_arn = "arn:${local.partition}:iam::${var.account_id}:root"
 
   tiers = {
     storage = {

@@ -1,16 +1,16 @@
 variable "name_prefix" {
-  description = "Prefix for every name this module creates (aliases become alias/<name_prefix>-<tier>). Lowercase letters, digits and hyphens, 3-32 characters."
+  description = "Prefix for every name this module creates (aliases become alias/<name_prefix>-<tier>). 3-32 characters: lower-case letters, digits and hyphens, starting with a letter."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-32 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lower-case letters, digits and hyphens, starting with a letter and ending with a letter or digit."
   }
 }
 
 variable "tags" {
-  description = "Tags added to every taggable resource."
+  description = "Tags added to every taggable resource, merged over the provider's default_tags."
   type        = map(string)
   default     = {}
   nullable    = false

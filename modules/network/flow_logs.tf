@@ -4,8 +4,8 @@
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
   name              = "/aws/vpc-flow-logs/${var.name_prefix}"
-  retention_in_days = var.flow_log_retention_days
-  kms_key_id        = var.flow_log_kms_key_arn
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
 
   tags = merge(var.tags, { Name = "${var.name_prefix}-flow-logs" })
 }

@@ -1,6 +1,6 @@
 # VPC with three subnet tiers per availability zone:
 #
-#   public    only with NAT or create_public_subnets: NAT gateways (and load
+#   public    only with NAT or public_subnets_enabled: NAT gateways (and load
 #             balancers); routes to the internet gateway
 #   private   the processors; route out through NAT when nat_mode != none,
 #             otherwise reach AWS only through the VPC endpoints
@@ -16,12 +16,14 @@ data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  # The region's name is `id` in provider 5.x and 6.x alike: `name` is
+  # deprecated in 6.x and `region` does not exist in 5.x (docs/provider-6.md).
+  region = data.aws_region.current.id
 
   az_count = length(var.availability_zones)
   azs      = { for i, az in var.availability_zones : az => i }
 
-  public_enabled = var.create_public_subnets || var.nat_mode != "none"
+  public_enabled = var.public_subnets_enabled || var.nat_mode != "none"
   nat_count      = var.nat_mode == "none" ? 0 : (var.nat_mode == "single" ? 1 : local.az_count)
 
   private_cidrs  = { for az, i in local.azs : az => cidrsubnet(var.vpc_cidr, var.subnet_newbits, i) }
@@ -36,6 +38,13 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = merge(var.tags, { Name = "${var.name_prefix}-vpc" })
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for az in var.availability_zones : can(regex("^${local.region}[a-z]$", az))])
+      error_message = "availability_zones must all lie in the provider's region (${local.region}), e.g. ${local.region}a."
+    }
+  }
 }
 
 # Take over the default security group and strip every rule from it.

@@ -1,16 +1,16 @@
 variable "name_prefix" {
-  description = "Prefix for every name this module creates. Lowercase letters, digits and hyphens, 3-32 characters."
+  description = "Prefix for every name this module creates (<name_prefix>-<what>). 3-32 characters: lower-case letters, digits and hyphens, starting with a letter."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-32 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lower-case letters, digits and hyphens, starting with a letter and ending with a letter or digit."
   }
 }
 
 variable "tags" {
-  description = "Tags added to every taggable resource."
+  description = "Tags added to every taggable resource, merged over the provider's default_tags."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -98,8 +98,8 @@ variable "nat_mode" {
   }
 }
 
-variable "create_public_subnets" {
-  description = "Create public subnets and an internet gateway even without NAT (for a load balancer, say). Off by default; NAT turns them on by itself."
+variable "public_subnets_enabled" {
+  description = "Public subnets and an internet gateway even without NAT (for a load balancer, say). Off by default; any nat_mode other than none turns them on by itself."
   type        = bool
   default     = false
   nullable    = false
@@ -138,26 +138,26 @@ variable "database_port" {
   }
 }
 
-variable "flow_log_kms_key_arn" {
-  description = "ARN of the KMS key (the logs tier key) that encrypts the flow-log log group."
+variable "logs_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key (ferry's logs key) that encrypts the flow-log log group. Single- and multi-Region (mrk-) keys are accepted alike; aliases are not."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[a-f0-9-]{32,36}$", var.flow_log_kms_key_arn))
-    error_message = "flow_log_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>)."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id> with a key id such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-1234abcd12ab34cd56ef1234567890ab; aliases are not accepted."
   }
 }
 
-variable "flow_log_retention_days" {
+variable "log_retention_days" {
   description = "Days the VPC flow logs are kept. One of the values CloudWatch Logs accepts; never-expire (0) is not offered."
   type        = number
   default     = 365
   nullable    = false
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_log_retention_days)
-    error_message = "flow_log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
   }
 }
 

@@ -11,13 +11,12 @@ mock_provider "aws" {
 }
 
 variables {
-  name_prefix                    = "ferry-test"
-  account_id                     = "123456789012"
-  subnet_ids                     = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
-  vpc_security_group_ids         = ["sg-0aaaaaaaaaaaaaaa1"]
-  kms_key_arn                    = "arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-1111-1111-111111111111"
-  master_user_secret_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
-  logs_kms_key_arn               = "arn:aws:kms:eu-west-1:123456789012:key/33333333-3333-3333-3333-333333333333"
+  name_prefix             = "ferry-test"
+  account_id              = "123456789012"
+  subnet_ids              = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
+  security_group_ids      = ["sg-0aaaaaaaaaaaaaaa1"]
+  operational_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+  logs_kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/33333333-3333-3333-3333-333333333333"
 }
 
 run "defaults_are_secure" {
@@ -28,11 +27,11 @@ run "defaults_are_secure" {
     error_message = "the instance must never be publicly accessible"
   }
   assert {
-    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == var.kms_key_arn
+    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id == var.operational_kms_key_arn
     error_message = "storage must be encrypted with the customer-managed key"
   }
   assert {
-    condition     = aws_db_instance.this.manage_master_user_password && aws_db_instance.this.master_user_secret_kms_key_id == var.master_user_secret_kms_key_arn
+    condition     = aws_db_instance.this.manage_master_user_password && aws_db_instance.this.master_user_secret_kms_key_id == var.operational_kms_key_arn
     error_message = "the master password must be managed by RDS in Secrets Manager under the operational key"
   }
   assert {
@@ -64,7 +63,7 @@ run "defaults_are_secure" {
     error_message = "postgresql and upgrade logs must be exported"
   }
   assert {
-    condition     = aws_db_instance.this.performance_insights_enabled && aws_db_instance.this.performance_insights_kms_key_id == var.kms_key_arn
+    condition     = aws_db_instance.this.performance_insights_enabled && aws_db_instance.this.performance_insights_kms_key_id == var.operational_kms_key_arn
     error_message = "Performance Insights must be on and encrypted with the customer-managed key"
   }
   assert {
@@ -152,9 +151,9 @@ run "throwaway_environment_opt_outs" {
   command = plan
 
   variables {
-    multi_az                     = false
-    deletion_protection          = false
-    skip_final_snapshot          = true
+    multi_az_enabled             = false
+    deletion_protection_enabled  = false
+    final_snapshot_enabled       = false
     monitoring_interval          = 0
     performance_insights_enabled = false
   }
@@ -177,6 +176,20 @@ run "throwaway_environment_opt_outs" {
   }
 }
 
+run "multi_region_keys_are_accepted" {
+  command = plan
+
+  variables {
+    operational_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/mrk-22222222222222222222222222222222"
+    logs_kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/mrk-33333333333333333333333333333333"
+  }
+
+  assert {
+    condition     = aws_db_instance.this.kms_key_id == var.operational_kms_key_arn && alltrue([for g in aws_cloudwatch_log_group.exports : g.kms_key_id == var.logs_kms_key_arn])
+    error_message = "multi-Region keys are accepted like single-Region ones"
+  }
+}
+
 run "rejects_bad_name_prefix" {
   command = plan
   variables { name_prefix = "Ferry_Prod" }
@@ -195,22 +208,40 @@ run "rejects_single_subnet" {
   expect_failures = [var.subnet_ids]
 }
 
+run "rejects_long_name_prefix" {
+  command = plan
+  variables { name_prefix = "ferry-this-prefix-is-far-too-long-x" }
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_bad_subnet_id" {
+  command = plan
+  variables { subnet_ids = ["subnet-0aaaaaaaaaaaaaaa1", "isolated-b"] }
+  expect_failures = [var.subnet_ids]
+}
+
 run "rejects_no_security_group" {
   command = plan
-  variables { vpc_security_group_ids = [] }
-  expect_failures = [var.vpc_security_group_ids]
+  variables { security_group_ids = [] }
+  expect_failures = [var.security_group_ids]
+}
+
+run "rejects_security_group_name_instead_of_id" {
+  command = plan
+  variables { security_group_ids = ["ferry-database"] }
+  expect_failures = [var.security_group_ids]
 }
 
 run "rejects_kms_alias" {
   command = plan
-  variables { kms_key_arn = "alias/aws/rds" }
-  expect_failures = [var.kms_key_arn]
+  variables { operational_kms_key_arn = "alias/aws/rds" }
+  expect_failures = [var.operational_kms_key_arn]
 }
 
-run "rejects_bad_secret_key" {
+run "rejects_truncated_multi_region_key" {
   command = plan
-  variables { master_user_secret_kms_key_arn = "not-a-key" }
-  expect_failures = [var.master_user_secret_kms_key_arn]
+  variables { operational_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/mrk-2222" }
+  expect_failures = [var.operational_kms_key_arn]
 }
 
 run "rejects_bad_logs_key" {

@@ -5,7 +5,7 @@ mock_provider "aws" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
   mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
+    defaults = { id = "eu-west-1" }
   }
 }
 
@@ -35,6 +35,12 @@ run "rejects_long_name_prefix" {
 run "rejects_name_prefix_ending_in_hyphen" {
   command = plan
   variables { name_prefix = "ferry-" }
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_name_prefix_starting_with_a_digit" {
+  command = plan
+  variables { name_prefix = "1ferry" }
   expect_failures = [var.name_prefix]
 }
 

@@ -9,7 +9,7 @@ mock_provider "aws" {
     defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
   }
   mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
+    defaults = { id = "eu-west-1" }
   }
   # ARN-shaped values where the provider validates ARNs.
   mock_resource "aws_cloudwatch_log_group" {
@@ -21,10 +21,10 @@ mock_provider "aws" {
 }
 
 variables {
-  name_prefix          = "ferry-test"
-  account_id           = "111122223333"
-  availability_zones   = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-  flow_log_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
+  name_prefix        = "ferry-test"
+  account_id         = "111122223333"
+  availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+  logs_kms_key_arn   = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
 }
 
 run "defaults_are_private_and_closed" {
@@ -196,7 +196,7 @@ run "flow_logs" {
     error_message = "all traffic of the VPC is logged to the flow-log group through the flow-log role"
   }
   assert {
-    condition     = aws_cloudwatch_log_group.flow_logs.retention_in_days == 365 && aws_cloudwatch_log_group.flow_logs.kms_key_id == var.flow_log_kms_key_arn
+    condition     = aws_cloudwatch_log_group.flow_logs.retention_in_days == 365 && aws_cloudwatch_log_group.flow_logs.kms_key_id == var.logs_kms_key_arn
     error_message = "flow logs are kept a year and encrypted with the logs key"
   }
   assert {

@@ -5,7 +5,7 @@ mock_provider "aws" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
   mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
+    defaults = { id = "eu-west-1" }
   }
   # ARN-shaped values where the provider validates ARNs.
   mock_resource "aws_cloudwatch_log_group" {
@@ -17,10 +17,10 @@ mock_provider "aws" {
 }
 
 variables {
-  name_prefix          = "ferry-test"
-  account_id           = "111122223333"
-  availability_zones   = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-  flow_log_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
+  name_prefix        = "ferry-test"
+  account_id         = "111122223333"
+  availability_zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+  logs_kms_key_arn   = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
 }
 
 run "single_nat" {
@@ -91,7 +91,7 @@ run "public_subnets_without_nat" {
   command = plan
 
   variables {
-    create_public_subnets = true
+    public_subnets_enabled = true
   }
 
   assert {
@@ -175,12 +175,25 @@ run "flow_log_settings" {
   command = plan
 
   variables {
-    flow_log_retention_days           = 731
+    log_retention_days                = 731
     flow_log_max_aggregation_interval = 60
   }
 
   assert {
     condition     = aws_cloudwatch_log_group.flow_logs.retention_in_days == 731 && aws_flow_log.this.max_aggregation_interval == 60 && aws_flow_log.this.traffic_type == "ALL"
     error_message = "retention and aggregation follow the inputs; all traffic is still logged"
+  }
+}
+
+run "multi_region_logs_key" {
+  command = plan
+
+  variables {
+    logs_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1a2b3c4d5e6f4a8b9c0d1e2f3a4b5c6d"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.flow_logs.kms_key_id == "arn:aws:kms:eu-west-1:111122223333:key/mrk-1a2b3c4d5e6f4a8b9c0d1e2f3a4b5c6d"
+    error_message = "a multi-Region key is accepted like a single-Region one"
   }
 }

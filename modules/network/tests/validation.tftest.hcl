@@ -5,15 +5,15 @@ mock_provider "aws" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
   mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
+    defaults = { id = "eu-west-1" }
   }
 }
 
 variables {
-  name_prefix          = "ferry-test"
-  account_id           = "111122223333"
-  availability_zones   = ["eu-west-1a", "eu-west-1b"]
-  flow_log_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
+  name_prefix        = "ferry-test"
+  account_id         = "111122223333"
+  availability_zones = ["eu-west-1a", "eu-west-1b"]
+  logs_kms_key_arn   = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
 }
 
 run "rejects_bad_name_prefix" {
@@ -133,22 +133,46 @@ run "rejects_privileged_database_port" {
   expect_failures = [var.database_port]
 }
 
+run "rejects_name_prefix_starting_with_a_digit" {
+  command = plan
+  variables { name_prefix = "1ferry" }
+  expect_failures = [var.name_prefix]
+}
+
 run "rejects_kms_alias_for_flow_logs" {
   command = plan
-  variables { flow_log_kms_key_arn = "alias/ferry-logs" }
-  expect_failures = [var.flow_log_kms_key_arn]
+  variables { logs_kms_key_arn = "alias/ferry-logs" }
+  expect_failures = [var.logs_kms_key_arn]
+}
+
+run "rejects_kms_alias_arn_for_flow_logs" {
+  command = plan
+  variables { logs_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/ferry-logs" }
+  expect_failures = [var.logs_kms_key_arn]
+}
+
+run "rejects_truncated_multi_region_key" {
+  command = plan
+  variables { logs_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1a2b3c4d5e6f" }
+  expect_failures = [var.logs_kms_key_arn]
+}
+
+run "rejects_zones_outside_the_provider_region" {
+  command = plan
+  variables { availability_zones = ["eu-west-1a", "eu-central-1b"] }
+  expect_failures = [aws_vpc.this]
 }
 
 run "rejects_never_expiring_flow_logs" {
   command = plan
-  variables { flow_log_retention_days = 0 }
-  expect_failures = [var.flow_log_retention_days]
+  variables { log_retention_days = 0 }
+  expect_failures = [var.log_retention_days]
 }
 
 run "rejects_retention_cloudwatch_does_not_offer" {
   command = plan
-  variables { flow_log_retention_days = 10 }
-  expect_failures = [var.flow_log_retention_days]
+  variables { log_retention_days = 10 }
+  expect_failures = [var.log_retention_days]
 }
 
 run "rejects_bad_aggregation_interval" {

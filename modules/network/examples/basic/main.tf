@@ -7,7 +7,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.100, < 6.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 }
@@ -43,11 +43,11 @@ variable "logs_key_arn" {
 module "network" {
   source = "../.."
 
-  name_prefix          = "ferry-example"
-  account_id           = var.account_id
-  vpc_cidr             = "10.40.0.0/16"
-  availability_zones   = ["${var.region}a", "${var.region}b"]
-  flow_log_kms_key_arn = var.logs_key_arn
+  name_prefix        = "ferry-example"
+  account_id         = var.account_id
+  vpc_cidr           = "10.40.0.0/16"
+  availability_zones = ["${var.region}a", "${var.region}b"]
+  logs_kms_key_arn   = var.logs_key_arn
 
   tags = { Environment = "example" }
 }

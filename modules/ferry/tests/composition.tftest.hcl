@@ -1,0 +1,270 @@
+# Plan-only, offline: the composition wires every module, and each part can be
+# switched off or replaced by one that exists.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1", id = "eu-west-1", region = "eu-west-1" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111" }
+  }
+  mock_resource "aws_subnet" {
+    defaults = { id = "subnet-0a1b2c3d4e5f60001" }
+  }
+  mock_resource "aws_security_group" {
+    defaults = { id = "sg-0a1b2c3d4e5f60003" }
+  }
+  mock_resource "aws_vpc" {
+    defaults = { id = "vpc-0a1b2c3d4e5f60789" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:111122223333:ferry-test-alarms" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:111122223333:log-group:mocked" }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:eu-west-1:111122223333:rule/mocked" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::111122223333:role/mocked" }
+  }
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-test/database-AbCdEf" }
+  }
+  mock_resource "aws_db_instance" {
+    defaults = { address = "ferry-test.abc.eu-west-1.rds.amazonaws.com", port = 5432, master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-AbCdEf", kms_key_id = "", secret_status = "active" }] }
+  }
+}
+
+variables {
+  name_prefix            = "ferry-test"
+  account_id             = "111122223333"
+  package_path           = "build/processor.zip"
+  package_sha256         = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  processing_config_path = "../../lambda_src/config/ferry.json"
+  network                = { availability_zones = ["eu-west-1a", "eu-west-1b"] }
+}
+
+run "everything_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(module.kms) == 1 && length(module.network) == 1 && length(module.database) == 1 && length(module.audit) == 1
+    error_message = "by default the composition creates keys, network, database and audit"
+  }
+  assert {
+    condition     = length(aws_secretsmanager_secret.emulator_database) == 0
+    error_message = "the emulator's database secret exists only on the emulator"
+  }
+  assert {
+    condition     = output.trail_arn == "arn:aws:cloudtrail:eu-west-1:111122223333:trail/ferry-test-trail"
+    error_message = "the trail ARN is known at plan time from audit's naming rule"
+  }
+  assert {
+    condition     = module.pipeline.function_environment["FERRY_CONFIG_SHA256"] == sha256(file(var.processing_config_path))
+    error_message = "the function must know the hash of the configuration Terraform derived its filters from"
+  }
+}
+
+run "existing_network" {
+  command = plan
+
+  variables {
+    existing_network = {
+      vpc_id                       = "vpc-0a1b2c3d4e5f60789"
+      private_subnet_ids           = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+      isolated_subnet_ids          = ["subnet-0a1b2c3d4e5f60003", "subnet-0a1b2c3d4e5f60004"]
+      processor_security_group_ids = ["sg-0a1b2c3d4e5f60005"]
+      database_security_group_ids  = ["sg-0a1b2c3d4e5f60006"]
+    }
+  }
+
+  assert {
+    condition     = length(module.network) == 0
+    error_message = "an existing VPC means no network module"
+  }
+  assert {
+    condition     = output.vpc_id == "vpc-0a1b2c3d4e5f60789"
+    error_message = "vpc_id must be the given VPC"
+  }
+}
+
+run "existing_network_is_validated" {
+  command = plan
+
+  variables {
+    existing_network = {
+      vpc_id                       = "vpc-0a1b2c3d4e5f60789"
+      private_subnet_ids           = ["subnet-0a1b2c3d4e5f60001"]
+      isolated_subnet_ids          = ["subnet-0a1b2c3d4e5f60003"]
+      processor_security_group_ids = ["sg-0a1b2c3d4e5f60005"]
+      database_security_group_ids  = []
+    }
+  }
+  expect_failures = [var.existing_network]
+}
+
+run "existing_keys" {
+  command = plan
+
+  variables {
+    existing_kms_key_arns = {
+      storage     = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef"
+      operational = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
+      logs        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
+    }
+  }
+
+  assert {
+    condition     = length(module.kms) == 0 && output.kms_key_arns.storage == var.existing_kms_key_arns.storage
+    error_message = "given keys mean no kms module, and the given keys are used"
+  }
+}
+
+run "existing_raw_bucket_through_eventbridge" {
+  command = plan
+
+  variables {
+    existing_raw_bucket = { name = "acme-landing-prod", kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef" }
+  }
+
+  assert {
+    condition     = output.bucket_names.raw == "acme-landing-prod"
+    error_message = "the raw bucket must be the existing one"
+  }
+  assert {
+    condition     = length(module.pipeline.eventbridge_rule_arn == null ? [] : [1]) == 1
+    error_message = "an existing raw bucket delivers through EventBridge"
+  }
+}
+
+run "organisation_audit" {
+  command = plan
+
+  variables {
+    create_trail = false
+    create_macie = false
+  }
+
+  assert {
+    condition     = output.trail_arn == null
+    error_message = "no trail when the organisation's trail records the account"
+  }
+}
+
+run "audit_off" {
+  command = plan
+
+  variables {
+    create_audit = false
+  }
+
+  assert {
+    condition     = length(module.audit) == 0 && output.findings_topic_arn == null
+    error_message = "create_audit = false creates no audit module"
+  }
+}
+
+run "existing_topic" {
+  command = plan
+
+  variables {
+    existing_sns_topic_arn = "arn:aws:sns:eu-west-1:111122223333:platform-alerts"
+  }
+
+  assert {
+    condition     = output.alarm_topic_arn == var.existing_sns_topic_arn
+    error_message = "alarms go to the given topic"
+  }
+}
+
+run "existing_topic_is_validated" {
+  command = plan
+
+  variables {
+    existing_sns_topic_arn = "platform-alerts"
+  }
+  expect_failures = [var.existing_sns_topic_arn]
+}
+
+run "existing_database" {
+  command = plan
+
+  variables {
+    existing_database = { host = "pg.internal.example", name = "ingest", secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ingest-AbCdEf" }
+  }
+
+  assert {
+    condition     = length(module.database) == 0 && output.database_address == "pg.internal.example"
+    error_message = "a given database means no RDS instance, and the processor connects to it"
+  }
+}
+
+run "emulator" {
+  command = plan
+
+  variables {
+    emulator = { enabled = true, database = { port = 55432 } }
+  }
+
+  assert {
+    condition     = length(module.database) == 0 && length(aws_secretsmanager_secret.emulator_database) == 1
+    error_message = "on the emulator a local PostgreSQL replaces RDS, its credentials in a secret"
+  }
+  assert {
+    condition     = output.function_name == null
+    error_message = "the emulator runs no Lambda function"
+  }
+  assert {
+    condition     = output.database_address == "localhost"
+    error_message = "the processor connects to the local server"
+  }
+}
+
+run "emulator_needs_its_database" {
+  command = plan
+
+  variables {
+    emulator = { enabled = true }
+  }
+  expect_failures = [var.emulator]
+}
+
+run "name_prefix_is_validated" {
+  command = plan
+
+  variables {
+    name_prefix = "Ferry_Prod"
+  }
+  expect_failures = [var.name_prefix]
+}
+
+run "account_id_is_validated" {
+  command = plan
+
+  variables {
+    account_id = "1234"
+  }
+  expect_failures = [var.account_id]
+}
+
+run "availability_zones_are_validated" {
+  command = plan
+
+  variables {
+    network = { availability_zones = ["eu-west-1a"] }
+  }
+  expect_failures = [var.network]
+}
