@@ -73,7 +73,7 @@ module "ferry" {
     instance_class              = "db.t4g.medium"
     allocated_storage           = 20
     max_allocated_storage       = 50
-    multi_az                    = false
+    multi_az_enabled            = false
     deletion_protection_enabled = false
     backup_retention_period     = 7
   }

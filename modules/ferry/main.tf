@@ -93,21 +93,20 @@ module "database" {
   source = "../database"
   count  = local.create_database ? 1 : 0
 
-  name_prefix                    = var.name_prefix
-  account_id                     = var.account_id
-  tags                           = var.tags
-  subnet_ids                     = local.network.isolated_subnet_ids
-  security_group_ids             = local.network.database_security_group_ids
-  kms_key_arn                    = local.kms_key_arns.operational
-  master_user_secret_kms_key_arn = local.kms_key_arns.operational
-  logs_kms_key_arn               = local.kms_key_arns.logs
-  log_retention_days             = var.log_retention_days
+  name_prefix             = var.name_prefix
+  account_id              = var.account_id
+  tags                    = var.tags
+  subnet_ids              = local.network.isolated_subnet_ids
+  security_group_ids      = local.network.database_security_group_ids
+  operational_kms_key_arn = local.kms_key_arns.operational
+  logs_kms_key_arn        = local.kms_key_arns.logs
+  log_retention_days      = var.log_retention_days
 
   engine_version              = var.database.engine_version
   instance_class              = var.database.instance_class
   allocated_storage           = var.database.allocated_storage
   max_allocated_storage       = var.database.max_allocated_storage
-  multi_az                    = var.database.multi_az
+  multi_az_enabled            = var.database.multi_az_enabled
   deletion_protection_enabled = var.database.deletion_protection_enabled
   backup_retention_period     = var.database.backup_retention_period
 }

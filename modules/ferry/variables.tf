@@ -181,7 +181,7 @@ variable "database" {
     instance_class              = optional(string, "db.t4g.medium")
     allocated_storage           = optional(number, 20)
     max_allocated_storage       = optional(number, 100)
-    multi_az                    = optional(bool, true)
+    multi_az_enabled            = optional(bool, true)
     deletion_protection_enabled = optional(bool, true)
     backup_retention_period     = optional(number, 7)
   })
