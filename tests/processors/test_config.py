@@ -125,7 +125,7 @@ def test_settings_from_environment() -> None:
         }
     )
     assert settings.ledger_table == "ledger"
-    assert (settings.db_port, settings.ledger_ttl_days) == (6543, 7)
+    assert (settings.db.port, settings.ledger_ttl_days) == (6543, 7)
     assert settings.resolved_config_path() == Path("/opt/ferry.json")
     assert Settings.from_env({}).resolved_config_path().name in {"ferry.json", "ferry_config.json"}
     with pytest.raises(SettingsError, match="FERRY_LEDGER_TTL_DAYS='soon' is not an integer"):
