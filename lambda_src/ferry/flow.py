@@ -85,13 +85,21 @@ def deadline(context: Any) -> Callable[[], int]:
 def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
     """Process one invocation's event with the given runtime."""
     request_id = getattr(context, "aws_request_id", None) or f"local-{uuid.uuid4()}"
-    remaining_ms = deadline(context)
+    with obs.invocation(request_id, sample_rate=rt.settings.log_sample_rate) as cold_start:
+        if cold_start:
+            rt.metrics.cold_start()
+        return _handle_batch(event, deadline(context), rt, request_id)
+
+
+def _handle_batch(
+    event: Any, remaining_ms: Callable[[], int], rt: Runtime, request_id: str
+) -> dict[str, Any]:
     retries = Retries()
-    with obs.bind(request_id=request_id), tracing.span("intake"):
+    with tracing.span("intake"):
         parsed = intake.object_refs(event)
 
     for bad in parsed.bad:
-        with obs.bind(request_id=request_id, message_id=bad.message_id, ledger_id=bad.ledger_id):
+        with obs.bind(message_id=bad.message_id, ledger_id=bad.ledger_id):
             log.error("message rejected: %s", bad.reason, extra={"body_excerpt": bad.excerpt})
             try:
                 rt.ledger.record_bad_message(bad.ledger_id, bad.message_id, bad.reason, bad.excerpt)
@@ -105,7 +113,6 @@ def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
         if ref.message_id in retries:
             continue  # the whole message comes back; later objects in it are retried then
         with obs.bind(
-            request_id=request_id,
             key=ref.key,
             bucket=ref.bucket,
             version_id=ref.version_id,

@@ -18,6 +18,7 @@ writes the metadata table does not need ``FERRY_METADATA_TABLE``.
                                this hash (not checked for a FERRY_CONFIG_PATH override)
 ``FERRY_METRICS_NAMESPACE``    EMF namespace (``Ferry``)
 ``FERRY_LOG_LEVEL``            log level (else ``AWS_LAMBDA_LOG_LEVEL``, else INFO)
+``FERRY_LOG_SAMPLE_RATE``      fraction of invocations logged at DEBUG (0 to 1, default 0)
 ``FERRY_DB_HOST``              PostgreSQL host (what the certificate must name)
 ``FERRY_DB_PORT``              default 5432
 ``FERRY_DB_NAME``              database
@@ -83,6 +84,7 @@ class Settings:
     config_sha256: str | None = None
     metrics_namespace: str = "Ferry"
     log_level: str = "INFO"
+    log_sample_rate: float = 0.0
     service: str = "ferry"
     db: DbSettings = field(default_factory=DbSettings)
 
@@ -106,6 +108,16 @@ class Settings:
                 raise SettingsError(f"{name}={value} must be at least {minimum}")
             return value
 
+        def fraction(name: str) -> float:
+            raw = opt(name)
+            try:
+                value = float(raw) if raw is not None else 0.0
+            except ValueError:
+                raise SettingsError(f"{name}={raw!r} is not a number") from None
+            if not 0.0 <= value <= 1.0:
+                raise SettingsError(f"{name}={value} must be between 0 and 1")
+            return value
+
         auth = (opt("FERRY_DB_AUTH") or "secret").lower()
         if auth not in DB_AUTH_CHOICES:
             raise SettingsError(f"FERRY_DB_AUTH={auth!r}: use 'secret' or 'iam'")
@@ -121,6 +133,7 @@ class Settings:
             config_sha256=opt("FERRY_CONFIG_SHA256"),
             metrics_namespace=opt("FERRY_METRICS_NAMESPACE") or "Ferry",
             log_level=(opt("FERRY_LOG_LEVEL") or opt("AWS_LAMBDA_LOG_LEVEL") or "INFO").upper(),
+            log_sample_rate=fraction("FERRY_LOG_SAMPLE_RATE"),
             service=opt("AWS_LAMBDA_FUNCTION_NAME") or "ferry",
             db=DbSettings(
                 host=opt("FERRY_DB_HOST"),
