@@ -1,14 +1,16 @@
 """Intake against real event samples collected from public projects.
 
 The corpus lives outside the repository, in ``../shared/events`` relative to the
-repository root (see its INDEX.md for provenance). Every sample is either parsed
-into object refs with sane fields, or rejected with a specific reason; nothing
-raises, and nothing is silently dropped.
+repository root, or where ``FERRY_EVENT_CORPUS`` points (see its INDEX.md for
+provenance). Every sample is either parsed into object refs with sane fields,
+or rejected with a specific reason; nothing raises, and nothing is silently
+dropped.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pytest
 from ferry.intake import object_refs
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = (REPO / ".." / "shared" / "events").resolve()
+CORPUS = Path(os.environ.get("FERRY_EVENT_CORPUS") or REPO / ".." / "shared" / "events").resolve()
 SAMPLES = sorted(CORPUS.rglob("*.json")) if CORPUS.is_dir() else []
 
 # Reasons a rejected sample may give: each names what was wrong, never a generic failure.

@@ -187,6 +187,11 @@ class S3:
             self.client.delete_object(Bucket=ref.bucket, Key=ref.key)
 
 
+def ascii_metadata(value: str) -> str:
+    """S3 user metadata must be ASCII: keep it readable, escape the rest."""
+    return value.encode("ascii", "backslashreplace").decode("ascii")[:1024]
+
+
 def full_jitter(attempt: int, base_ms: int, cap_ms: int) -> float:
     """Seconds to wait before retry ``attempt`` (0-based): uniform in [0, min(cap, base * 2^n)]."""
     return random.uniform(0, min(cap_ms, base_ms * (2**attempt))) / 1000.0

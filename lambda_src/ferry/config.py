@@ -14,9 +14,25 @@ Shape (JSON)::
       "delete_raw": "never"
     }
 
-The first route whose ``prefix`` and ``suffix`` match an object key wins (the
-prefix is case-sensitive like S3 keys; the suffix ignores case so ``.JSON``
-matches ``.json``). Keys matching no route are rejected, not retried.
+Route matching (:meth:`Route.matches`): the first route whose ``prefix`` and
+``suffix`` both match an object key wins; keys matching no route are rejected,
+not retried.
+
+* ``prefix`` is compared case-sensitively, character for character, like S3
+  keys: ``incoming/`` does not match ``Incoming/a.json``.
+* ``suffix`` is compared case-insensitively: ``.json`` matches ``a.JSON``.
+
+The S3 notification filters and EventBridge patterns Terraform derives from
+this file use route *prefixes only* (S3 would compare a suffix filter
+case-sensitively), so every object under a route's prefix reaches the function
+and suffix matching happens here alone. An object under a prefix whose suffix
+matches no route is therefore rejected with the list of routes, never silently
+left unprocessed.
+
+Deploy drift: Terraform sets ``FERRY_CONFIG_SHA256`` to the SHA-256 of the exact
+bytes of the configuration it was given, and the zip carries the same file as
+``ferry_config.json``. :func:`load_config` with ``expected_sha256`` refuses a
+file whose bytes hash differently (rebuild with ``make build CONFIG=...``).
 
 :func:`parse_config` checks everything it can without third-party imports, so a
 cold start stays cheap; :func:`check_schemas` additionally compiles every JSON
@@ -28,6 +44,7 @@ CSV dataset specs used by ``csv_postgres`` routes are checked by
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -86,6 +103,7 @@ class Route:
     options: Mapping[str, Any] = field(default_factory=dict)  # the whole route object
 
     def matches(self, key: str) -> bool:
+        """Prefix case-sensitive (S3 keys are), suffix case-insensitive (see the module docs)."""
         return key.startswith(self.prefix) and key.lower().endswith(self.suffix.lower())
 
     def get(self, option: str, default: Any = None) -> Any:
@@ -108,15 +126,23 @@ class Config:
         return None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate the configuration file at ``path``."""
+def load_config(path: str | Path, *, expected_sha256: str | None = None) -> Config:
+    """Read and validate the configuration file at ``path``.
+
+    With ``expected_sha256`` (``FERRY_CONFIG_SHA256``), the file's bytes must
+    have that SHA-256, else :class:`ConfigError` names both hashes.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as err:
         raise ConfigError(f"cannot read the processing configuration {path}: {err}") from None
+    if expected_sha256 is not None:
+        check_digest(raw, expected_sha256, path)
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8: {err}") from None
     except json.JSONDecodeError as err:
         raise ConfigError(
             f"{path}: not valid JSON: line {err.lineno} column {err.colno}: {err.msg}"
@@ -125,6 +151,19 @@ def load_config(path: str | Path) -> Config:
         return parse_config(data)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+
+
+def check_digest(raw: bytes, expected_sha256: str, path: str | Path) -> None:
+    """Raise :class:`ConfigError` unless ``raw`` hashes to ``expected_sha256`` (hex)."""
+    actual = hashlib.sha256(raw).hexdigest()
+    expected = expected_sha256.strip().lower()
+    if actual != expected:
+        raise ConfigError(
+            f"{path}: the processing configuration in the zip (sha256 {actual}) is not the one "
+            f"Terraform was given (FERRY_CONFIG_SHA256={expected}): the zip and the Terraform "
+            "configuration disagree. Rebuild the zip from the file Terraform reads with "
+            "`make build CONFIG=<that file>` and apply again."
+        )
 
 
 def _fail(where: str, message: str) -> ConfigError:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -152,7 +152,6 @@ class Violation:
     path: str  # JSON path inside the record, e.g. $.metrics.temp
     message: str
     keyword: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def violations(compiled: Any, instance: Any, limit: int = 5) -> list[Violation]:

@@ -379,8 +379,3 @@ def from_env() -> Ledger:
 
     settings = Settings.from_env()
     return Ledger(settings.require("ledger_table"), DynamoDB(), ttl_days=settings.ledger_ttl_days)
-
-
-def mark_dead_lettered(ref: ObjectRef, reason: str) -> bool:
-    """Record ``failed`` for ``ref`` in the deployed ledger (used for DLQ'd messages)."""
-    return from_env().mark_dead_lettered(ref, reason)

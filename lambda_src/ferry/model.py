@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-Status = Literal["loaded", "rejected", "failed"]
-
 
 @dataclass(frozen=True, slots=True)
 class ObjectRef:

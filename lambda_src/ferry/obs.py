@@ -5,9 +5,17 @@ Standard library only. Every log line is one JSON object with ``level``,
 processed (``key``, ``ledger_id``, ``bucket``, ``version_id``, ``message_id``,
 ``request_id``), set with :func:`bind` for the duration of a ``with`` block.
 
+Each invocation runs inside :func:`invocation`, which adds ``cold_start``
+(true on the execution environment's first invocation), ``xray_trace_id`` (the
+root of ``_X_AMZN_TRACE_ID``: the same id X-Ray, or an OpenTelemetry collector
+reading the trace header, shows) and ``function_name`` / ``function_version``
+to every line, and with probability ``FERRY_LOG_SAMPLE_RATE`` lowers the level
+to DEBUG for that invocation only (``debug_sampled: true`` on its lines).
+
 Metrics are printed to stdout as EMF JSON lines: CloudWatch Logs extracts them
 into metrics without any API call (namespace ``FERRY_METRICS_NAMESPACE``,
-default ``Ferry``; dimension ``Processor``).
+default ``Ferry``; dimension ``Processor``). ``ColdStart`` is emitted once per
+execution environment.
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import os
+import random
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import IO, Any
@@ -81,6 +91,49 @@ def bind(**fields: Any) -> Iterator[None]:
         _bound.reset(token)
 
 
+_cold_start = True
+
+
+def trace_id(env: Mapping[str, str] | None = None) -> str | None:
+    """The X-Ray root trace id of the current invocation (``_X_AMZN_TRACE_ID``), if any."""
+    header = (os.environ if env is None else env).get("_X_AMZN_TRACE_ID", "")
+    for part in header.split(";"):
+        if part.startswith("Root="):
+            return part[5:] or None
+    return None
+
+
+@contextmanager
+def invocation(
+    request_id: str,
+    *,
+    sample_rate: float = 0.0,
+    rand: Callable[[], float] = random.random,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[bool]:
+    """Bind the invocation's correlation fields; yields whether this is a cold start."""
+    global _cold_start
+    cold, _cold_start = _cold_start, False
+    env = os.environ if env is None else env
+    logger = logging.getLogger("ferry")
+    level = logger.level
+    sampled = sample_rate > 0 and rand() < sample_rate
+    if sampled:
+        logger.setLevel(logging.DEBUG)
+    try:
+        with bind(
+            request_id=request_id,
+            cold_start=cold,
+            xray_trace_id=trace_id(env),
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
+            function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION") or None,
+            debug_sampled=True if sampled else None,
+        ):
+            yield cold
+    finally:
+        logger.setLevel(level)
+
+
 class Metrics:
     """EMF metric lines: one per processed object, one per batch."""
 
@@ -138,3 +191,7 @@ class Metrics:
             {"Processor": processor},
             {"status": status, **(properties or {})},
         )
+
+    def cold_start(self) -> dict[str, Any]:
+        """``ColdStart`` = 1, once per execution environment (dimension ``Service``)."""
+        return self.emit({"ColdStart": (1, "Count")}, {})

@@ -1,9 +1,13 @@
-"""Rejected files: the original and an ``.error.json`` sidecar in the failed bucket.
+"""The failed bucket: the one writer of everything ferry puts there.
 
-The original is copied server side from its exact version to the same key in
-the failed bucket (no encryption parameters: the failed bucket's default
-SSE-KMS key applies). Next to it, ``<key>.error.json`` says why. Nothing is
-deleted from the raw bucket here (see ``delete_raw`` in the configuration).
+For a rejected file (:meth:`FailedBucket.quarantine`) the original is copied
+server side from its exact version to the same key in the failed bucket, and
+next to it ``<key>.error.json`` says why. Processors that load a file but skip
+some of its rows or records write their report with :meth:`FailedBucket.write`
+(``<key>.rejects.csv``, ``<key>.invalid-records.json``). Every object written
+carries the ``ferry-ledger-id`` metadata and no encryption parameters (the
+bucket's default SSE-KMS key applies). Nothing is deleted from the raw bucket
+here (see ``delete_raw`` in the configuration).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import datetime as dt
 import json
 from typing import Any
 
-from ferry.aws import S3, ObjectGone
+from ferry.aws import S3, ObjectGone, ascii_metadata
 from ferry.model import ObjectRef, Outcome
+from ferry.settings import SettingsError
 
 SIDECAR_SUFFIX = ".error.json"
 REPORT_SUFFIX = ".invalid-records.json"
+REJECTS_SUFFIX = ".rejects.csv"
 
 
 def sidecar_document(
@@ -46,32 +52,44 @@ def to_json_bytes(document: Any) -> bytes:
     return json.dumps(document, indent=2, default=str, ensure_ascii=False).encode("utf-8")
 
 
-def quarantine(
-    s3: S3,
-    ref: ObjectRef,
-    outcome: Outcome,
-    *,
-    failed_bucket: str,
-    route: str | None,
-    when: dt.datetime,
-) -> list[str]:
-    """Copy the original and write the sidecar; returns the s3:// URIs written."""
-    outputs: list[str] = []
-    # A version that is gone cannot be copied; the sidecar still records the rejection.
-    with contextlib.suppress(ObjectGone):
-        outputs.append(s3.copy(ref, failed_bucket, ref.key, size=ref.size))
-    document = sidecar_document(ref, outcome, route=route, when=when)
-    outputs.append(
-        s3.put(
-            failed_bucket,
-            ref.key + SIDECAR_SUFFIX,
-            to_json_bytes(document),
-            metadata={"ferry-ledger-id": _ascii(ref.ledger_id)},
+class FailedBucket:
+    """Writes rejected originals, sidecars and reject reports next to the raw key."""
+
+    def __init__(self, s3: S3, bucket: str | None) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    def _name(self) -> str:
+        if not self.bucket:
+            raise SettingsError("FERRY_FAILED_BUCKET is not set")
+        return self.bucket
+
+    def write(
+        self,
+        ref: ObjectRef,
+        suffix: str,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+    ) -> str:
+        """Put ``<ref.key><suffix>``; returns its s3:// URI."""
+        return self.s3.put(
+            self._name(),
+            ref.key + suffix,
+            body,
+            content_type=content_type,
+            metadata={"ferry-ledger-id": ascii_metadata(ref.ledger_id)},
         )
-    )
-    return outputs
 
-
-def _ascii(value: str) -> str:
-    """S3 user metadata must be ASCII: keep it readable, escape the rest."""
-    return value.encode("ascii", "backslashreplace").decode("ascii")[:1024]
+    def quarantine(
+        self, ref: ObjectRef, outcome: Outcome, *, route: str | None, when: dt.datetime
+    ) -> list[str]:
+        """Copy the original and write the sidecar; returns the s3:// URIs written."""
+        bucket = self._name()
+        outputs: list[str] = []
+        # A version that is gone cannot be copied; the sidecar still records the rejection.
+        with contextlib.suppress(ObjectGone):
+            outputs.append(self.s3.copy(ref, bucket, ref.key, size=ref.size))
+        document = sidecar_document(ref, outcome, route=route, when=when)
+        outputs.append(self.write(ref, SIDECAR_SUFFIX, to_json_bytes(document)))
+        return outputs

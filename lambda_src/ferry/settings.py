@@ -1,27 +1,75 @@
 """Runtime settings, read once from the environment the Terraform pipeline module sets.
 
-Only the standard library is imported here. The ``FERRY_DB_*`` variables are
-read by the PostgreSQL connector (:mod:`ferry.csvload.db`); they appear here so
-that one place lists what the pipeline module sets. Missing values are ``None`` and are
-reported by the component that needs them (a function that never writes the
-metadata table does not need ``FERRY_METADATA_TABLE``).
+This is the only place that reads ``FERRY_*`` variables. Only the standard
+library is imported here. Missing names are ``None`` and are reported by the
+component that needs them (:meth:`Settings.require`): a function that never
+writes the metadata table does not need ``FERRY_METADATA_TABLE``.
+
+=============================  =====================================================
+``FERRY_LEDGER_TABLE``         the job ledger (DynamoDB)
+``FERRY_RECORDS_TABLE``        default table of ``json_records`` routes
+``FERRY_METADATA_TABLE``       table of ``file_metadata`` routes
+``FERRY_PROCESSED_BUCKET``     where ``json_transform`` writes
+``FERRY_FAILED_BUCKET``        rejected files, sidecars and reject reports
+``FERRY_LEDGER_TTL_DAYS``      ledger records expire after this many days (90)
+``FERRY_CONFIG_PATH``          processing configuration (default: the one in the zip)
+``FERRY_CONFIG_SHA256``        SHA-256 of the configuration Terraform was given;
+                               when set, the packed ``ferry_config.json`` must have
+                               this hash (not checked for a FERRY_CONFIG_PATH override)
+``FERRY_METRICS_NAMESPACE``    EMF namespace (``Ferry``)
+``FERRY_LOG_LEVEL``            log level (else ``AWS_LAMBDA_LOG_LEVEL``, else INFO)
+``FERRY_LOG_SAMPLE_RATE``      fraction of invocations logged at DEBUG (0 to 1, default 0)
+``FERRY_DB_HOST``              PostgreSQL host (what the certificate must name)
+``FERRY_DB_PORT``              default 5432
+``FERRY_DB_NAME``              database
+``FERRY_DB_AUTH``              ``secret`` (default) or ``iam``
+``FERRY_DB_SECRET_ARN``        secret JSON with ``username`` and ``password`` (the
+                               RDS-managed secret); ``host``/``port``/``dbname`` in it
+                               are used when the variables above are unset
+``FERRY_DB_USER``              user for IAM authentication
+``FERRY_DB_SSLROOTCERT``       CA bundle (default ``ferry/csvload/certs/rds-ca-bundle.pem``)
+``FERRY_DB_HOSTADDR``          optional IP to connect to (the certificate is still
+                               checked against ``FERRY_DB_HOST``)
+=============================  =====================================================
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 #: The processing configuration shipped at the root of the Lambda zip.
-PACKAGED_CONFIG = Path(__file__).resolve().parent.parent / "ferry_config.json"
+PACKAGED_CONFIG = _PACKAGE_ROOT / "ferry_config.json"
 #: The same configuration in the source tree (used when running from a checkout).
-SOURCE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "ferry.json"
+SOURCE_CONFIG = _PACKAGE_ROOT / "config" / "ferry.json"
+#: The RDS CA bundle shipped in the package (see ``csvload/certs/README.md``).
+DEFAULT_CA_BUNDLE = Path(__file__).resolve().parent / "csvload" / "certs" / "rds-ca-bundle.pem"
+
+DB_AUTH_CHOICES = ("secret", "iam")
 
 
 class SettingsError(RuntimeError):
     """A required environment variable is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DbSettings:
+    """Where and how to reach PostgreSQL (part of :class:`Settings`, never parsed alone)."""
+
+    host: str | None = None
+    port: int | None = None
+    dbname: str | None = None
+    auth: str = "secret"
+    secret_arn: str | None = None
+    user: str | None = None
+    sslrootcert: Path = DEFAULT_CA_BUNDLE
+    region: str | None = None
+    hostaddr: str | None = None  # connect to this IP, verify the certificate against host
+    connect_timeout: int = 10
+    application_name: str = "ferry-csvload"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +79,14 @@ class Settings:
     metadata_table: str | None = None
     processed_bucket: str | None = None
     failed_bucket: str | None = None
-    db_secret_arn: str | None = None
-    db_host: str | None = None
-    db_port: int = 5432
-    db_name: str | None = None
     ledger_ttl_days: int = 90
     config_path: Path | None = None
+    config_sha256: str | None = None
     metrics_namespace: str = "Ferry"
     log_level: str = "INFO"
+    log_sample_rate: float = 0.0
     service: str = "ferry"
+    db: DbSettings = field(default_factory=DbSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,7 +96,7 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
-        def integer(name: str, default: int, minimum: int) -> int:
+        def integer(name: str, default: int | None, minimum: int) -> int | None:
             raw = opt(name)
             if raw is None:
                 return default
@@ -61,6 +108,19 @@ class Settings:
                 raise SettingsError(f"{name}={value} must be at least {minimum}")
             return value
 
+        def fraction(name: str) -> float:
+            raw = opt(name)
+            try:
+                value = float(raw) if raw is not None else 0.0
+            except ValueError:
+                raise SettingsError(f"{name}={raw!r} is not a number") from None
+            if not 0.0 <= value <= 1.0:
+                raise SettingsError(f"{name}={value} must be between 0 and 1")
+            return value
+
+        auth = (opt("FERRY_DB_AUTH") or "secret").lower()
+        if auth not in DB_AUTH_CHOICES:
+            raise SettingsError(f"FERRY_DB_AUTH={auth!r}: use 'secret' or 'iam'")
         config = opt("FERRY_CONFIG_PATH")
         return cls(
             ledger_table=opt("FERRY_LEDGER_TABLE"),
@@ -68,15 +128,24 @@ class Settings:
             metadata_table=opt("FERRY_METADATA_TABLE"),
             processed_bucket=opt("FERRY_PROCESSED_BUCKET"),
             failed_bucket=opt("FERRY_FAILED_BUCKET"),
-            db_secret_arn=opt("FERRY_DB_SECRET_ARN"),
-            db_host=opt("FERRY_DB_HOST"),
-            db_port=integer("FERRY_DB_PORT", 5432, 1),
-            db_name=opt("FERRY_DB_NAME"),
-            ledger_ttl_days=integer("FERRY_LEDGER_TTL_DAYS", 90, 1),
+            ledger_ttl_days=integer("FERRY_LEDGER_TTL_DAYS", 90, 1) or 90,
             config_path=Path(config) if config else None,
+            config_sha256=opt("FERRY_CONFIG_SHA256"),
             metrics_namespace=opt("FERRY_METRICS_NAMESPACE") or "Ferry",
             log_level=(opt("FERRY_LOG_LEVEL") or opt("AWS_LAMBDA_LOG_LEVEL") or "INFO").upper(),
+            log_sample_rate=fraction("FERRY_LOG_SAMPLE_RATE"),
             service=opt("AWS_LAMBDA_FUNCTION_NAME") or "ferry",
+            db=DbSettings(
+                host=opt("FERRY_DB_HOST"),
+                port=integer("FERRY_DB_PORT", None, 1),
+                dbname=opt("FERRY_DB_NAME"),
+                auth=auth,
+                secret_arn=opt("FERRY_DB_SECRET_ARN"),
+                user=opt("FERRY_DB_USER"),
+                sslrootcert=Path(opt("FERRY_DB_SSLROOTCERT") or DEFAULT_CA_BUNDLE),
+                region=opt("AWS_REGION") or opt("AWS_DEFAULT_REGION"),
+                hostaddr=opt("FERRY_DB_HOSTADDR"),
+            ),
         )
 
     def require(self, attribute: str) -> str:
@@ -85,6 +154,14 @@ class Settings:
         if not value:
             raise SettingsError(f"FERRY_{attribute.upper()} is not set")
         return str(value)
+
+    def expected_config_sha256(self) -> str | None:
+        """FERRY_CONFIG_SHA256 when the packed configuration is loaded, else ``None``.
+
+        An explicit FERRY_CONFIG_PATH (the local stack, tests) is not the zip's
+        file, so it is not held to the hash of the file Terraform was given.
+        """
+        return self.config_sha256 if self.config_path is None else None
 
     def resolved_config_path(self) -> Path:
         """FERRY_CONFIG_PATH, else the configuration in the zip, else the one in the source tree."""

@@ -10,15 +10,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from ferry.csvload.db import (
+from ferry.db import (
     ConnectError,
     ConnectionCache,
     DatabaseConfigError,
-    DbSettings,
     connect,
     conninfo,
 )
 from ferry.model import Transient
+from ferry.settings import DbSettings, Settings, SettingsError
 from ferry_dev.services import PostgresServer, make_tls
 
 
@@ -110,7 +110,7 @@ def test_iam_token(aws: Callable[[str], Any], tmp_path: Path) -> None:
 
 
 def test_settings_from_env() -> None:
-    s = DbSettings.from_env(
+    s = Settings.from_env(
         {
             "FERRY_DB_HOST": "db",
             "FERRY_DB_PORT": "6432",
@@ -119,11 +119,13 @@ def test_settings_from_env() -> None:
             "FERRY_DB_USER": "u",
             "FERRY_DB_SSLROOTCERT": "/opt/ca.pem",
         }
-    )
+    ).db
     assert (s.host, s.port, s.dbname, s.auth, s.user) == ("db", 6432, "app", "iam", "u")
     assert s.sslrootcert == Path("/opt/ca.pem")
-    with pytest.raises(DatabaseConfigError, match="FERRY_DB_AUTH"):
-        DbSettings.from_env({"FERRY_DB_AUTH": "password"})
+    with pytest.raises(SettingsError, match="FERRY_DB_AUTH"):
+        Settings.from_env({"FERRY_DB_AUTH": "password"})
+    with pytest.raises(SettingsError, match="FERRY_DB_PORT='pg' is not an integer"):
+        Settings.from_env({"FERRY_DB_PORT": "pg"})
 
 
 @pytest.mark.postgres

@@ -305,14 +305,6 @@ def test_key_already_in_table_rejects_the_file(
     assert count(db) == 10
 
 
-def test_threaded_sender_loads_the_same(db: psycopg.Connection, orders: Dataset, stream_of) -> None:
-    result = Loader(orders, threaded=True, chunk_size=16 * 1024).load(
-        db, SOURCE, stream_of(orders_csv(3000))
-    )
-    assert result.status == "loaded"
-    assert count(db) == 3000
-
-
 def test_missing_load_table_is_loud(
     pg_conn: psycopg.Connection, orders: Dataset, stream_of
 ) -> None:

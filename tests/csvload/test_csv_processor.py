@@ -12,9 +12,11 @@ import pytest
 
 from ferry.aws import S3, DynamoDB
 from ferry.config import load_config
+from ferry.ledger import Ledger
 from ferry.model import ObjectRef, Transient
-from ferry.processors.base import ProcessingContext
-from ferry.processors.csv_postgres import REJECTS_SUFFIX, CsvPostgresProcessor
+from ferry.processors.csv_postgres import CsvPostgresProcessor
+from ferry.rejects import REJECTS_SUFFIX
+from ferry.runtime import Runtime
 from ferry.settings import SOURCE_CONFIG, Settings
 from ferry_dev.services import PostgresServer
 from tests.csvload.csvdata import ORDERS_HEADER, order_row
@@ -24,9 +26,7 @@ KEY = "incoming/orders/2026-11-24.csv"
 
 
 @pytest.fixture
-def context(
-    aws: Callable[[str], Any], postgres: PostgresServer, db: psycopg.Connection
-) -> ProcessingContext:
+def context(aws: Callable[[str], Any], postgres: PostgresServer, db: psycopg.Connection) -> Runtime:
     s3 = aws("s3")
     for bucket in ("raw", "failed"):
         s3.create_bucket(
@@ -37,23 +37,24 @@ def context(
     route = config.route_for(KEY)
     assert route is not None
     assert route.processor == "csv_postgres"
-    return ProcessingContext(
-        route=route,
+    dynamodb = DynamoDB(aws("dynamodb"))
+    runtime = Runtime(
         config=config,
         settings=Settings(failed_bucket="failed"),
         s3=S3(s3),
-        dynamodb=DynamoDB(aws("dynamodb")),
-        ledger_id="ledger-1",
+        dynamodb=dynamodb,
+        ledger=Ledger("ledger", dynamodb),
         db=lambda: psycopg.connect(postgres.dsn(sslmode="verify-full")),
     )
+    return runtime.for_object(ObjectRef("raw", KEY, "v1"), route)
 
 
-def put(ctx: ProcessingContext, body: bytes) -> ObjectRef:
+def put(ctx: Runtime, body: bytes) -> ObjectRef:
     r = ctx.s3.client.put_object(Bucket="raw", Key=KEY, Body=body)
     return ObjectRef("raw", KEY, r["VersionId"], len(body), r["ETag"])
 
 
-def test_loads_from_s3_with_rejects_csv(context: ProcessingContext, db: psycopg.Connection) -> None:
+def test_loads_from_s3_with_rejects_csv(context: Runtime, db: psycopg.Connection) -> None:
     rows = [order_row(i) for i in range(1, 401)]
     rows[99] = order_row(100, note='"line one\r\nline two, ""quoted"""', ordered_at="yesterday")
     body = ("\r\n".join([ORDERS_HEADER, *rows]) + "\r\n").encode()
@@ -75,7 +76,7 @@ def test_loads_from_s3_with_rejects_csv(context: ProcessingContext, db: psycopg.
     assert db.execute("SELECT count(*) FROM sales.orders").fetchone() == (399,)
 
 
-def test_whole_file_reject_is_an_outcome(context: ProcessingContext) -> None:
+def test_whole_file_reject_is_an_outcome(context: Runtime) -> None:
     ref = put(context, b"order_id,customer\n1,ann\n")
     outcome = CsvPostgresProcessor().run(ref, context)
     assert outcome.status == "rejected"
@@ -87,7 +88,7 @@ def test_whole_file_reject_is_an_outcome(context: ProcessingContext) -> None:
 
 
 def test_database_errors_are_transient_and_drop_the_connection(
-    context: ProcessingContext, pg_conn: psycopg.Connection
+    context: Runtime, pg_conn: psycopg.Connection
 ) -> None:
     processor = CsvPostgresProcessor()
     ref = put(context, ("\n".join([ORDERS_HEADER, order_row(1)]) + "\n").encode())

@@ -118,13 +118,13 @@ def set_queue(stack: Stack, *, visibility: int, max_receive: int | None = None) 
 
 def new_runtime() -> Any:
     """A handler runtime of its own: one simulated execution environment."""
-    from ferry.handler import Runtime
+    from ferry.runtime import Runtime
 
     return Runtime.from_env()
 
 
 def environment_handler(runtime: Any | None = None) -> Callable[[dict[str, Any], Any], Any]:
-    from ferry.handler import handle
+    from ferry.flow import handle
 
     rt = runtime or new_runtime()
     return lambda event, context: handle(event, context, rt)

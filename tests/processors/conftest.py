@@ -16,9 +16,10 @@ import pytest
 from ferry import obs
 from ferry.aws import S3, DynamoDB
 from ferry.config import Config, load_config
-from ferry.handler import Runtime, handle
+from ferry.flow import handle
 from ferry.ledger import Ledger
 from ferry.model import ObjectRef
+from ferry.runtime import Runtime
 from ferry.settings import SOURCE_CONFIG, Settings
 from ferry_dev.services import MotoServer
 from tests.conftest import REGION
@@ -213,7 +214,6 @@ def stack(moto_clients: Callable[[str], Any], default_config: Config) -> Stack:
         s3=S3(aws("s3")),
         dynamodb=dynamodb,
         ledger=Ledger(names["ledger"], dynamodb, ttl_days=30, clock=lambda: NOW),
-        db=None,
         metrics=obs.Metrics("FerryTest", "ferry-test"),
         clock=lambda: NOW,
     )

@@ -53,6 +53,84 @@ def test_first_matching_route_wins(default_config: Config, key: str, route: str 
     assert (found.name if found else None) == route
 
 
+def route_document(prefix: str, suffix: str) -> dict[str, Any]:
+    return {
+        "routes": [{"name": "r", "prefix": prefix, "suffix": suffix, "processor": "file_metadata"}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "key", "matches"),
+    [
+        # Prefix: case-sensitive, like S3 keys and the S3 / EventBridge prefix filters.
+        ("incoming/Orders/", ".csv", "incoming/Orders/a.csv", True),
+        ("incoming/Orders/", ".csv", "incoming/orders/a.csv", False),
+        ("incoming/Orders/", ".csv", "INCOMING/Orders/a.csv", False),
+        # Suffix: case-insensitive, on both sides (ferry alone matches suffixes).
+        ("incoming/", ".csv", "incoming/a.CSV", True),
+        ("incoming/", ".CSV", "incoming/a.csv", True),
+        ("incoming/", ".Csv", "incoming/a.cSV", True),
+        ("incoming/", ".csv", "incoming/a.csv.gz", False),
+        ("incoming/", "", "incoming/anything", True),
+    ],
+)
+def test_prefix_is_case_sensitive_and_suffix_is_not(
+    prefix: str, suffix: str, key: str, matches: bool
+) -> None:
+    config = parse_config(route_document(prefix, suffix))
+    assert config.routes[0].matches(key) is matches
+    assert (config.route_for(key) is not None) is matches
+
+
+def test_config_hash_must_match_when_terraform_sets_it(tmp_path: Path) -> None:
+    import hashlib
+
+    packed = tmp_path / "ferry_config.json"
+    packed.write_bytes(SOURCE_CONFIG.read_bytes())
+    digest = hashlib.sha256(packed.read_bytes()).hexdigest()
+    assert load_config(packed, expected_sha256=digest).routes  # same bytes: loads
+    assert load_config(packed, expected_sha256=digest.upper()).routes  # hex case is irrelevant
+    assert load_config(packed).routes  # no hash given: no check
+
+    # One byte more (a trailing newline) is a different configuration.
+    packed.write_bytes(SOURCE_CONFIG.read_bytes() + b"\n")
+    actual = hashlib.sha256(packed.read_bytes()).hexdigest()
+    with pytest.raises(ConfigError) as err:
+        load_config(packed, expected_sha256=digest)
+    message = str(err.value)
+    assert actual in message
+    assert digest in message
+    assert "the zip and the Terraform configuration disagree" in message
+    assert "make build CONFIG=" in message
+
+
+def test_runtime_refuses_a_zip_built_from_another_configuration(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """FERRY_CONFIG_SHA256 is checked against the packed file when the runtime starts."""
+    import hashlib
+
+    from ferry import settings as settings_module
+    from ferry.runtime import Runtime
+
+    packed = tmp_path / "ferry_config.json"
+    packed.write_bytes(SOURCE_CONFIG.read_bytes())
+    monkeypatch.setattr(settings_module, "PACKAGED_CONFIG", packed)
+    digest = hashlib.sha256(packed.read_bytes()).hexdigest()
+    env = {"FERRY_LEDGER_TABLE": "ledger"}
+
+    assert Runtime.from_env(Settings.from_env({**env, "FERRY_CONFIG_SHA256": digest})).config
+    assert Runtime.from_env(Settings.from_env(env)).config  # unset: no check
+    with pytest.raises(ConfigError, match=f"FERRY_CONFIG_SHA256={'0' * 64}"):
+        Runtime.from_env(Settings.from_env({**env, "FERRY_CONFIG_SHA256": "0" * 64}))
+    # An explicit FERRY_CONFIG_PATH (local stack, tests) is not the zip's file: not checked.
+    override = Settings.from_env(
+        {**env, "FERRY_CONFIG_SHA256": "0" * 64, "FERRY_CONFIG_PATH": str(packed)}
+    )
+    assert override.expected_config_sha256() is None
+    assert Runtime.from_env(override).config
+
+
 def mutate(path: str, value: Any) -> dict[str, Any]:
     """The default document with ``path`` (dotted, list indexes as numbers) set to ``value``."""
     doc = copy.deepcopy(default_document())
@@ -125,7 +203,7 @@ def test_settings_from_environment() -> None:
         }
     )
     assert settings.ledger_table == "ledger"
-    assert (settings.db_port, settings.ledger_ttl_days) == (6543, 7)
+    assert (settings.db.port, settings.ledger_ttl_days) == (6543, 7)
     assert settings.resolved_config_path() == Path("/opt/ferry.json")
     assert Settings.from_env({}).resolved_config_path().name in {"ferry.json", "ferry_config.json"}
     with pytest.raises(SettingsError, match="FERRY_LEDGER_TTL_DAYS='soon' is not an integer"):

@@ -147,3 +147,79 @@ def test_tracing_failure_to_import_falls_back_to_no_op(monkeypatch: pytest.Monke
             span.annotate(a=1)
     finally:
         tracing.reset()
+
+
+def test_invocation_binds_cold_start_and_trace_id_once_per_environment(
+    log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(obs, "_cold_start", True)  # a fresh execution environment
+    env = {
+        "_X_AMZN_TRACE_ID": TRACE_HEADER,
+        "AWS_LAMBDA_FUNCTION_NAME": "ferry-dev-processor",
+        "AWS_LAMBDA_FUNCTION_VERSION": "7",
+    }
+    log = logging.getLogger("ferry.test")
+    with obs.invocation("req-1", env=env) as cold:
+        log.info("first")
+    with obs.invocation("req-2", env={}) as warm:
+        log.info("second")
+    assert (cold, warm) == (True, False)
+    first, second = lines(log_stream)
+    assert first["cold_start"] is True
+    assert first["request_id"] == "req-1"
+    assert first["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert (first["function_name"], first["function_version"]) == ("ferry-dev-processor", "7")
+    assert second["cold_start"] is False
+    assert "xray_trace_id" not in second
+
+
+def test_debug_sampling_lowers_the_level_for_one_invocation_only(log_stream: io.StringIO) -> None:
+    obs.setup_logging("INFO", stream=log_stream)
+    log = logging.getLogger("ferry.test")
+    with obs.invocation("sampled", sample_rate=0.1, rand=lambda: 0.05, env={}):
+        log.debug("visible")
+    with obs.invocation("not-sampled", sample_rate=0.1, rand=lambda: 0.5, env={}):
+        log.debug("hidden")
+    log.debug("after")
+    (entry,) = lines(log_stream)
+    assert entry["message"] == "visible"
+    assert entry["debug_sampled"] is True
+    assert logging.getLogger("ferry").level == logging.INFO
+
+
+def test_cold_start_metric_is_emitted_on_the_first_invocation_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ferry.flow import handle
+
+    out = io.StringIO()
+    recorded: list[str] = []
+    rt = types.SimpleNamespace(
+        settings=types.SimpleNamespace(log_sample_rate=0.0),
+        metrics=obs.Metrics("T", "svc", out),
+        ledger=types.SimpleNamespace(
+            record_bad_message=lambda ledger_id, *_: recorded.append(ledger_id)
+        ),
+    )
+    monkeypatch.setattr(obs, "_cold_start", True)
+    for _ in range(2):
+        assert handle({"Records": []}, None, rt) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert len(recorded) == 2  # the (empty) event was handled both times
+    documents = [json.loads(line) for line in out.getvalue().splitlines()]
+    cold = [d for d in documents if "ColdStart" in d]
+    assert len(cold) == 1
+    assert cold[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
+        {"Name": "ColdStart", "Unit": "Count"}
+    ]
+    assert cold[0]["Service"] == "svc"
+
+
+def test_log_sample_rate_setting_is_validated() -> None:
+    from ferry.settings import Settings, SettingsError
+
+    assert Settings.from_env({"FERRY_LOG_SAMPLE_RATE": "0.25"}).log_sample_rate == 0.25
+    assert Settings.from_env({}).log_sample_rate == 0.0
+    with pytest.raises(SettingsError, match="between 0 and 1"):
+        Settings.from_env({"FERRY_LOG_SAMPLE_RATE": "5"})
+    with pytest.raises(SettingsError, match="not a number"):
+        Settings.from_env({"FERRY_LOG_SAMPLE_RATE": "often"})

@@ -329,12 +329,12 @@ def test_dead_lettered_object_is_marked_failed_and_can_be_redriven(stack: Stack)
     assert stack.ledger(ref)["status"] == "loaded"
 
 
-def test_module_level_mark_dead_lettered_uses_the_environment(
+def test_ledger_from_env_uses_the_environment(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FERRY_LEDGER_TABLE", stack.runtime.ledger.table)
     ref = ObjectRef(bucket=stack.raw, key="incoming/x.json", version_id="v1")
-    assert ledger_module.mark_dead_lettered(ref, "dead-lettered by the local stack")
+    assert ledger_module.from_env().mark_dead_lettered(ref, "dead-lettered by the local stack")
     assert stack.ledger(ref)["status"] == "failed"
 
 
@@ -467,6 +467,7 @@ def test_entry_point_builds_its_runtime_from_the_environment(
 ) -> None:
     """`ferry.handler.handler` as Lambda calls it: FERRY_* settings, boto3 via AWS_ENDPOINT_URL."""
     from ferry import handler as entry
+    from ferry import obs
     from tests.processors.conftest import FakeContext
 
     settings = stack.runtime.settings
@@ -485,7 +486,7 @@ def test_entry_point_builds_its_runtime_from_the_environment(
     try:
         response = entry.handler(stack.event(ref), FakeContext())
     finally:
-        entry.obs.setup_logging("INFO", stream=sys.stdout)
+        obs.setup_logging("INFO", stream=sys.stdout)
     assert failures(response) == []
     item = stack.ledger(ref)
     assert item["status"] == "loaded"

@@ -5,10 +5,10 @@
 * :mod:`ferry.csvload.reader`   record-aligned chunks from a byte stream
 * :mod:`ferry.csvload.validate` bulk validation of chunks, exact diagnosis of bad rows
 * :mod:`ferry.csvload.loader`   the exactly-once load (advisory lock + ``ferry.loads``)
-* :mod:`ferry.csvload.db`       credentials, verify-full TLS, warm connection reuse
 * :mod:`ferry.csvload.migrate`  creating the tables (``python -m ferry.csvload.migrate``)
 
-Importing this package is cheap: psycopg is imported on first database use.
+Connections come from :mod:`ferry.db` (the one connection seam). Importing this
+package is cheap: psycopg is imported on first database use.
 """
 
 from ferry.csvload.config import Column, Dataset, DatasetError, parse_dataset, parse_datasets

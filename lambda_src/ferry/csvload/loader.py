@@ -8,8 +8,7 @@ One file version is loaded in one transaction, together with its row in
    once);
 2. if ``ferry.loads`` already has the version, nothing is done (redelivery);
 3. the object is streamed, validated chunk by chunk and the good rows' original
-   bytes are sent with ``COPY ... FROM STDIN (FORMAT csv)``, while a second
-   thread keeps the socket busy (validation and network I/O overlap);
+   bytes are sent with ``COPY ... FROM STDIN (FORMAT csv)``;
 4. the rejected rows are handed to ``on_rejects`` (written to the failed bucket)
    *before* commit, so a failure there retries the whole load;
 5. the load record is inserted and the transaction commits. A concurrent
@@ -30,8 +29,6 @@ an earlier file, rejects the file with PostgreSQL's detail).
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -133,43 +130,6 @@ def classify(err: BaseException) -> Transient | None:
     return None
 
 
-class _Sender:
-    """Feeds ``copy.write`` from a bounded queue in a thread (validation overlaps I/O)."""
-
-    def __init__(self, copy: Any, depth: int) -> None:
-        self._copy = copy
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="ferry-copy", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self._copy.write(item)
-                except BaseException as err:  # handed to the main thread
-                    self.error = err
-
-    def send(self, data: bytes) -> None:
-        if self.error is not None:
-            raise self.error
-        self._queue.put(data)
-
-    def close(self) -> None:
-        """Wait until everything queued is written; re-raise the writer's error."""
-        self._queue.put(None)
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-
-    def abort(self) -> None:
-        """Stop without raising (the caller is already handling an error)."""
-        self.error = self.error or RuntimeError("aborted")
-        self._queue.put(None)
-        self._thread.join()
-
-
 class Loader:
     """Loads files of one dataset. Cheap to build; keep one per dataset."""
 
@@ -178,15 +138,11 @@ class Loader:
         dataset: Dataset,
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        queue_depth: int = 4,
         max_details: int = 100,
-        threaded: bool = False,
     ) -> None:
         self.dataset = dataset
         self.chunk_size = chunk_size
-        self.queue_depth = queue_depth
         self.max_details = max_details
-        self.threaded = threaded
         self.last_max_buffer = 0  # largest read buffer of the last load (memory bound checks)
 
     # --- public ---------------------------------------------------------------
@@ -333,8 +289,6 @@ class Loader:
         threshold = ds.threshold
         try:
             with cur.copy(statement) as copy:
-                sender = _Sender(copy, self.queue_depth) if self.threaded else None
-                write = sender.send if sender else copy.write
                 try:
                     for chunk in reader.chunks(eol):
                         res = validator.validate(chunk.data, chunk.first_line, seen)
@@ -346,17 +300,11 @@ class Loader:
                             total += 1
                             log.add([validator.broken_tail(chunk.broken_tail, reader_line(chunk))])
                         if res.payload:
-                            write(res.payload)
+                            copy.write(res.payload)
                         if threshold.max_rows is not None and total - good > threshold.max_rows:
                             raise _Rejected(self._too_many(total, good, log, early=True))
-                except BaseException:
-                    if sender is not None:
-                        sender.abort()
-                    raise
                 finally:
                     self.last_max_buffer = reader.max_buffer
-                if sender is not None:
-                    sender.close()
         except RecordTooLong as err:
             return LoadResult(
                 "rejected",

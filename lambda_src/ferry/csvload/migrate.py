@@ -6,7 +6,7 @@ Run once per deployment (``make migrate``), never on every invocation::
         --dsn "host=... sslmode=verify-full sslrootcert=..."
 
 Without ``--dsn`` the connection comes from the same environment the Lambda
-uses (``FERRY_DB_*``, see :mod:`ferry.csvload.db`). Every statement is
+uses (``FERRY_DB_*``, see :mod:`ferry.db`). Every statement is
 ``CREATE ... IF NOT EXISTS``; an existing table is left as it is (a column
 that differs from the specification is reported, not altered).
 """
@@ -139,11 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     import psycopg
 
-    from ferry.csvload import db
+    from ferry import db
+    from ferry.settings import SettingsError
 
     try:
         conn = psycopg.connect(args.dsn, autocommit=True) if args.dsn else db.connect()
-    except (psycopg.Error, db.DatabaseConfigError) as err:
+    except (psycopg.Error, db.DatabaseConfigError, SettingsError) as err:
         print(f"error: cannot connect: {err}", file=sys.stderr)
         return 1
     with conn:

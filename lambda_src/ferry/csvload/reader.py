@@ -83,7 +83,6 @@ class RecordReader:
         self._read = read
         self.chunk_size = chunk_size
         self.max_record_bytes = max_record_bytes
-        self.bytes_read = 0
         self.max_buffer = 0  # the largest buffer held, for tests of the memory bound
         self._buf = b""
         self._eof = False
@@ -97,7 +96,6 @@ class RecordReader:
         if not data:
             self._eof = True
             return False
-        self.bytes_read += len(data)
         self._buf = self._buf + data if self._buf else data
         self.max_buffer = max(self.max_buffer, len(self._buf))
         return True

@@ -12,9 +12,9 @@ Route options: ``dataset`` (a name under ``datasets`` in the configuration).
   the rejects CSV is written too.
 * Database and S3 failures are :class:`~ferry.model.Transient` (retried).
 
-The connection comes from ``ctx.db`` (or, when the context has none, from
-:func:`ferry.csvload.db.connect`: Secrets Manager or IAM auth, verify-full
-TLS) and is kept across invocations, checked before each reuse.
+The connection comes from ``ctx.db`` (:func:`ferry.db.connect` in a deployed
+function: Secrets Manager or IAM auth, verify-full TLS) and is kept across
+invocations, checked before each reuse.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from ferry.csvload.config import Dataset, parse_dataset
-from ferry.csvload.db import ConnectionCache, connect
 from ferry.csvload.loader import Loader, Source
 from ferry.csvload.rejects import RejectLog
+from ferry.db import ConnectionCache
 from ferry.model import ObjectRef, Outcome, Transient
-from ferry.processors.base import BaseProcessor, ProcessingContext
-
-REJECTS_SUFFIX = ".rejects.csv"
+from ferry.processors.base import BaseProcessor
+from ferry.rejects import REJECTS_SUFFIX
+from ferry.runtime import Runtime
 
 
 class CsvPostgresProcessor(BaseProcessor):
@@ -38,7 +38,7 @@ class CsvPostgresProcessor(BaseProcessor):
         self._loaders: dict[tuple[str, int], Loader] = {}
         self._caches: dict[int, ConnectionCache] = {}
 
-    def _loader(self, ctx: ProcessingContext, name: str) -> Loader:
+    def _loader(self, ctx: Runtime, name: str) -> Loader:
         spec = ctx.config.datasets.get(name)
         key = (name, id(spec))
         loader = self._loaders.get(key)
@@ -48,17 +48,15 @@ class CsvPostgresProcessor(BaseProcessor):
             self._loaders[key] = loader
         return loader
 
-    def _connections(self, ctx: ProcessingContext) -> ConnectionCache:
+    def _connections(self, ctx: Runtime) -> ConnectionCache:
         factory = ctx.db
-        if getattr(factory, "__name__", "") == "_no_database":
-            factory = connect
         cache = self._caches.get(id(factory))
         if cache is None:
             cache = ConnectionCache(lambda: _autocommit(factory()))
             self._caches = {id(factory): cache}
         return cache
 
-    def run(self, ref: ObjectRef, ctx: ProcessingContext) -> Outcome:
+    def run(self, ref: ObjectRef, ctx: Runtime) -> Outcome:
         name = ctx.route.get("dataset")
         loader = self._loader(ctx, name)
         source = Source(ref.bucket, ref.key, ref.version_id, ref.etag)
@@ -69,14 +67,9 @@ class CsvPostgresProcessor(BaseProcessor):
             return body.read
 
         def on_rejects(log: RejectLog) -> None:
-            failed = ctx.settings.require("failed_bucket")
             written.append(
-                ctx.s3.put(
-                    failed,
-                    ref.key + REJECTS_SUFFIX,
-                    log.getvalue(),
-                    content_type="text/csv; charset=utf-8",
-                    metadata={"ferry-ledger-id": ctx.ledger_id.encode("ascii", "replace").decode()},
+                ctx.failed.write(
+                    ref, REJECTS_SUFFIX, log.getvalue(), content_type="text/csv; charset=utf-8"
                 )
             )
 

@@ -23,7 +23,8 @@ import uuid
 from typing import Any
 
 from ferry.model import ObjectRef, Outcome
-from ferry.processors.base import BaseProcessor, ProcessingContext
+from ferry.processors.base import BaseProcessor
+from ferry.runtime import Runtime
 from ferry.sniff import MIME_TYPES, sniff
 
 
@@ -34,7 +35,7 @@ def document_id(ref: ObjectRef) -> str:
 class FileMetadataProcessor(BaseProcessor):
     name = "file_metadata"
 
-    def run(self, ref: ObjectRef, ctx: ProcessingContext) -> Outcome:
+    def run(self, ref: ObjectRef, ctx: Runtime) -> Outcome:
         head = ctx.s3.head(ref)
         size = head.size
         head_bytes = ctx.s3.read_range(ref, 0, ctx.limits.sniff_bytes - 1) if size else b""

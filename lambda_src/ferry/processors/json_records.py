@@ -38,8 +38,9 @@ from ferry.jsondoc import (
     violations,
 )
 from ferry.model import ObjectRef, Outcome
-from ferry.processors.base import BaseProcessor, ProcessingContext
+from ferry.processors.base import BaseProcessor
 from ferry.rejects import REPORT_SUFFIX, to_json_bytes
+from ferry.runtime import Runtime
 
 DEFAULT_KEY = ("device_id", "timestamp")
 
@@ -98,7 +99,7 @@ def dynamodb_problem(record: dict[str, Any]) -> tuple[str, str] | None:
 class JsonRecordsProcessor(BaseProcessor):
     name = "json_records"
 
-    def _records(self, ref: ObjectRef, text: str, ctx: ProcessingContext) -> list[tuple[str, Any]]:
+    def _records(self, ref: ObjectRef, text: str, ctx: Runtime) -> list[tuple[str, Any]]:
         """(location, record) pairs; a location is ``[index]`` or ``line N``."""
         max_depth = ctx.limits.max_json_depth
         fmt = ctx.route.get("format", "auto")
@@ -127,7 +128,7 @@ class JsonRecordsProcessor(BaseProcessor):
             )
         return [(f"[{index}]", record) for index, record in enumerate(document)]
 
-    def run(self, ref: ObjectRef, ctx: ProcessingContext) -> Outcome:
+    def run(self, ref: ObjectRef, ctx: Runtime) -> Outcome:
         limits = ctx.limits
         try:
             data = ctx.s3.read(ref, limits.max_object_bytes)
@@ -219,14 +220,11 @@ class JsonRecordsProcessor(BaseProcessor):
         )
         outputs = [f"dynamodb:{table}"]
         if invalid:
-            failed_bucket = ctx.settings.require("failed_bucket")
             report = {
                 "ledger_id": ctx.ledger_id,
                 "source": {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id},
                 "counts": counts,
                 "invalid": invalid,
             }
-            outputs.append(
-                ctx.s3.put(failed_bucket, ref.key + REPORT_SUFFIX, to_json_bytes(report))
-            )
+            outputs.append(ctx.failed.write(ref, REPORT_SUFFIX, to_json_bytes(report)))
         return self.loaded(counts=counts, outputs=outputs, details=shown)

@@ -14,9 +14,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from ferry.aws import ascii_metadata
 from ferry.jsondoc import JsonProblem, decode_text, loads, validator, violations
 from ferry.model import ObjectRef, Outcome
-from ferry.processors.base import BaseProcessor, ProcessingContext
+from ferry.processors.base import BaseProcessor
+from ferry.runtime import Runtime
 
 
 def output_key(ref: ObjectRef, prefix: str) -> str:
@@ -38,7 +40,7 @@ def _json_default(value: Any) -> Any:
 class JsonTransformProcessor(BaseProcessor):
     name = "json_transform"
 
-    def run(self, ref: ObjectRef, ctx: ProcessingContext) -> Outcome:
+    def run(self, ref: ObjectRef, ctx: Runtime) -> Outcome:
         limits = ctx.limits
         try:
             data = ctx.s3.read(ref, limits.max_object_bytes)
@@ -82,9 +84,5 @@ class JsonTransformProcessor(BaseProcessor):
         body = json.dumps(enriched, default=_json_default, ensure_ascii=False).encode("utf-8")
         bucket = ctx.settings.require("processed_bucket")
         key = output_key(ref, ctx.route.get("output_prefix", "processed/"))
-        uri = ctx.s3.put(bucket, key, body, metadata={"ferry-source-key": _ascii(ref.key)})
+        uri = ctx.s3.put(bucket, key, body, metadata={"ferry-source-key": ascii_metadata(ref.key)})
         return self.loaded(counts={"documents": 1, "bytes_written": len(body)}, outputs=[uri])
-
-
-def _ascii(value: str) -> str:
-    return value.encode("ascii", "backslashreplace").decode("ascii")[:1024]

@@ -1,0 +1,251 @@
+"""The per-object flow: one invocation's event in, a partial batch response out.
+
+Intake (pure) turns the event into object refs; for each object, in order:
+
+1. **deadline**: an object is not started with less than :data:`MIN_REMAINING_MS`
+   left; it is handed back for a retry rather than killed half-way (its lease
+   would block the retry);
+2. **routing**: the first route matching the key (:meth:`ferry.config.Config.route_for`);
+   a folder marker or a key no route matches is rejected;
+3. **claim**: the ledger claims the object version (a duplicate delivery of a
+   finished object ends here);
+4. **process**: the route's processor runs with ``rt.for_object(...)`` as ``ctx``;
+5. **quarantine**: a rejected file is copied with its ``.error.json`` sidecar
+   to the failed bucket (:class:`ferry.rejects.FailedBucket`);
+6. **raw deletion** per ``delete_raw``;
+7. **finish**: the ledger records the outcome with timings; one log line and
+   one EMF metric line per object.
+
+Only transient failures (throttling, timeouts, a database that is down, a
+lease held by another invocation) are returned in ``batchItemFailures``
+(:class:`Retries`); permanently bad files are rejected and acknowledged. An
+unexpected exception (a bug) is also returned for retry: the message then
+reaches the DLQ and the object is marked dead-lettered there, rather than being
+recorded as the file's fault. Invoked directly by S3 or EventBridge (no SQS),
+a transient failure is raised so Lambda's asynchronous retries and on-failure
+destination apply.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ferry import intake, obs, processors, tracing
+from ferry.aws import ObjectGone
+from ferry.config import Route
+from ferry.model import ObjectRef, Outcome, Transient
+from ferry.runtime import DEFAULT_REMAINING_MS, Runtime
+
+log = logging.getLogger("ferry.handler")
+
+#: Do not start an object with less time than this left before the function's deadline.
+MIN_REMAINING_MS = 5_000
+
+
+class Retries:
+    """The batch-failure bookkeeping: which SQS messages come back, and whether to raise."""
+
+    def __init__(self) -> None:
+        self._message_ids: dict[str, None] = {}  # ordered, unique
+        self._without_message = False
+
+    def add(self, message_id: str | None) -> None:
+        """Retry this message (a direct invocation has none: the invocation then fails)."""
+        if message_id:
+            self._message_ids[message_id] = None
+        else:
+            self._without_message = True
+
+    def __contains__(self, message_id: str | None) -> bool:
+        return bool(message_id) and message_id in self._message_ids
+
+    def __len__(self) -> int:
+        return len(self._message_ids)
+
+    def response(self) -> dict[str, Any]:
+        """The partial batch response; raises :class:`Transient` when a retry has no message."""
+        if self._without_message:
+            raise Transient("one or more objects failed transiently; see the log for details")
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in self._message_ids]}
+
+
+def deadline(context: Any) -> Callable[[], int]:
+    """Milliseconds left: Lambda's context when there is one, else a budget counted down."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(getter):
+        return lambda: int(getter())
+    started = time.monotonic()
+    return lambda: max(0, DEFAULT_REMAINING_MS - int((time.monotonic() - started) * 1000))
+
+
+def handle(event: Any, context: Any, rt: Runtime) -> dict[str, Any]:
+    """Process one invocation's event with the given runtime."""
+    request_id = getattr(context, "aws_request_id", None) or f"local-{uuid.uuid4()}"
+    with obs.invocation(request_id, sample_rate=rt.settings.log_sample_rate) as cold_start:
+        if cold_start:
+            rt.metrics.cold_start()
+        return _handle_batch(event, deadline(context), rt, request_id)
+
+
+def _handle_batch(
+    event: Any, remaining_ms: Callable[[], int], rt: Runtime, request_id: str
+) -> dict[str, Any]:
+    retries = Retries()
+    with tracing.span("intake"):
+        parsed = intake.object_refs(event)
+
+    for bad in parsed.bad:
+        with obs.bind(message_id=bad.message_id, ledger_id=bad.ledger_id):
+            log.error("message rejected: %s", bad.reason, extra={"body_excerpt": bad.excerpt})
+            try:
+                rt.ledger.record_bad_message(bad.ledger_id, bad.message_id, bad.reason, bad.excerpt)
+            except Transient as err:
+                log.warning("could not record the bad message, retrying: %s", err)
+                retries.add(bad.message_id)
+    if parsed.ignored:
+        log.info("ignored test events", extra={"message_ids": parsed.ignored})
+
+    for ref in parsed.refs:
+        if ref.message_id in retries:
+            continue  # the whole message comes back; later objects in it are retried then
+        with obs.bind(
+            key=ref.key,
+            bucket=ref.bucket,
+            version_id=ref.version_id,
+            ledger_id=ref.ledger_id,
+            message_id=ref.message_id,
+        ):
+            if remaining_ms() < MIN_REMAINING_MS:
+                log.warning("deadline near, object left for a retry")
+                retries.add(ref.message_id)
+            elif not process_object(ref, rt, request_id=request_id, remaining_ms=remaining_ms):
+                retries.add(ref.message_id)
+
+    records = event.get("Records", []) if isinstance(event, dict) else []
+    rt.metrics.emit(
+        {
+            "Messages": (len(records) if isinstance(records, list) else 0, "Count"),
+            "BadMessages": (len(parsed.bad), "Count"),
+            "RetriedMessages": (len(retries), "Count"),
+        },
+        {},
+    )
+    return retries.response()
+
+
+def _rejected(processor: str, reason: str) -> Outcome:
+    return Outcome(status="rejected", processor=processor, reason=reason)
+
+
+def process_object(
+    ref: ObjectRef, rt: Runtime, *, request_id: str, remaining_ms: Callable[[], int]
+) -> bool:
+    """Run one object to a terminal state; False means "retry the message later"."""
+    started = time.monotonic()
+    route = None if ref.key.endswith("/") else rt.config.route_for(ref.key)
+    job = None
+    with tracing.span("object", processor=route.processor if route else "router") as span:
+        span.annotate(ledger_id=ref.ledger_id, key=ref.key[:200])
+        try:
+            with tracing.span("claim"):
+                job = rt.ledger.claim(ref, lease_ms=remaining_ms(), owner=request_id)
+            if job.already_done:
+                previous = job.previous or {}
+                log.info(
+                    "duplicate delivery: already %s",
+                    previous.get("status"),
+                    extra={"attempt": job.attempt},
+                )
+                return True
+            claimed = time.monotonic()
+            outcome = _run_processor(ref, route, rt, remaining_ms)
+            processed = time.monotonic()
+            if outcome.status == "rejected":
+                with tracing.span("quarantine"):
+                    outcome.outputs.extend(
+                        rt.failed.quarantine(
+                            ref, outcome, route=route.name if route else None, when=rt.now()
+                        )
+                    )
+            if rt.config.delete_raw == "always" or (
+                rt.config.delete_raw == "on_loaded" and outcome.status == "loaded"
+            ):
+                rt.s3.delete(ref)
+            done = time.monotonic()
+            timings = {
+                "claim_ms": int((claimed - started) * 1000),
+                "process_ms": int((processed - claimed) * 1000),
+                "finish_ms": int((done - processed) * 1000),
+                "total_ms": int((done - started) * 1000),
+            }
+            job.finish(outcome, route=route.name if route else None, timings=timings)
+        except Exception as err:
+            if isinstance(err, Transient):
+                log.warning("transient failure, message will be retried: %s", err)
+                reason = str(err)
+            else:
+                log.exception("unexpected error, message will be retried: %s", err)
+                reason = f"{type(err).__name__}: {err}"
+            if job is not None and not job.already_done:
+                job.release(reason)
+            return False
+
+        span.annotate(status=outcome.status)
+        _report(ref, route, outcome, attempt=job.attempt, started=started, rt=rt)
+        return True
+
+
+def _report(
+    ref: ObjectRef,
+    route: Route | None,
+    outcome: Outcome,
+    *,
+    attempt: int,
+    started: float,
+    rt: Runtime,
+) -> None:
+    """One log line and one EMF metric line for an object that reached a terminal state."""
+    duration_ms = (time.monotonic() - started) * 1000
+    records = int(outcome.counts.get("records_loaded", outcome.counts.get("rows_loaded", 0)))
+    log_fields = {
+        "status": outcome.status,
+        "processor": outcome.processor,
+        "route": route.name if route else None,
+        "counts": outcome.counts,
+        "outputs": outcome.outputs,
+        "attempt": attempt,
+        "duration_ms": round(duration_ms, 1),
+    }
+    if outcome.status == "rejected":
+        log.warning(
+            "rejected: %s", outcome.reason, extra={**log_fields, "details": outcome.details[:10]}
+        )
+    else:
+        log.info("loaded", extra=log_fields)
+    rt.metrics.object_done(
+        processor=outcome.processor,
+        status=outcome.status,
+        records=records,
+        duration_ms=duration_ms,
+        properties={"ledger_id": ref.ledger_id, "key": ref.key},
+    )
+
+
+def _run_processor(
+    ref: ObjectRef, route: Route | None, rt: Runtime, remaining_ms: Callable[[], int]
+) -> Outcome:
+    if ref.key.endswith("/"):
+        return _rejected("router", f"key {ref.key!r} ends with '/': a folder marker, not a file")
+    if route is None:
+        names = ", ".join(f"{r.prefix}*{r.suffix}" for r in rt.config.routes)
+        return _rejected("router", f"no route matches key {ref.key!r} (routes: {names})")
+    processor = processors.get(route.processor)
+    with tracing.span(f"process.{route.processor}"):
+        try:
+            return processor.run(ref, rt.for_object(ref, route, remaining_ms))
+        except ObjectGone as err:
+            return _rejected(route.processor, f"object version no longer exists ({err})")
