@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from ferry_dev import terraform as tf
+from ferry_dev.report import print_summary, print_table, queue_depth, say
+from ferry_dev.samples import build_samples, upload, wait_terminal
 from ferry_dev.services import MotoServer, PostgresServer, ServiceError, free_port
 
 REPO = tf.REPO
@@ -61,10 +63,6 @@ LOCAL_MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
 class LocalError(RuntimeError):
     """The local stack could not be brought up (the message says which step and why)."""
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 def pid_alive(pid: int | None, marker: str | None = None) -> bool:
@@ -375,9 +373,6 @@ class Stack:
 
     # --- workers -------------------------------------------------------------------------
 
-    def worker_pids(self) -> list[int]:
-        return [p for p in self.state.get("workers", []) if pid_alive(p, "ferry_dev.worker")]
-
     def start_workers(self, count: int = 2, *, batch_size: int = 10) -> list[int]:
         self.stop_workers()
         outputs = self.outputs
@@ -505,16 +500,6 @@ class Stack:
         return rows
 
 
-def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), int(
-        attrs["ApproximateNumberOfMessagesNotVisible"]
-    )
-
-
 _DROPPED_CONNECTION = (
     "use of closed network connection",
     "connection reset by peer",
@@ -541,13 +526,20 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join("-" * w for w in widths)
-    say("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    say(line)
-    for row in rows:
-        say("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+def run_samples(stack: Stack, timeout: float = 180.0) -> bool:
+    """Upload the sample set, show progress, print the summary; True if all went as expected."""
+    config = json.loads(stack.config_path.read_text())
+    run = time.strftime("%Y%m%dT%H%M%S")
+    samples = build_samples(config, run, LOCAL_MAX_OBJECT_BYTES)
+    say(
+        f"\nuploading {len(samples)} sample files"
+        f" to s3://{stack.outputs['bucket_names']['raw']}/ ..."
+    )
+    uploads = upload(stack, samples)
+    items = wait_terminal(stack, uploads, timeout)
+    say("")
+    problems = print_summary(stack, uploads=uploads, items=items)
+    return not problems
 
 
 def _usage(stack: Stack) -> None:
@@ -591,12 +583,7 @@ def _main(argv: list[str]) -> int:
     try:
         if args.command == "up":
             stack.up(workers=args.workers)
-            if not args.no_samples:
-                from ferry_dev.samples import run_samples
-
-                ok = run_samples(stack)
-            else:
-                ok = True
+            ok = run_samples(stack) if not args.no_samples else True
             _usage(stack)
             say(f"\nmake local: ready in {time.monotonic() - started:.0f}s")
             return 0 if ok else 1
@@ -607,12 +594,8 @@ def _main(argv: list[str]) -> int:
             print_table(stack.status(), ("component", "state", "detail"))
             return 0
         if args.command == "samples":
-            from ferry_dev.samples import run_samples
-
             return 0 if run_samples(stack, timeout=args.timeout) else 1
         if args.command == "summary":
-            from ferry_dev.report import print_summary
-
             print_summary(stack)
             return 0
     except (LocalError, ServiceError, tf.TerraformError) as err:
