@@ -244,7 +244,10 @@ class Stack:
                         )
             rc = proc.wait()
         if rc != 0:
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+            text = log_path.read_text(errors="replace")
+            if not os.environ.get("TF_MIRROR") and tf.registry_failure(text):
+                raise LocalError(f"{tf.NO_PROVIDER_SOURCE} (full log: {log_path})")
+            tail = "\n".join(text.splitlines()[-40:])
             raise LocalError(f"terraform {args[0]} failed (full log: {log_path}):\n{tail}")
 
     def apply(self) -> dict[str, Any]:
@@ -426,6 +429,7 @@ class Stack:
     # --- whole stack -----------------------------------------------------------------------
 
     def up(self, *, workers: int = 2) -> None:
+        tf.provider_source()  # no provider mirror or registry: say so before starting anything
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self.state and not self.moto_running():
             # The emulator's memory is gone: so is everything the old state describes.
