@@ -28,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ LOCAL_AWS_ENV = {
 #: Processing limits lowered for the local stack (documented in environments/local/README.md):
 #: the oversize sample then only needs a few MB instead of more than 100 MB.
 LOCAL_MAX_OBJECT_BYTES = 4 * 1024 * 1024
+
+#: Longest a Terraform command may run against the emulator (an apply takes a few minutes).
+TERRAFORM_TIMEOUT = 1800
 
 
 class LocalError(RuntimeError):
@@ -234,15 +238,29 @@ class Stack:
                 text=True,
             )
             assert proc.stdout is not None
-            for line in proc.stdout:
-                log_file.write(line)
-                if progress and ": Creation complete" in line:
-                    created += 1
-                    if self.verbose and created % 10 == 0:
-                        say(
-                            f"  ... {created} resources created ({time.monotonic() - started:.0f}s)"
-                        )
-            rc = proc.wait()
+            timed_out = threading.Event()
+
+            def stop() -> None:
+                timed_out.set()
+                proc.kill()
+
+            watchdog = threading.Timer(TERRAFORM_TIMEOUT, stop)
+            watchdog.start()
+            try:
+                for line in proc.stdout:
+                    log_file.write(line)
+                    if progress and ": Creation complete" in line:
+                        created += 1
+                        if self.verbose and created % 10 == 0:
+                            elapsed = time.monotonic() - started
+                            say(f"  ... {created} resources created ({elapsed:.0f}s)")
+                rc = proc.wait()
+            finally:
+                watchdog.cancel()
+        if timed_out.is_set():
+            raise LocalError(
+                f"terraform {args[0]} timed out after {TERRAFORM_TIMEOUT}s (log: {log_path})"
+            )
         if rc != 0:
             text = log_path.read_text(errors="replace")
             if not os.environ.get("TF_MIRROR") and tf.registry_failure(text):
@@ -289,6 +307,7 @@ class Stack:
             capture_output=True,
             text=True,
             check=True,
+            timeout=300,
         )
         outputs = {k: v["value"] for k, v in json.loads(out.stdout).items()}
         self.state["outputs"] = outputs
