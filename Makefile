@@ -1,8 +1,10 @@
 # ferry: entry points. `make help` lists them.
 #
-# Offline Terraform: set TF_MIRROR to a provider mirror folder (one that holds
-# registry.terraform.io/hashicorp/aws/<version>/<os_arch>/), as a Make variable
-# or in the environment. Empty means "use the public registry as usual".
+# Terraform providers: TF_MIRROR (a Make variable or in the environment) names a
+# provider mirror folder, one that holds registry.terraform.io/hashicorp/aws/<version>/.
+# Left empty, ferry_dev.terraform looks for such a folder on this machine (as CI
+# does; it prints which it uses), else uses the public registry as usual, and
+# stops with a one-line instruction naming TF_MIRROR when neither is there.
 
 SHELL        := /bin/bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -27,9 +29,9 @@ export CHECKPOINT_DISABLE := 1
 export BC_SKIP_MAPPING := TRUE
 export PYTHONDONTWRITEBYTECODE := 1
 
-# Every Terraform call goes through ferry_dev.terraform, which writes the CLI
-# config for TF_MIRROR (mirror only: never falls back to the network) and
-# checks that terraform and the provider are there before anything runs.
+# Every Terraform call goes through ferry_dev.terraform, which finds the mirror,
+# writes the CLI config for it (mirror only: never falls back to the network)
+# and checks that terraform and the provider are there before anything runs.
 TF           := $(PY) -m ferry_dev.terraform
 export PYTHONPATH := $(CURDIR)/lambda_src
 

@@ -28,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from ferry_dev import terraform as tf
+from ferry_dev.report import print_summary, print_table, queue_depth, say
+from ferry_dev.samples import build_samples, upload, wait_terminal
 from ferry_dev.services import MotoServer, PostgresServer, ServiceError, free_port
 
 REPO = tf.REPO
@@ -58,13 +61,12 @@ LOCAL_AWS_ENV = {
 #: the oversize sample then only needs a few MB instead of more than 100 MB.
 LOCAL_MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
+#: Longest a Terraform command may run against the emulator (an apply takes a few minutes).
+TERRAFORM_TIMEOUT = 1800
+
 
 class LocalError(RuntimeError):
     """The local stack could not be brought up (the message says which step and why)."""
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 def pid_alive(pid: int | None, marker: str | None = None) -> bool:
@@ -236,17 +238,34 @@ class Stack:
                 text=True,
             )
             assert proc.stdout is not None
-            for line in proc.stdout:
-                log_file.write(line)
-                if progress and ": Creation complete" in line:
-                    created += 1
-                    if self.verbose and created % 10 == 0:
-                        say(
-                            f"  ... {created} resources created ({time.monotonic() - started:.0f}s)"
-                        )
-            rc = proc.wait()
+            timed_out = threading.Event()
+
+            def stop() -> None:
+                timed_out.set()
+                proc.kill()
+
+            watchdog = threading.Timer(TERRAFORM_TIMEOUT, stop)
+            watchdog.start()
+            try:
+                for line in proc.stdout:
+                    log_file.write(line)
+                    if progress and ": Creation complete" in line:
+                        created += 1
+                        if self.verbose and created % 10 == 0:
+                            elapsed = time.monotonic() - started
+                            say(f"  ... {created} resources created ({elapsed:.0f}s)")
+                rc = proc.wait()
+            finally:
+                watchdog.cancel()
+        if timed_out.is_set():
+            raise LocalError(
+                f"terraform {args[0]} timed out after {TERRAFORM_TIMEOUT}s (log: {log_path})"
+            )
         if rc != 0:
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+            text = log_path.read_text(errors="replace")
+            if not os.environ.get("TF_MIRROR") and tf.registry_failure(text):
+                raise LocalError(f"{tf.NO_PROVIDER_SOURCE} (full log: {log_path})")
+            tail = "\n".join(text.splitlines()[-40:])
             raise LocalError(f"terraform {args[0]} failed (full log: {log_path}):\n{tail}")
 
     def apply(self) -> dict[str, Any]:
@@ -288,6 +307,7 @@ class Stack:
             capture_output=True,
             text=True,
             check=True,
+            timeout=300,
         )
         outputs = {k: v["value"] for k, v in json.loads(out.stdout).items()}
         self.state["outputs"] = outputs
@@ -375,9 +395,6 @@ class Stack:
 
     # --- workers -------------------------------------------------------------------------
 
-    def worker_pids(self) -> list[int]:
-        return [p for p in self.state.get("workers", []) if pid_alive(p, "ferry_dev.worker")]
-
     def start_workers(self, count: int = 2, *, batch_size: int = 10) -> list[int]:
         self.stop_workers()
         outputs = self.outputs
@@ -431,6 +448,7 @@ class Stack:
     # --- whole stack -----------------------------------------------------------------------
 
     def up(self, *, workers: int = 2) -> None:
+        tf.provider_source()  # no provider mirror or registry: say so before starting anything
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self.state and not self.moto_running():
             # The emulator's memory is gone: so is everything the old state describes.
@@ -505,16 +523,6 @@ class Stack:
         return rows
 
 
-def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), int(
-        attrs["ApproximateNumberOfMessagesNotVisible"]
-    )
-
-
 _DROPPED_CONNECTION = (
     "use of closed network connection",
     "connection reset by peer",
@@ -541,13 +549,20 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join("-" * w for w in widths)
-    say("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    say(line)
-    for row in rows:
-        say("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+def run_samples(stack: Stack, timeout: float = 180.0) -> bool:
+    """Upload the sample set, show progress, print the summary; True if all went as expected."""
+    config = json.loads(stack.config_path.read_text())
+    run = time.strftime("%Y%m%dT%H%M%S")
+    samples = build_samples(config, run, LOCAL_MAX_OBJECT_BYTES)
+    say(
+        f"\nuploading {len(samples)} sample files"
+        f" to s3://{stack.outputs['bucket_names']['raw']}/ ..."
+    )
+    uploads = upload(stack, samples)
+    items = wait_terminal(stack, uploads, timeout)
+    say("")
+    problems = print_summary(stack, uploads=uploads, items=items)
+    return not problems
 
 
 def _usage(stack: Stack) -> None:
@@ -591,12 +606,7 @@ def _main(argv: list[str]) -> int:
     try:
         if args.command == "up":
             stack.up(workers=args.workers)
-            if not args.no_samples:
-                from ferry_dev.samples import run_samples
-
-                ok = run_samples(stack)
-            else:
-                ok = True
+            ok = run_samples(stack) if not args.no_samples else True
             _usage(stack)
             say(f"\nmake local: ready in {time.monotonic() - started:.0f}s")
             return 0 if ok else 1
@@ -607,12 +617,8 @@ def _main(argv: list[str]) -> int:
             print_table(stack.status(), ("component", "state", "detail"))
             return 0
         if args.command == "samples":
-            from ferry_dev.samples import run_samples
-
             return 0 if run_samples(stack, timeout=args.timeout) else 1
         if args.command == "summary":
-            from ferry_dev.report import print_summary
-
             print_summary(stack)
             return 0
     except (LocalError, ServiceError, tf.TerraformError) as err:

@@ -5,6 +5,9 @@ counts, outputs and timings, every output the ledger names is looked up in its
 sink (object in the processed/failed bucket, item in the metadata table), and
 the totals are counted in the sinks themselves (rows in PostgreSQL, items in
 the records table, objects in the buckets) and in the queues (DLQ depth).
+
+The sample set and the local stack print through :func:`say` and
+:func:`print_table` here, and read queues with :func:`queue_depth`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,50 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ferry_dev.uploads import Upload, resolve
 
 if TYPE_CHECKING:
-    from ferry_dev.local import Stack
-    from ferry_dev.samples import Upload
+    from ferry_dev.services import PostgresServer
 
 LOADED_KEYS = ("rows_loaded", "records_loaded", "documents", "items_written")
 REJECT_KEYS = ("rows_rejected", "records_invalid")
+
+
+class StackView(Protocol):
+    """What the report and the sample set need of a stack (``ferry_dev.local.Stack``)."""
+
+    @property
+    def outputs(self) -> dict[str, Any]: ...
+
+    def client(self, service: str) -> Any: ...
+
+    def postgres(self) -> PostgresServer: ...
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    say("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    say(line)
+    for row in rows:
+        say("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
+    """(waiting, in flight) messages of an SQS queue."""
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
@@ -29,7 +68,7 @@ def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
     return {k: d.deserialize(v) for k, v in item.items()}
 
 
-def ledger_items(stack: Stack, ledger_ids: list[str]) -> dict[str, dict[str, Any]]:
+def ledger_items(stack: StackView, ledger_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Consistent reads of the given ledger records (missing ids are absent)."""
     ddb = stack.client("dynamodb")
     table = stack.outputs["table_names"]["ledger"]
@@ -46,7 +85,7 @@ def ledger_items(stack: Stack, ledger_ids: list[str]) -> dict[str, dict[str, Any
     return found
 
 
-def all_ledger_items(stack: Stack) -> list[dict[str, Any]]:
+def all_ledger_items(stack: StackView) -> list[dict[str, Any]]:
     ddb = stack.client("dynamodb")
     table = stack.outputs["table_names"]["ledger"]
     items: list[dict[str, Any]] = []
@@ -90,7 +129,7 @@ _S3_URI = re.compile(r"^s3://([^/]+)/(.+)$")
 _DDB_ITEM = re.compile(r"^dynamodb:([^/]+)/(.+)$")
 
 
-def verify_output(stack: Stack, uri: str) -> bool | None:
+def verify_output(stack: StackView, uri: str) -> bool | None:
     """Whether the sink holds what the ledger says was written (None: not checkable per file)."""
     from botocore.exceptions import ClientError
 
@@ -112,7 +151,7 @@ def verify_output(stack: Stack, uri: str) -> bool | None:
     return None
 
 
-def postgres_load(stack: Stack, item: dict[str, Any]) -> int | None:
+def postgres_load(stack: StackView, item: dict[str, Any]) -> int | None:
     """Rows ferry.loads records for this object (the loader's own bookkeeping), or None."""
     import psycopg
 
@@ -139,7 +178,7 @@ def postgres_tables(items: list[dict[str, Any]]) -> set[str]:
     return tables
 
 
-def count_postgres_rows(stack: Stack, tables: set[str]) -> dict[str, int]:
+def count_postgres_rows(stack: StackView, tables: set[str]) -> dict[str, int]:
     import psycopg
     from psycopg import sql
 
@@ -155,7 +194,7 @@ def count_postgres_rows(stack: Stack, tables: set[str]) -> dict[str, int]:
     return counts
 
 
-def count_items(stack: Stack, table: str) -> int:
+def count_items(stack: StackView, table: str) -> int:
     total = 0
     for page in (
         stack.client("dynamodb").get_paginator("scan").paginate(TableName=table, Select="COUNT")
@@ -164,7 +203,7 @@ def count_items(stack: Stack, table: str) -> int:
     return total
 
 
-def count_objects(stack: Stack, bucket: str) -> int:
+def count_objects(stack: StackView, bucket: str) -> int:
     total = 0
     for page in stack.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket):
         total += page.get("KeyCount", 0)
@@ -192,9 +231,7 @@ class Totals:
     dlq_messages: int
 
 
-def totals(stack: Stack, items: list[dict[str, Any]]) -> Totals:
-    from ferry_dev.local import queue_depth
-
+def totals(stack: StackView, items: list[dict[str, Any]]) -> Totals:
     statuses = [str(i.get("status", "missing")) for i in items]
     by_status = {s: statuses.count(s) for s in set(statuses)}
     latencies = sorted(x for x in (latency_seconds(i) for i in items) if x is not None)
@@ -227,20 +264,16 @@ def _short(text: str, width: int) -> str:
 
 
 def print_summary(
-    stack: Stack,
+    stack: StackView,
     *,
     uploads: list[Upload] | None = None,
     items: dict[str, dict[str, Any]] | None = None,
 ) -> list[str]:
     """Print the table; return the problems found (expectations not met, outputs missing)."""
-    from ferry_dev.local import print_table, say
-
     problems: list[str] = []
     if uploads is None:
         rows_items = [(None, i) for i in all_ledger_items(stack)]
     else:
-        from ferry_dev.samples import resolve
-
         if items is None:
             items = ledger_items(stack, [c for u in uploads for c in u.candidates])
         rows_items = [(u, resolve(items, u) or {"ledger_id": u.ledger_id}) for u in uploads]

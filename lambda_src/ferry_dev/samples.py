@@ -13,24 +13,10 @@ import random
 import struct
 import time
 import zlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ferry_dev.local import Stack
-
-TERMINAL = ("loaded", "rejected", "failed")
-
-
-@dataclass
-class Sample:
-    name: str
-    key: str
-    body: bytes
-    expect_status: str
-    expect_loaded: int | None = None
-    expect_rejects: int | None = None
-    content_type: str = "application/octet-stream"
+from ferry_dev.report import StackView, ledger_items, queue_depth, say
+from ferry_dev.uploads import TERMINAL, Sample, Upload, resolve
 
 
 def _route(config: dict[str, Any], processor: str) -> dict[str, Any]:
@@ -286,30 +272,7 @@ def build_samples(config: dict[str, Any], run: str, max_object_bytes: int) -> li
     return samples
 
 
-@dataclass
-class Upload:
-    sample: Sample
-    ledger_id: str  # s3://bucket/key#version, as S3 events name the version
-    uploaded_at: float
-
-    @property
-    def candidates(self) -> tuple[str, str]:
-        """The ledger id, and the one used when the event names no version.
-
-        moto's S3 notifications carry no versionId, so on the local stack the
-        ledger keys objects as ``...#null``.
-        """
-        return self.ledger_id, self.ledger_id.rsplit("#", 1)[0] + "#null"
-
-
-def resolve(items: dict[str, dict[str, Any]], upload: Upload) -> dict[str, Any] | None:
-    for candidate in upload.candidates:
-        if candidate in items:
-            return items[candidate]
-    return None
-
-
-def upload(stack: Stack, samples: list[Sample]) -> list[Upload]:
+def upload(stack: StackView, samples: list[Sample]) -> list[Upload]:
     s3 = stack.client("s3")
     bucket = stack.outputs["bucket_names"]["raw"]
     kms = stack.outputs["kms_key_arns"]["storage"]
@@ -329,12 +292,9 @@ def upload(stack: Stack, samples: list[Sample]) -> list[Upload]:
 
 
 def wait_terminal(
-    stack: Stack, uploads: list[Upload], timeout: float, *, progress: bool = True
+    stack: StackView, uploads: list[Upload], timeout: float, *, progress: bool = True
 ) -> dict[str, dict[str, Any]]:
     """Poll the ledger until every upload is terminal (or ``timeout``); items by ledger id."""
-    from ferry_dev.local import queue_depth, say
-    from ferry_dev.report import ledger_items
-
     started = time.monotonic()
     items: dict[str, dict[str, Any]] = {}
     last = ""
@@ -358,22 +318,3 @@ def wait_terminal(
         if done == len(uploads) or time.monotonic() - started > timeout:
             return items
         time.sleep(0.5)
-
-
-def run_samples(stack: Stack, timeout: float = 180.0) -> bool:
-    """Upload the sample set, show progress, print the summary; True if all went as expected."""
-    from ferry_dev.local import LOCAL_MAX_OBJECT_BYTES, say
-    from ferry_dev.report import print_summary
-
-    config = json.loads(stack.config_path.read_text())
-    run = time.strftime("%Y%m%dT%H%M%S")
-    samples = build_samples(config, run, LOCAL_MAX_OBJECT_BYTES)
-    say(
-        f"\nuploading {len(samples)} sample files"
-        f" to s3://{stack.outputs['bucket_names']['raw']}/ ..."
-    )
-    uploads = upload(stack, samples)
-    items = wait_terminal(stack, uploads, timeout)
-    say("")
-    problems = print_summary(stack, uploads=uploads, items=items)
-    return not problems

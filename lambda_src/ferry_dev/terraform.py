@@ -1,19 +1,28 @@
 """Terraform runner for ferry's Make targets, tests and local stack.
 
-One place decides how Terraform reaches its providers:
+One place decides how Terraform reaches its providers (:func:`provider_source`):
 
 * ``TF_MIRROR`` set: a CLI config is written that installs providers from that
   filesystem mirror only (no ``direct`` fallback, so nothing ever waits on the
   network), and the mirror is checked for the AWS provider before Terraform
   runs.
-* ``TF_MIRROR`` empty: Terraform's own configuration is used (the registry).
+* ``TF_MIRROR`` empty and ``TF_CLI_CONFIG_FILE`` (or ``~/.terraformrc``) naming
+  an existing file: that configuration is the user's choice and is used as is.
+* Otherwise a mirror is looked for on this machine (:func:`find_mirror`: folders
+  up to two levels below ``/`` that hold ``registry.terraform.io/hashicorp/aws/``,
+  and Terraform's own plugin directories). One found is used as if it were
+  ``TF_MIRROR``, and one line on stderr says which. None found: the registry,
+  as Terraform does on its own, if it can be reached; if it cannot, ferry stops
+  with a one-line instruction naming ``TF_MIRROR`` (:data:`NO_PROVIDER_SOURCE`),
+  and so does a ``terraform init`` that fails on the registry.
 
 Each root gets its own ``TF_DATA_DIR`` under ``.cache/`` so that parallel test
 workers and a developer's own ``terraform`` runs never share ``.terraform``.
 
-Command line (used by the Makefile)::
+Command line (used by the Makefile and .ci/run)::
 
     python -m ferry_dev.terraform doctor
+    python -m ferry_dev.terraform mirror        # the mirror in use (TF_MIRROR or found), or nothing
     python -m ferry_dev.terraform cli-config
     python -m ferry_dev.terraform test modules/kms
     python -m ferry_dev.terraform init environments/dev
@@ -26,10 +35,11 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +47,25 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 AWS_PROVIDER_VERSION = "5.100.0"
+REGISTRY_HOST = "registry.terraform.io"
+
+#: Where a provider mirror is looked for when TF_MIRROR is not set: (folder, depth)
+#: pairs; a mirror is a folder at most ``depth`` levels below ``folder`` that holds
+#: registry.terraform.io/ (``find / -maxdepth 3 -type d -name registry.terraform.io``).
+SEARCH_ROOTS: tuple[tuple[Path, int], ...] = ((Path("/"), 2),)
+#: Never searched: pseudo file systems, with many entries and no mirrors.
+SKIP_DIRS = frozenset({"/proc", "/sys", "/dev", "/run"})
+
+NO_PROVIDER_SOURCE = (
+    f"Terraform cannot reach {REGISTRY_HOST} and no provider mirror was found on this "
+    f"machine: set TF_MIRROR to a folder that holds {AWS_PROVIDER}/{AWS_PROVIDER_VERSION}/ "
+    "(fill one with `terraform providers mirror <folder>` where the registry is reachable)"
+)
+# What `terraform init` says when it cannot reach the registry.
+_REGISTRY_ERRORS = (
+    f"could not connect to {REGISTRY_HOST}",
+    "failed to request discovery document",
+)
 
 # Credentials and settings for offline plans: the provider blocks of ferry's
 # environments skip every call that would need a real account.
@@ -71,17 +100,137 @@ def terraform_bin() -> str:
     return path
 
 
-def cli_config() -> Path | None:
-    """Write (if needed) and return the CLI config for TF_MIRROR, or None."""
+def holds_aws(mirror: Path, target: str | None = None) -> bool:
+    """True if ``mirror`` holds the pinned AWS provider for ``target`` (default: this
+    platform), unpacked (``<version>/<target>/``) or packed (``terraform-provider-aws_*.zip``,
+    as ``terraform providers mirror`` writes it)."""
+    target = target or _platform()
+    base = mirror / AWS_PROVIDER
+    return (base / AWS_PROVIDER_VERSION / target).is_dir() or (
+        base / f"terraform-provider-aws_{AWS_PROVIDER_VERSION}_{target}.zip"
+    ).is_file()
+
+
+def plugin_dirs(
+    env: Mapping[str, str] | None = None, system: str | None = None, home: Path | None = None
+) -> list[Path]:
+    """Terraform's implied local mirror directories on this operating system."""
+    env = os.environ if env is None else env
+    system = system or sys.platform
+    home = home or Path.home()
+    if system.startswith("win"):
+        appdata = Path(env.get("APPDATA", home / "AppData" / "Roaming"))
+        return [
+            appdata / "terraform.d" / "plugins",
+            appdata / "HashiCorp" / "Terraform" / "plugins",
+        ]
+    dirs = [home / ".terraform.d" / "plugins"]
+    if system == "darwin":
+        support = Path("Library") / "Application Support" / "io.terraform" / "plugins"
+        return [*dirs, home / support, Path("/") / support]
+    data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    data_dirs = env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share"
+    dirs.append(data_home / "terraform" / "plugins")
+    dirs += [Path(d) / "terraform" / "plugins" for d in data_dirs.split(os.pathsep) if d]
+    return dirs
+
+
+def _folders(root: Path, depth: int) -> Iterator[Path]:
+    """``root`` and the folders at most ``depth`` levels below it, breadth first, sorted,
+    without following symbolic links."""
+    level = [root]
+    for remaining in range(depth, -1, -1):
+        below: list[Path] = []
+        for folder in level:
+            yield folder
+            if remaining == 0 or str(folder) in SKIP_DIRS:
+                continue
+            try:
+                with os.scandir(folder) as entries:
+                    below += sorted(
+                        Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)
+                    )
+            except OSError:
+                continue
+        level = below
+
+
+def find_mirror(
+    roots: Sequence[tuple[Path, int]] | None = None, plugins: Sequence[Path] | None = None
+) -> Path | None:
+    """The first folder that holds the pinned AWS provider: Terraform's plugin
+    directories first, then the folders below :data:`SEARCH_ROOTS`."""
+    candidates: list[Iterator[Path] | Sequence[Path]] = [
+        plugin_dirs() if plugins is None else plugins
+    ]
+    candidates += [_folders(r, d) for r, d in (SEARCH_ROOTS if roots is None else roots)]
+    for group in candidates:
+        for folder in group:
+            if (folder / REGISTRY_HOST).is_dir() and holds_aws(folder):
+                return folder
+    return None
+
+
+def registry_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the registry opens (assumed so behind a proxy)."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy")):
+        return True
+    try:
+        socket.create_connection((REGISTRY_HOST, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def own_cli_config() -> Path | None:
+    """The user's own Terraform CLI configuration, if there is one."""
+    named = os.environ.get("TF_CLI_CONFIG_FILE", "").strip()
+    candidates = [Path(named).expanduser()] if named else []
+    candidates += [Path.home() / ".terraformrc", Path.home() / "terraform.rc"]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+_registry_checked = False
+
+
+def provider_source() -> Path | None:
+    """The mirror Terraform installs providers from, or None for the registry (or the
+    user's own CLI configuration). Raises :class:`TerraformError` when neither a mirror
+    nor the registry is there."""
+    global _registry_checked
     mirror = os.environ.get("TF_MIRROR", "").strip()
-    if not mirror:
+    if mirror:
+        return Path(mirror).expanduser().resolve()
+    if _registry_checked or own_cli_config() is not None:
         return None
-    root = Path(mirror).expanduser().resolve()
-    provider_dir = root / AWS_PROVIDER / AWS_PROVIDER_VERSION / _platform()
-    if not provider_dir.is_dir():
+    found = find_mirror()
+    if found is not None:
+        # Children (make's later commands, pytest workers) inherit it silently.
+        os.environ["TF_MIRROR"] = str(found)
+        print(
+            f"using Terraform provider mirror {found} (found on this machine; "
+            "set TF_MIRROR to use another)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return found
+    if not registry_reachable():
+        raise TerraformError(NO_PROVIDER_SOURCE)
+    _registry_checked = True
+    return None
+
+
+def cli_config() -> Path | None:
+    """Write (if needed) and return the CLI config for the mirror in use, or None."""
+    root = provider_source()
+    if root is None:
+        return None
+    mirror = os.environ["TF_MIRROR"]
+    if not holds_aws(root):
         raise TerraformError(
             f"TF_MIRROR={mirror} does not hold hashicorp/aws {AWS_PROVIDER_VERSION} for "
-            f"{_platform()} (looked for {provider_dir}). Fill it on a machine with "
+            f"{_platform()} (looked for {root / AWS_PROVIDER / AWS_PROVIDER_VERSION / _platform()}"
+            " or its packed zip). Fill it on a machine with "
             f"registry access: `terraform providers mirror {mirror}` in any ferry "
             "environment, or leave TF_MIRROR empty to use the registry."
         )
@@ -99,6 +248,11 @@ def cli_config() -> Path | None:
     if not path.exists() or path.read_text() != body:
         path.write_text(body)
     return path
+
+
+def registry_failure(output: str) -> bool:
+    """Whether Terraform's output is its error for an unreachable registry."""
+    return any(marker in output for marker in _REGISTRY_ERRORS)
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -123,7 +277,12 @@ def doctor() -> str:
     )
     version = json.loads(out.stdout)["terraform_version"]
     rc = cli_config()
-    source = f"mirror {os.environ['TF_MIRROR']}" if rc else "registry (TF_MIRROR not set)"
+    if rc is not None:
+        source = f"mirror {os.environ['TF_MIRROR']}"
+    elif own_cli_config() is not None:
+        source = f"your CLI configuration {own_cli_config()}"
+    else:
+        source = "the registry (TF_MIRROR not set, no mirror found)"
     return f"terraform {version}; providers from {source}"
 
 
@@ -170,6 +329,8 @@ class Root:
                 f"terraform {' '.join(args)} in {self.path} timed out after {self.timeout}s"
             ) from err
         if check and proc.returncode != 0:
+            if not os.environ.get("TF_MIRROR") and registry_failure(proc.stderr + proc.stdout):
+                raise TerraformError(NO_PROVIDER_SOURCE)
             raise TerraformError(
                 f"terraform {' '.join(args)} in {self.path} failed ({proc.returncode}):\n"
                 f"{proc.stderr.strip() or proc.stdout.strip()}"
@@ -217,6 +378,11 @@ def _main(argv: Sequence[str]) -> int:
     try:
         if cmd == "doctor":
             print(doctor())
+            return 0
+        if cmd == "mirror":
+            # For .ci/run: `export TF_MIRROR=$(python -m ferry_dev.terraform mirror)`
+            mirror = provider_source()
+            print(mirror or "")
             return 0
         if cmd == "cli-config":
             # For shell use: `export TF_CLI_CONFIG_FILE=$(python -m ferry_dev.terraform cli-config)`

@@ -1,5 +1,6 @@
 """The local stack's pure parts: sample generation, summary arithmetic, the
-dead-letter reason, the local configuration and PID handling."""
+dead-letter reason, the local configuration, PID handling and the Terraform
+calls against the emulator (time limit, registry error)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ferry.config import parse_config
 from ferry.csvload.config import parse_datasets
-from ferry_dev import samples
+from ferry_dev import local, samples
 from ferry_dev.deadletter import reason_for
 from ferry_dev.local import LOCAL_MAX_OBJECT_BYTES, SOURCE_CONFIG, Stack, pid_alive, stop_pid
 from ferry_dev.report import latency_seconds, loaded_count, postgres_tables, reject_count
@@ -128,3 +131,35 @@ def test_stop_pid_checks_the_command_line_before_killing():
         proc.communicate()
     assert not pid_alive(proc.pid)
     assert not pid_alive(os.getpid() + 10_000_000)
+
+
+def _fake_terraform(monkeypatch, tmp_path, script: str) -> Stack:
+    fake = tmp_path / "terraform"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(local.tf, "terraform_bin", lambda: str(fake))
+    monkeypatch.setattr(Stack, "_tf_env", lambda self: dict(os.environ))
+    return Stack(tmp_path / "state", verbose=False)
+
+
+def test_terraform_against_the_emulator_has_a_time_limit(monkeypatch, tmp_path):
+    stack = _fake_terraform(monkeypatch, tmp_path, "echo started; exec sleep 30")
+    stack.state_dir.mkdir()
+    monkeypatch.setattr(local, "TERRAFORM_TIMEOUT", 0.5)
+    with pytest.raises(local.LocalError, match=r"terraform apply timed out after 0\.5s"):
+        stack._terraform("apply", log_name="apply.log")
+    assert (stack.state_dir / "apply.log").read_text() == "started\n"
+
+
+def test_init_failing_on_the_registry_ends_in_one_line(monkeypatch, tmp_path):
+    stack = _fake_terraform(
+        monkeypatch,
+        tmp_path,
+        "echo 'could not connect to registry.terraform.io: failed to request discovery'; exit 1",
+    )
+    stack.state_dir.mkdir()
+    monkeypatch.delenv("TF_MIRROR", raising=False)
+    with pytest.raises(local.LocalError) as err:
+        stack._terraform("init", log_name="init.log")
+    assert str(err.value).startswith(local.tf.NO_PROVIDER_SOURCE + " (full log: ")
+    assert "\n" not in str(err.value)

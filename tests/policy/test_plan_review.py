@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 from ferry_dev import terraform as tf
-from policy import review as rv
+from policy.checks import CheckovResult, config_skips
+from policy.engine import Engine
+from policy.render import markdown
+from policy.review import main, review
+from policy.summary import Review, changes
 from tests.policy.test_policy_rules import INSECURE_EXPECTED
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,9 +33,9 @@ def insecure_plan(tf_root) -> dict:
 
 
 @pytest.fixture(scope="module")
-def insecure_review(insecure_plan, tmp_path_factory) -> tuple[rv.Review, Path]:
+def insecure_review(insecure_plan, tmp_path_factory) -> tuple[Review, Path]:
     out = tmp_path_factory.mktemp("review")
-    result = rv.review(
+    result = review(
         insecure_plan,
         "insecure_root",
         out,
@@ -53,7 +57,7 @@ def test_committed_secure_plan_is_current(tf_root):
     root = tf_root("policy/fixtures/roots/secure", env=dict(tf.OFFLINE_AWS_ENV))
     live = root.plan_json()
     assert _addresses(live) == _addresses(json.loads((PLANS / "secure.json").read_text()))
-    assert rv.Engine().evaluate(live) == []
+    assert Engine().evaluate(live) == []
 
 
 @pytest.mark.terraform
@@ -132,7 +136,7 @@ def test_junit_report(insecure_review):
 
 def test_cli_on_a_given_plan_exit_codes(tmp_path, capsys):
     assert (
-        rv.main(
+        main(
             [
                 "review",
                 "--plan",
@@ -146,7 +150,7 @@ def test_cli_on_a_given_plan_exit_codes(tmp_path, capsys):
     )
     assert "PASSED" in capsys.readouterr().out
     assert (
-        rv.main(
+        main(
             [
                 "review",
                 "--plan",
@@ -163,7 +167,7 @@ def test_cli_on_a_given_plan_exit_codes(tmp_path, capsys):
     assert "FERRY-IAM-003 (critical): aws_iam_policy.admin:" in out
     (tmp_path / "bad.json").write_text('{"not": "a plan"}')
     assert (
-        rv.main(["review", "--plan", str(tmp_path / "bad.json"), "--out-dir", str(tmp_path / "b")])
+        main(["review", "--plan", str(tmp_path / "bad.json"), "--out-dir", str(tmp_path / "b")])
         == 2
     )
 
@@ -178,7 +182,7 @@ def test_destructive_changes_come_first(tmp_path):
             rc["change"]["replace_paths"] = [["engine_version"]]
         if rc["address"] == "aws_sqs_queue.dlq":
             rc["change"]["actions"] = ["delete"]
-    result = rv.review(plan, "patched", tmp_path, artifact="plan.json", use_checkov=False)
+    result = review(plan, "patched", tmp_path, artifact="plan.json", use_checkov=False)
     text = (tmp_path / "report.md").read_text()
     destructive = text.split("## Destructive changes", 1)[1].split("## Changes", 1)[0]
     assert "**2 resource(s) will be destroyed or replaced.**" in destructive
@@ -187,7 +191,7 @@ def test_destructive_changes_come_first(tmp_path):
         "| replace | `aws_db_instance.main` | replace_because_cannot_update "
         "(forces replacement: engine_version) |" in destructive
     )
-    assert rv.changes(plan)["replace"] == [
+    assert changes(plan)["replace"] == [
         {
             "address": "aws_db_instance.main",
             "type": "aws_db_instance",
@@ -201,14 +205,14 @@ def test_destructive_changes_come_first(tmp_path):
 def test_config_level_skips_are_listed(tmp_path):
     config = tmp_path / ".checkov.yaml"
     config.write_text("# why: dev is single-AZ\nskip-check:\n  - CKV_AWS_157\n  - CKV_AWS_293\n")
-    name, skips = rv._config_skips(config)
+    name, skips = config_skips(config)
     assert skips == ["CKV_AWS_157", "CKV_AWS_293"]
     plan = json.loads((PLANS / "secure.json").read_text())
-    result = rv.review(plan, "s", tmp_path / "out", artifact="plan.json", use_checkov=False)
-    result.checkov = rv.CheckovResult(config=name, config_skips=skips)
-    text = rv.markdown(result)
+    result = review(plan, "s", tmp_path / "out", artifact="plan.json", use_checkov=False)
+    result.checkov = CheckovResult(config=name, config_skips=skips)
+    text = markdown(result)
     assert (
         f"Not run, as `{name}` says (its comments give the reasons): CKV_AWS_157, CKV_AWS_293."
         in text
     )
-    assert rv._config_skips(None) == ("", [])
+    assert config_skips(None) == ("", [])

@@ -1,0 +1,80 @@
+"""Offline plans of ferry's environments, for the plan review.
+
+Environments are planned the way tests/test_environments.py plans them: a
+copy of the root without its S3 backend block (the backend plays no part in
+what is planned) beside a link to modules/, its terraform.tfvars, and
+offline_plan = true with fake credentials. The Lambda package is build/processor.zip
+when `make build` has made it, else a small placeholder zip.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import zipfile
+from pathlib import Path
+
+from policy import REPO, ReviewError
+
+
+def _package(directory: Path) -> tuple[Path, str]:
+    built = REPO / "build" / "processor.zip"
+    path = built
+    if not built.is_file():
+        path = directory / "processor.zip"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("ferry/__init__.py", '"""placeholder package for offline plans"""\n')
+    digest = base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+    return path, digest
+
+
+def _planning_copy(env: str, base: Path) -> Path:
+    source = REPO / "environments" / env
+    if not (source / "main.tf").is_file():
+        known = sorted(p.name for p in (REPO / "environments").iterdir() if p.is_dir())
+        raise ReviewError(f"no environment {env!r} (environments/: {', '.join(known)})")
+    if base.exists():
+        shutil.rmtree(base)
+    (base / "environments").mkdir(parents=True)
+    (base / "modules").symlink_to(REPO / "modules", target_is_directory=True)
+    target = base / "environments" / env
+    target.mkdir()
+    for item in source.iterdir():
+        if item.is_file() and item.name != "backend.tf":
+            shutil.copy2(item, target / item.name)
+    return target
+
+
+def plan_environment(env: str, work: Path) -> dict:
+    """Offline plan of environments/<env>; returns the `terraform show -json` document."""
+    from ferry_dev import terraform as tf
+
+    root_dir = _planning_copy(env, work / "root")
+    package, digest = _package(work)
+    variables: dict[str, object] = {"offline_plan": True}
+    declared = (
+        (root_dir / "variables.tf").read_text() if (root_dir / "variables.tf").exists() else ""
+    )
+    if 'variable "package_path"' in declared:
+        variables.update(package_path=str(package), package_sha256=digest)
+    var_files = [root_dir / "terraform.tfvars"] if (root_dir / "terraform.tfvars").exists() else []
+    data_dir = work / "tf-data"
+    out = work / "tfplan"
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        root = tf.Root(root_dir, env=dict(tf.OFFLINE_AWS_ENV), data_dir=data_dir)
+        # A data dir from an earlier review is reused as is (init takes a second
+        # or two); when modules or provider locks changed, Terraform asks for
+        # init and the plan is retried once after it.
+        if not (data_dir / "modules" / "modules.json").exists():
+            root.init()
+        try:
+            return root.plan_json(variables=variables, var_files=var_files, out_dir=out)
+        except tf.TerraformError as err:
+            if "terraform init" not in str(err):
+                raise
+            root.init()
+            return root.plan_json(variables=variables, var_files=var_files, out_dir=out)
+    except tf.TerraformError as err:
+        raise ReviewError(str(err)) from err
