@@ -2,7 +2,7 @@
 
 Environments are planned the way tests/test_environments.py plans them: a
 copy of the root without its S3 backend block (the backend plays no part in
-what is planned) beside a link to modules/, its terraform.tfvars, and
+what is planned) beside links to modules/ and lambda_src/, its terraform.tfvars, and
 offline_plan = true with fake credentials. The Lambda package is build/processor.zip
 when `make build` has made it, else a small placeholder zip.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -29,7 +30,17 @@ def _package(directory: Path) -> tuple[Path, str]:
     return path, digest
 
 
-def _planning_copy(env: str, base: Path) -> Path:
+_BACKEND = re.compile(r'^\s*backend\s+"s3"\s*\{\s*\}\s*$', re.M)
+
+
+def planning_copy(env: str, base: Path) -> Path:
+    """environments/<env> without its S3 backend block, beside links to modules/ and lambda_src/.
+
+    `terraform plan` refuses a root whose backend was skipped at init; the S3
+    backend plays no part in what is planned, so the copy drops the
+    `backend "s3" {}` block and keeps everything else (the committed lock file
+    included) unchanged.
+    """
     source = REPO / "environments" / env
     if not (source / "main.tf").is_file():
         known = sorted(p.name for p in (REPO / "environments").iterdir() if p.is_dir())
@@ -37,12 +48,15 @@ def _planning_copy(env: str, base: Path) -> Path:
     if base.exists():
         shutil.rmtree(base)
     (base / "environments").mkdir(parents=True)
-    (base / "modules").symlink_to(REPO / "modules", target_is_directory=True)
+    for shared in ("modules", "lambda_src"):
+        (base / shared).symlink_to(REPO / shared, target_is_directory=True)
     target = base / "environments" / env
     target.mkdir()
     for item in source.iterdir():
         if item.is_file() and item.name != "backend.tf":
             shutil.copy2(item, target / item.name)
+    for tf_file in target.glob("*.tf"):
+        tf_file.write_text(_BACKEND.sub("", tf_file.read_text()))
     return target
 
 
@@ -50,12 +64,10 @@ def plan_environment(env: str, work: Path) -> dict:
     """Offline plan of environments/<env>; returns the `terraform show -json` document."""
     from ferry_dev import terraform as tf
 
-    root_dir = _planning_copy(env, work / "root")
+    root_dir = planning_copy(env, work / "root")
     package, digest = _package(work)
     variables: dict[str, object] = {"offline_plan": True}
-    declared = (
-        (root_dir / "variables.tf").read_text() if (root_dir / "variables.tf").exists() else ""
-    )
+    declared = "".join(tf_file.read_text() for tf_file in root_dir.glob("*.tf"))
     if 'variable "package_path"' in declared:
         variables.update(package_path=str(package), package_sha256=digest)
     var_files = [root_dir / "terraform.tfvars"] if (root_dir / "terraform.tfvars").exists() else []

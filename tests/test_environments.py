@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 
 from ferry_dev import terraform as tf
+from policy.plan import planning_copy
 from tests.conftest import missing
 from tests.moved import PRE_COMPOSITION_REF, extract_layout, managed_addresses, resolve
 
@@ -133,31 +134,6 @@ def _fixture_package(directory: Path) -> tuple[Path, str]:
         zf.writestr("ferry/__init__.py", '"""placeholder package for offline plans"""\n')
     digest = base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
     return path, digest
-
-
-def _planning_copy(env: str, base: Path) -> Path:
-    """The environment without its backend block, beside links to modules/ and lambda_src/.
-
-    `terraform plan` refuses a root whose backend was skipped at init; the S3
-    backend plays no part in what is planned, so the copy drops the
-    `backend "s3" {}` block and keeps everything else (including the committed
-    lock file) unchanged.
-    """
-    (base / "environments").mkdir(parents=True, exist_ok=True)
-    for shared in ("modules", "lambda_src"):
-        if not (base / shared).exists():
-            (base / shared).symlink_to(REPO / shared, target_is_directory=True)
-    target = base / "environments" / env
-    target.mkdir()
-    for item in (REPO / "environments" / env).iterdir():
-        if item.is_file() and item.name != "backend.tf":
-            shutil.copy2(item, target / item.name)
-    for tf_file in target.glob("*.tf"):
-        tf_file.write_text(_BACKEND.sub("", tf_file.read_text()))
-    return target
-
-
-_BACKEND = re.compile(r'^\s*backend\s+"s3"\s*\{\s*\}\s*$', re.M)
 
 
 class Plan:
@@ -281,7 +257,7 @@ def planning_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 )
 def plan(request: pytest.FixtureRequest, tf_root, planning_base: Path) -> Plan:
     env = request.param
-    root_dir = _planning_copy(env, planning_base / env)
+    root_dir = planning_copy(env, planning_base / env)
     package, digest = _fixture_package(planning_base / env)
     if env == "staging":
         # A given hash is enough: the zip itself is only read at apply, so a

@@ -214,7 +214,7 @@ def orders_dataset(stack: Stack) -> dict[str, Any]:
 
 
 def queue_total(stack: Stack, key: str = "queue_url") -> int:
-    from ferry_dev.local import queue_depth
+    from ferry_dev.report import queue_depth
 
     visible, hidden = queue_depth(stack.client("sqs"), stack.outputs[key])
     return visible + hidden

@@ -9,7 +9,8 @@ import copy
 import pytest
 
 from policy.engine import Engine
-from policy.review import REPO, plan_environment
+from policy import REPO
+from policy.plan import plan_environment
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 
