@@ -8,8 +8,8 @@ import copy
 
 import pytest
 
-from policy.engine import Engine
 from policy import REPO
+from policy.engine import Engine
 from policy.plan import plan_environment
 
 ENVIRONMENTS = ("dev", "staging", "prod")
