@@ -51,6 +51,15 @@ MUST_PASS = {
         "CKV_AWS_23",  # security groups and rules described
         "CKV_AWS_382",  # no unrestricted egress
     },
+    "bucket": {
+        "CKV_AWS_21",  # versioning
+        "CKV_AWS_145",  # SSE-KMS by default (the standard kind)
+        "CKV2_AWS_6",  # public access block
+        "CKV2_AWS_61",  # lifecycle
+        "CKV_AWS_18",  # access logging
+        "CKV_AWS_300",  # abort incomplete multipart uploads
+        "CKV2_AWS_65",  # ACLs disabled
+    },
     "storage": {
         "CKV_AWS_21",  # versioning
         "CKV_AWS_145",  # SSE-KMS by default
@@ -117,7 +126,7 @@ def assert_clean(found: dict[str, list]) -> None:
 
 def test_every_module_and_example_is_covered():
     names = {p.name for p in module_dirs()}
-    assert {"kms", "network", "database", "storage"} <= names
+    assert {"kms", "network", "database", "bucket", "storage", "audit", "ferry"} <= names
     examples = {rel(p) for p in example_dirs()}
     for name in ("kms", "network", "database", "storage"):
         assert f"modules/{name}/examples/basic" in examples

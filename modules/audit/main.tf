@@ -2,114 +2,82 @@
 # data events on the data buckets) into its own locked-down bucket and a
 # CloudWatch log group, and Macie scanning the raw and failed buckets with its
 # findings routed through EventBridge to SNS and CloudWatch Logs.
+#
+# Opt-outs for organisation-managed services: create_trail = false (an
+# organisation trail records this account), create_macie = false (a delegated
+# Macie administrator enables Macie and runs the jobs), existing_sns_topic_arn
+# (findings go to a topic that exists).
 
 data "aws_partition" "current" {}
 
+# `id` holds the region name in provider 5.100 and 6.x alike; `name` is
+# deprecated in 6.0 and `region`, its replacement, does not exist in 5.100.
 data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  region    = data.aws_region.current.id
 
-  trail_name = "${var.name_prefix}-trail"
-  # Built rather than read from aws_cloudtrail.this: the bucket policy, the
-  # trail's IAM role and the trail itself would otherwise form a cycle.
-  trail_arn = "arn:${local.partition}:cloudtrail:${local.region}:${var.account_id}:trail/${local.trail_name}"
-
+  # The naming rule of the trail and its bucket, here and nowhere else. The
+  # outputs are built from it (not read from the resources) so that a caller
+  # knows them at plan time: the logs key's policy names the trail while the
+  # trail is encrypted with that key, which would otherwise be a cycle. The
+  # bucket policy, the delivery role and the trail use it for the same reason.
+  trail_name        = "${var.name_prefix}-trail"
+  trail_arn         = "arn:${local.partition}:cloudtrail:${local.region}:${var.account_id}:trail/${local.trail_name}"
   trail_bucket_name = "${var.name_prefix}-trail-${var.account_id}"
+  trail_bucket_arn  = "arn:${local.partition}:s3:::${local.trail_bucket_name}"
+
+  trail = var.create_trail ? 1 : 0
+
+  macie_account = var.create_macie && var.create_macie_account
+  macie_role    = var.create_macie && var.create_macie_service_linked_role
+  macie_job     = var.create_macie && var.macie_classification_job_enabled
+
+  create_topic = var.existing_sns_topic_arn == null
+  topic_arn    = local.create_topic ? aws_sns_topic.findings[0].arn : var.existing_sns_topic_arn
 
   tags = merge(var.tags, { "ferry:component" = "audit" })
 }
 
 # --- trail bucket -------------------------------------------------------------
 
-resource "aws_s3_bucket" "trail" {
+module "trail_bucket" {
   #checkov:skip=CKV2_AWS_62:Nothing processes trail log files on arrival; they are read through the CloudWatch Logs copy or queried in place.
   #checkov:skip=CKV_AWS_144:Cross-region replication of audit logs is an account-level archive decision (e.g. an organisation log-archive account), not this module's; the trail already covers every region and log files are integrity-validated.
-  bucket = local.trail_bucket_name
-  tags   = local.tags
-}
+  source = "../bucket"
+  count  = local.trail
 
-resource "aws_s3_bucket_ownership_controls" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.logs_kms_key_arn
-    }
-    # No S3 Bucket Key: with one, S3 asks KMS with the bucket ARN as encryption
-    # context instead of the trail's, which the logs key's CloudTrail statement
-    # (kms:EncryptionContext:aws:cloudtrail:arn) rightly refuses. CloudTrail's
-    # own KMS calls are free, so a bucket key would save nothing.
-    bucket_key_enabled = false
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "trail" {
-  bucket = aws_s3_bucket.trail.id
-
-  rule {
-    id     = "expire-trail-logs"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.trail_bucket_retention_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
+  bucket_name = local.trail_bucket_name
+  kms_key_arn = var.logs_kms_key_arn
+  # No S3 Bucket Key: with one, S3 asks KMS with the bucket ARN as encryption
+  # context instead of the trail's, which the logs key's CloudTrail statement
+  # (kms:EncryptionContext:aws:cloudtrail:arn) rightly refuses. CloudTrail's
+  # own KMS calls are free, so a bucket key would save nothing.
+  bucket_key_enabled = false
+  lifecycle_rule = {
+    current_expiration_days         = var.trail_bucket_retention_days
+    noncurrent_expiration_days      = 30
+    abort_incomplete_multipart_days = 7
   }
 
-  depends_on = [aws_s3_bucket_versioning.trail]
+  access_logging_enabled = var.access_log_bucket_name != null
+  access_log_bucket      = var.access_log_bucket_name
+  access_log_prefix      = "${local.trail_bucket_name}/"
+
+  policy_documents = [data.aws_iam_policy_document.trail_delivery.json]
+
+  tags = local.tags
 }
 
-resource "aws_s3_bucket_logging" "trail" {
-  count = var.access_log_bucket_name == null ? 0 : 1
-
-  bucket        = aws_s3_bucket.trail.id
-  target_bucket = var.access_log_bucket_name
-  target_prefix = "${local.trail_bucket_name}/"
-}
-
-data "aws_iam_policy_document" "trail_bucket" {
+# CloudTrail's delivery grant and the ban on deleting log files, merged into
+# the bucket module's TLS-only and SSE-KMS-only policy.
+data "aws_iam_policy_document" "trail_delivery" {
   statement {
     sid       = "CloudTrailAclCheck"
     effect    = "Allow"
     actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.trail.arn]
+    resources = [local.trail_bucket_arn]
 
     principals {
       type        = "Service"
@@ -127,7 +95,7 @@ data "aws_iam_policy_document" "trail_bucket" {
     sid       = "CloudTrailWrite"
     effect    = "Allow"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.trail.arn}/AWSLogs/${var.account_id}/*"]
+    resources = ["${local.trail_bucket_arn}/AWSLogs/${var.account_id}/*"]
 
     principals {
       type        = "Service"
@@ -148,28 +116,10 @@ data "aws_iam_policy_document" "trail_bucket" {
   }
 
   statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.trail.arn, "${aws_s3_bucket.trail.arn}/*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-
-  statement {
     sid       = "DenyDeletingLogFiles"
     effect    = "Deny"
     actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-    resources = ["${aws_s3_bucket.trail.arn}/*"]
+    resources = ["${local.trail_bucket_arn}/*"]
 
     principals {
       type        = "AWS"
@@ -180,16 +130,11 @@ data "aws_iam_policy_document" "trail_bucket" {
   }
 }
 
-resource "aws_s3_bucket_policy" "trail" {
-  bucket = aws_s3_bucket.trail.id
-  policy = data.aws_iam_policy_document.trail_bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.trail]
-}
-
 # --- CloudWatch Logs delivery ---------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "trail" {
+  count = local.trail
+
   name              = "/aws/cloudtrail/${local.trail_name}"
   retention_in_days = var.trail_log_retention_days
   kms_key_id        = var.logs_kms_key_arn
@@ -221,14 +166,18 @@ data "aws_iam_policy_document" "trail_assume" {
 }
 
 data "aws_iam_policy_document" "trail_logs" {
+  count = local.trail
+
   statement {
     sid       = "WriteTrailLogStreams"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.trail.arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.trail[0].arn}:log-stream:*"]
   }
 }
 
 resource "aws_iam_role" "trail" {
+  count = local.trail
+
   name               = "${local.trail_name}-logs"
   description        = "CloudTrail delivery of ${local.trail_name} into CloudWatch Logs"
   assume_role_policy = data.aws_iam_policy_document.trail_assume.json
@@ -236,17 +185,22 @@ resource "aws_iam_role" "trail" {
 }
 
 resource "aws_iam_role_policy" "trail" {
+  count = local.trail
+
   name   = "cloudwatch-logs-delivery"
-  role   = aws_iam_role.trail.id
-  policy = data.aws_iam_policy_document.trail_logs.json
+  role   = aws_iam_role.trail[0].id
+  policy = data.aws_iam_policy_document.trail_logs[0].json
 }
 
 # --- the trail -----------------------------------------------------------------
 
 resource "aws_cloudtrail" "this" {
   #checkov:skip=CKV_AWS_252:Per-log-file SNS notifications are not consumed; delivery is observed through the CloudWatch Logs integration below.
-  name           = local.trail_name
-  s3_bucket_name = aws_s3_bucket.trail.id
+  count = local.trail
+
+  name = local.trail_name
+  # The bucket module's name output waits for the bucket policy that admits CloudTrail.
+  s3_bucket_name = module.trail_bucket[0].name
   enable_logging = var.trail_logging_enabled
 
   is_multi_region_trail         = true
@@ -254,8 +208,8 @@ resource "aws_cloudtrail" "this" {
   enable_log_file_validation    = true
   kms_key_id                    = var.logs_kms_key_arn
 
-  cloud_watch_logs_group_arn = "${aws_cloudwatch_log_group.trail.arn}:*"
-  cloud_watch_logs_role_arn  = aws_iam_role.trail.arn
+  cloud_watch_logs_group_arn = "${aws_cloudwatch_log_group.trail[0].arn}:*"
+  cloud_watch_logs_role_arn  = aws_iam_role.trail[0].arn
 
   advanced_event_selector {
     name = "Management events"
@@ -287,10 +241,7 @@ resource "aws_cloudtrail" "this" {
 
   tags = local.tags
 
-  depends_on = [
-    aws_s3_bucket_policy.trail,
-    aws_iam_role_policy.trail,
-  ]
+  depends_on = [aws_iam_role_policy.trail]
 }
 
 # --- Macie ---------------------------------------------------------------------
@@ -298,7 +249,7 @@ resource "aws_cloudtrail" "this" {
 # Created here (rather than implicitly by enabling Macie) so that its ARN can be
 # granted kms:Decrypt on the storage key before Macie scans SSE-KMS objects.
 resource "aws_iam_service_linked_role" "macie" {
-  count = var.create_macie_service_linked_role ? 1 : 0
+  count = local.macie_role ? 1 : 0
 
   aws_service_name = "macie.amazonaws.com"
   description      = "Macie service-linked role"
@@ -306,7 +257,7 @@ resource "aws_iam_service_linked_role" "macie" {
 }
 
 resource "aws_macie2_account" "this" {
-  count = var.create_macie_account ? 1 : 0
+  count = local.macie_account ? 1 : 0
 
   finding_publishing_frequency = var.macie_finding_publishing_frequency
   status                       = "ENABLED"
@@ -315,7 +266,7 @@ resource "aws_macie2_account" "this" {
 }
 
 resource "aws_macie2_classification_job" "this" {
-  count = var.macie_classification_job_enabled ? 1 : 0
+  count = local.macie_job ? 1 : 0
 
   name                = "${var.name_prefix}-sensitive-data"
   description         = "Scheduled scan of ferry's raw and failed buckets for sensitive data"
@@ -356,17 +307,21 @@ resource "aws_cloudwatch_event_rule" "findings" {
 }
 
 resource "aws_sns_topic" "findings" {
+  count = local.create_topic ? 1 : 0
+
   name              = "${var.name_prefix}-macie-findings"
   kms_master_key_id = var.findings_kms_key_arn
   tags              = local.tags
 }
 
 data "aws_iam_policy_document" "findings_topic" {
+  count = local.create_topic ? 1 : 0
+
   statement {
     sid       = "AccountManagesTopic"
     effect    = "Allow"
     actions   = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic"]
-    resources = [aws_sns_topic.findings.arn]
+    resources = [aws_sns_topic.findings[0].arn]
 
     principals {
       type        = "AWS"
@@ -378,7 +333,7 @@ data "aws_iam_policy_document" "findings_topic" {
     sid       = "EventBridgePublishesFindings"
     effect    = "Allow"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.findings.arn]
+    resources = [aws_sns_topic.findings[0].arn]
 
     principals {
       type        = "Service"
@@ -396,7 +351,7 @@ data "aws_iam_policy_document" "findings_topic" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.findings.arn]
+    resources = [aws_sns_topic.findings[0].arn]
 
     principals {
       type        = "AWS"
@@ -412,22 +367,25 @@ data "aws_iam_policy_document" "findings_topic" {
 }
 
 resource "aws_sns_topic_policy" "findings" {
-  arn    = aws_sns_topic.findings.arn
-  policy = data.aws_iam_policy_document.findings_topic.json
+  count = local.create_topic ? 1 : 0
+
+  arn    = aws_sns_topic.findings[0].arn
+  policy = data.aws_iam_policy_document.findings_topic[0].json
 }
 
 resource "aws_cloudwatch_event_target" "findings_topic" {
   rule      = aws_cloudwatch_event_rule.findings.name
   target_id = "sns"
-  arn       = aws_sns_topic.findings.arn
+  # An existing topic's policy must let events.amazonaws.com publish (README).
+  arn = local.topic_arn
 
   depends_on = [aws_sns_topic_policy.findings]
 }
 
 resource "aws_sns_topic_subscription" "findings_email" {
-  for_each = toset(var.findings_emails)
+  for_each = local.create_topic ? toset(var.notification_emails) : toset([])
 
-  topic_arn = aws_sns_topic.findings.arn
+  topic_arn = aws_sns_topic.findings[0].arn
   protocol  = "email"
   endpoint  = each.value
 }
@@ -465,4 +423,76 @@ resource "aws_cloudwatch_event_target" "findings_logs" {
   arn       = aws_cloudwatch_log_group.findings.arn
 
   depends_on = [aws_cloudwatch_log_resource_policy.findings]
+}
+
+# --- upgrade from the layout with an inline trail bucket and no opt-outs ----------
+
+moved {
+  from = aws_s3_bucket.trail
+  to   = module.trail_bucket[0].aws_s3_bucket.this
+}
+
+moved {
+  from = aws_s3_bucket_ownership_controls.trail
+  to   = module.trail_bucket[0].aws_s3_bucket_ownership_controls.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.trail
+  to   = module.trail_bucket[0].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_versioning.trail
+  to   = module.trail_bucket[0].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.trail
+  to   = module.trail_bucket[0].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.trail
+  to   = module.trail_bucket[0].aws_s3_bucket_lifecycle_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_logging.trail[0]
+  to   = module.trail_bucket[0].aws_s3_bucket_logging.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_policy.trail
+  to   = module.trail_bucket[0].aws_s3_bucket_policy.this[0]
+}
+
+moved {
+  from = aws_cloudwatch_log_group.trail
+  to   = aws_cloudwatch_log_group.trail[0]
+}
+
+moved {
+  from = aws_iam_role.trail
+  to   = aws_iam_role.trail[0]
+}
+
+moved {
+  from = aws_iam_role_policy.trail
+  to   = aws_iam_role_policy.trail[0]
+}
+
+moved {
+  from = aws_cloudtrail.this
+  to   = aws_cloudtrail.this[0]
+}
+
+moved {
+  from = aws_sns_topic.findings
+  to   = aws_sns_topic.findings[0]
+}
+
+moved {
+  from = aws_sns_topic_policy.findings
+  to   = aws_sns_topic_policy.findings[0]
 }

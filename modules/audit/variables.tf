@@ -26,29 +26,34 @@ variable "logs_kms_key_arn" {
   nullable    = false
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.logs_kms_key_arn))
-    error_message = "logs_kms_key_arn must be the ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>); aliases and AWS-managed keys are not accepted."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be the ARN of a customer-managed KMS key, arn:<partition>:kms:<region>:<account>:key/<uuid> or key/mrk-<32 hex>; aliases are not accepted."
   }
 }
 
 variable "findings_kms_key_arn" {
-  description = "ARN of the customer-managed KMS key for the findings SNS topic (ferry's operational key; its policy must let events.amazonaws.com generate data keys)."
+  description = "ARN of the customer-managed KMS key (single- or multi-Region) for the findings SNS topic (ferry's operational key; its policy must let events.amazonaws.com generate data keys). Required unless existing_sns_topic_arn is given; ignored then."
   type        = string
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", var.findings_kms_key_arn))
-    error_message = "findings_kms_key_arn must be the ARN of a KMS key (arn:<partition>:kms:<region>:<account>:key/<id>)."
+    condition     = var.findings_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.findings_kms_key_arn))
+    error_message = "findings_kms_key_arn must be the ARN of a customer-managed KMS key, arn:<partition>:kms:<region>:<account>:key/<uuid> or key/mrk-<32 hex>."
+  }
+  validation {
+    condition     = var.existing_sns_topic_arn != null || var.findings_kms_key_arn != null
+    error_message = "findings_kms_key_arn is required when the module creates the findings topic (existing_sns_topic_arn = null)."
   }
 }
 
 variable "data_event_bucket_arns" {
-  description = "ARNs of the buckets whose object-level operations (GetObject, PutObject, DeleteObject, ...) the trail records as S3 data events: ferry's raw, processed and failed buckets."
+  description = "ARNs of the buckets whose object-level operations (GetObject, PutObject, DeleteObject, ...) the trail records as S3 data events: ferry's raw, processed and failed buckets. At least one while create_trail is true; unused without a trail."
   type        = list(string)
+  default     = []
   nullable    = false
 
   validation {
-    condition     = length(var.data_event_bucket_arns) >= 1
+    condition     = !var.create_trail || length(var.data_event_bucket_arns) >= 1
     error_message = "data_event_bucket_arns must list at least one bucket: object access to the data buckets is always audited."
   }
   validation {
@@ -58,8 +63,9 @@ variable "data_event_bucket_arns" {
 }
 
 variable "macie_bucket_names" {
-  description = "Buckets Macie's scheduled classification job scans for sensitive data: ferry's raw and failed buckets."
+  description = "Buckets Macie's scheduled classification job scans for sensitive data: ferry's raw and failed buckets. At least one while the job is created (create_macie and macie_classification_job_enabled)."
   type        = list(string)
+  default     = []
   nullable    = false
 
   validation {
@@ -67,7 +73,7 @@ variable "macie_bucket_names" {
     error_message = "macie_bucket_names entries must be S3 bucket names."
   }
   validation {
-    condition     = !var.macie_classification_job_enabled || length(var.macie_bucket_names) >= 1
+    condition     = !(var.create_macie && var.macie_classification_job_enabled) || length(var.macie_bucket_names) >= 1
     error_message = "macie_bucket_names must list at least one bucket while macie_classification_job_enabled is true."
   }
 }
@@ -114,8 +120,22 @@ variable "trail_bucket_retention_days" {
   }
 }
 
+variable "create_trail" {
+  description = "Create ferry's CloudTrail trail with its bucket, CloudWatch log group and delivery role. Set false where an organisation trail already records this account's management events and the data buckets' S3 data events (see the README for what it must cover); trail outputs are then null."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "create_macie" {
+  description = "Create anything of Macie here: the Macie account, its service-linked role and the classification job. Set false where Macie is managed by the organisation (a delegated Macie administrator enables it for this account and runs classification jobs over the data buckets). The findings route (EventBridge to SNS and Logs) stays either way."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "create_macie_account" {
-  description = "Enable Macie for the account and region here. Set false when Macie is already enabled (for example by an organisation's delegated administrator); the classification job and finding routing still apply."
+  description = "Enable Macie for the account and region here (with create_macie). Set false when Macie is already enabled but ferry still runs its own classification job; for organisation-managed Macie use create_macie = false."
   type        = bool
   default     = true
   nullable    = false
@@ -183,15 +203,30 @@ variable "macie_sampling_percentage" {
   }
 }
 
-variable "findings_emails" {
-  description = "Addresses subscribed to the findings topic (each receives a confirmation mail and must accept it)."
+variable "notification_emails" {
+  description = "Addresses subscribed to the findings topic this module creates (each receives a confirmation mail and must accept it). Empty with existing_sns_topic_arn: that topic's subscriptions belong to its owner."
   type        = list(string)
   default     = []
   nullable    = false
 
   validation {
-    condition     = alltrue([for e in var.findings_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
-    error_message = "findings_emails entries must be e-mail addresses."
+    condition     = alltrue([for e in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "notification_emails entries must be e-mail addresses."
+  }
+  validation {
+    condition     = var.existing_sns_topic_arn == null || length(var.notification_emails) == 0
+    error_message = "notification_emails subscribe to the topic this module creates; with existing_sns_topic_arn, subscribe the addresses to that topic where it is managed."
+  }
+}
+
+variable "existing_sns_topic_arn" {
+  description = "An SNS topic that exists, to receive the Macie findings instead of one created here: no topic, topic policy or subscription is created. Its policy must let events.amazonaws.com publish (aws:SourceArn = output findings_rule_arn) and, if it is encrypted, its key must let EventBridge generate data keys."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.existing_sns_topic_arn))
+    error_message = "existing_sns_topic_arn must be an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>), or null."
   }
 }
 

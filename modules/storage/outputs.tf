@@ -1,31 +1,44 @@
 output "bucket_names" {
-  description = "Name of each data bucket, by role (raw, processed, failed)."
-  value       = { for role, b in module.data_bucket : role => b.name }
+  description = "Name of each data bucket, by role (raw, processed, failed); raw is existing_raw_bucket's when given. Read from the created buckets, so a consumer waits for them."
+  value       = merge({ for role, b in module.data_bucket : role => b.name }, local.existing_raw)
 }
 
 output "bucket_arns" {
-  description = "ARN of each data bucket, by role (raw, processed, failed)."
-  value       = { for role, b in module.data_bucket : role => b.arn }
+  description = "ARN of each data bucket, by role (raw, processed, failed); raw is existing_raw_bucket's when given."
+  value       = merge({ for role, b in module.data_bucket : role => b.arn }, local.existing_raw_arn)
 }
 
 output "bucket_ids" {
   description = "Id of each data bucket, by role (raw, processed, failed)."
-  value       = { for role, b in module.data_bucket : role => b.id }
+  value       = merge({ for role, b in module.data_bucket : role => b.id }, local.existing_raw)
 }
 
 output "bucket_regional_domain_names" {
   description = "Regional domain name of each data bucket, by role."
-  value       = { for role, b in module.data_bucket : role => b.bucket_regional_domain_name }
+  value = merge(
+    { for role, b in module.data_bucket : role => b.bucket_regional_domain_name },
+    var.existing_raw_bucket == null ? {} : { raw = "${var.existing_raw_bucket.name}.s3.${data.aws_region.current.id}.${data.aws_partition.current.dns_suffix}" },
+  )
+}
+
+output "bucket_kms_key_arns" {
+  description = "Key of each data bucket's default encryption, by role: kms_key_arn for the buckets created here, existing_raw_bucket.kms_key_arn (null for SSE-S3) for an existing raw bucket."
+  value       = local.bucket_kms_key_arns
+}
+
+output "raw_bucket_created" {
+  description = "Whether the raw bucket is created here (false with existing_raw_bucket: its notification configuration, encryption and policy belong to its owner)."
+  value       = var.existing_raw_bucket == null
 }
 
 output "raw_bucket_name" {
   description = "Name of the raw (landing) bucket."
-  value       = module.data_bucket["raw"].name
+  value       = try(module.data_bucket["raw"].name, var.existing_raw_bucket.name)
 }
 
 output "raw_bucket_arn" {
   description = "ARN of the raw (landing) bucket."
-  value       = module.data_bucket["raw"].arn
+  value       = try(module.data_bucket["raw"].arn, local.existing_raw_arn.raw)
 }
 
 output "processed_bucket_name" {
@@ -50,12 +63,12 @@ output "failed_bucket_arn" {
 
 output "access_log_bucket_name" {
   description = "Name of the access-log bucket (null when access_logging_enabled = false)."
-  value       = try(aws_s3_bucket.access_logs[0].bucket, null)
+  value       = try(module.access_log_bucket[0].name, null)
 }
 
 output "access_log_bucket_arn" {
   description = "ARN of the access-log bucket (null when access_logging_enabled = false)."
-  value       = try(aws_s3_bucket.access_logs[0].arn, null)
+  value       = try(module.access_log_bucket[0].arn, null)
 }
 
 output "kms_key_arn" {
@@ -69,6 +82,6 @@ output "object_lock" {
 }
 
 output "bucket_settings" {
-  description = "Security-relevant settings of each data bucket as configured, by role (versioning, encryption, public access block, ownership, Object Lock, access logging, lifecycle)."
+  description = "Security-relevant settings of each data bucket created here, by role (versioning, encryption, public access block, ownership, Object Lock, access logging, lifecycle); an existing raw bucket is not listed."
   value       = { for role, b in module.data_bucket : role => b.settings }
 }

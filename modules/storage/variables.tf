@@ -48,13 +48,13 @@ variable "bucket_name_suffix" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of the customer-managed KMS key (the storage tier key) that encrypts the data buckets. Uploads that ask for another key or another encryption type are denied by the bucket policy."
+  description = "ARN of the customer-managed KMS key (the storage tier key; single- or multi-Region) that encrypts the data buckets ferry creates. Uploads that ask for another key or another encryption type are denied by the bucket policy."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[a-f0-9-]{32,36}$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>); aliases and key ids are not accepted because the bucket policy compares the exact ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<uuid> or key/mrk-<32 hex>; aliases and key ids are not accepted because the bucket policy compares the exact ARN."
   }
 }
 
@@ -193,4 +193,38 @@ variable "bucket_policies_enabled" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "existing_raw_bucket" {
+  description = <<-EOT
+    A raw (landing) bucket that exists already, used instead of creating one.
+    name: the bucket's name; arn: its ARN (null builds it from the name and
+    the partition); kms_key_arn: the customer-managed key of its default
+    encryption, or null when it uses SSE-S3 (the processor role then needs no
+    key grant for it). storage then creates no raw bucket (no encryption,
+    versioning, lifecycle, logging or policy of it is managed here) and its
+    outputs (bucket_names.raw, bucket_arns.raw, ...) name this one. ferry does
+    not take over its notification configuration (S3 has one per bucket):
+    deliver its object events through EventBridge, switched on on the bucket
+    by its owner.
+  EOT
+  type = object({
+    name        = string
+    arn         = optional(string)
+    kms_key_arn = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.existing_raw_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.existing_raw_bucket.name))
+    error_message = "existing_raw_bucket.name must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens), not an ARN."
+  }
+  validation {
+    condition     = try(var.existing_raw_bucket.arn == null, true) || try(can(regex("^arn:aws[a-z-]*:s3:::${var.existing_raw_bucket.name}$", var.existing_raw_bucket.arn)), false)
+    error_message = "existing_raw_bucket.arn must be the ARN of the bucket named in existing_raw_bucket.name (arn:<partition>:s3:::<name>), or null."
+  }
+  validation {
+    condition     = try(var.existing_raw_bucket.kms_key_arn == null, true) || try(can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.existing_raw_bucket.kms_key_arn)), false)
+    error_message = "existing_raw_bucket.kms_key_arn must be a KMS key ARN (key/<uuid> or key/mrk-<32 hex>), or null for an SSE-S3 bucket."
+  }
 }

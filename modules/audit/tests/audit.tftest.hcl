@@ -11,7 +11,7 @@ mock_provider "aws" {
     defaults = { partition = "aws" }
   }
   mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
+    defaults = { id = "eu-west-1" }
   }
   mock_resource "aws_s3_bucket" {
     defaults = { arn = "arn:aws:s3:::ferry-test-trail-123456789012", id = "ferry-test-trail-123456789012" }
@@ -45,38 +45,38 @@ run "trail_defaults_are_secure" {
   command = plan
 
   assert {
-    condition     = aws_cloudtrail.this.is_multi_region_trail && aws_cloudtrail.this.include_global_service_events
+    condition     = aws_cloudtrail.this[0].is_multi_region_trail && aws_cloudtrail.this[0].include_global_service_events
     error_message = "the trail must cover every region and global services"
   }
   assert {
-    condition     = aws_cloudtrail.this.enable_log_file_validation
+    condition     = aws_cloudtrail.this[0].enable_log_file_validation
     error_message = "log file integrity validation must be on"
   }
   assert {
-    condition     = aws_cloudtrail.this.kms_key_id == var.logs_kms_key_arn
+    condition     = aws_cloudtrail.this[0].kms_key_id == var.logs_kms_key_arn
     error_message = "log files must be encrypted with the logs key"
   }
   assert {
-    condition     = aws_cloudtrail.this.enable_logging
+    condition     = aws_cloudtrail.this[0].enable_logging
     error_message = "the trail must be logging by default"
   }
   assert {
-    condition     = aws_cloudtrail.this.cloud_watch_logs_group_arn == "arn:aws:logs:eu-west-1:123456789012:log-group:mocked:*"
+    condition     = aws_cloudtrail.this[0].cloud_watch_logs_group_arn == "arn:aws:logs:eu-west-1:123456789012:log-group:mocked:*"
     error_message = "the trail must deliver into its CloudWatch log group"
   }
   assert {
-    condition     = aws_cloudtrail.this.name == "ferry-test-trail" && aws_cloudtrail.this.s3_bucket_name == aws_s3_bucket.trail.id
+    condition     = aws_cloudtrail.this[0].name == "ferry-test-trail" && aws_cloudtrail.this[0].s3_bucket_name == "ferry-test-trail-123456789012"
     error_message = "the trail must write into its own bucket"
   }
   assert {
     condition = anytrue([
-      for s in aws_cloudtrail.this.advanced_event_selector : anytrue([for f in s.field_selector : f.field == "eventCategory" && try(contains(f.equals, "Management"), false)])
+      for s in aws_cloudtrail.this[0].advanced_event_selector : anytrue([for f in s.field_selector : f.field == "eventCategory" && try(contains(f.equals, "Management"), false)])
     ])
     error_message = "management events must be recorded"
   }
   assert {
     condition = anytrue([
-      for s in aws_cloudtrail.this.advanced_event_selector :
+      for s in aws_cloudtrail.this[0].advanced_event_selector :
       anytrue([for f in s.field_selector : f.field == "resources.type" && try(contains(f.equals, "AWS::S3::Object"), false)]) &&
       anytrue([for f in s.field_selector : f.field == "resources.ARN" && try(toset(f.starts_with), null) == toset(["arn:aws:s3:::ferry-test-raw/", "arn:aws:s3:::ferry-test-processed/", "arn:aws:s3:::ferry-test-failed/"])])
     ])
@@ -92,57 +92,55 @@ run "trail_bucket_is_locked_down" {
   command = plan
 
   assert {
-    condition     = aws_s3_bucket.trail.bucket == "ferry-test-trail-123456789012" && aws_s3_bucket.trail.force_destroy != true
-    error_message = "the trail bucket is named after the account and never force-destroyed"
+    condition     = module.trail_bucket[0].settings.kind == "standard" && module.trail_bucket[0].settings.force_destroy == false && output.trail_bucket_name == "ferry-test-trail-123456789012"
+    error_message = "the trail bucket is a standard hardened bucket named after the account and never force-destroyed"
   }
   assert {
-    condition     = aws_s3_bucket_versioning.trail.versioning_configuration[0].status == "Enabled"
+    condition     = module.trail_bucket[0].settings.versioning_status == "Enabled"
     error_message = "the trail bucket must be versioned"
   }
   assert {
     condition = alltrue([
-      aws_s3_bucket_public_access_block.trail.block_public_acls,
-      aws_s3_bucket_public_access_block.trail.block_public_policy,
-      aws_s3_bucket_public_access_block.trail.ignore_public_acls,
-      aws_s3_bucket_public_access_block.trail.restrict_public_buckets,
+      module.trail_bucket[0].settings.block_public_acls, module.trail_bucket[0].settings.block_public_policy,
+      module.trail_bucket[0].settings.ignore_public_acls, module.trail_bucket[0].settings.restrict_public_buckets,
     ])
     error_message = "all public access must be blocked"
   }
   assert {
-    condition     = aws_s3_bucket_ownership_controls.trail.rule[0].object_ownership == "BucketOwnerEnforced"
+    condition     = module.trail_bucket[0].settings.object_ownership == "BucketOwnerEnforced"
     error_message = "ACLs must be disabled"
   }
   assert {
-    condition = alltrue([
-      for r in aws_s3_bucket_server_side_encryption_configuration.trail.rule :
-      alltrue([for d in r.apply_server_side_encryption_by_default : d.sse_algorithm == "aws:kms" && d.kms_master_key_id == var.logs_kms_key_arn])
-    ])
+    condition     = module.trail_bucket[0].settings.sse_algorithm == "aws:kms" && module.trail_bucket[0].settings.kms_master_key_id == var.logs_kms_key_arn
     error_message = "the trail bucket must default to SSE-KMS with the logs key"
   }
   assert {
-    condition     = alltrue([for r in aws_s3_bucket_server_side_encryption_configuration.trail.rule : r.bucket_key_enabled == false])
+    condition     = module.trail_bucket[0].settings.bucket_key_enabled == false
     error_message = "no S3 Bucket Key on the trail bucket: it would replace the trail's encryption context"
   }
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.trail.rule[0].expiration[0].days == 730 && aws_s3_bucket_lifecycle_configuration.trail.rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7
+    condition     = module.trail_bucket[0].settings.lifecycle == { current_expiration_days = 730, noncurrent_expiration_days = 30, abort_incomplete_multipart_days = 7 }
     error_message = "log files expire after the retention, incomplete uploads after a week"
   }
   assert {
-    condition     = aws_s3_bucket_logging.trail[0].target_bucket == "ferry-test-access-logs"
+    condition     = module.trail_bucket[0].settings.access_log_target == "ferry-test-access-logs" && module.trail_bucket[0].settings.access_log_prefix == "ferry-test-trail-123456789012/"
     error_message = "server access logs of the trail bucket go to the access-log bucket"
   }
   assert {
+    condition     = module.trail_bucket[0].settings.bucket_policy_attached
+    error_message = "the trail bucket has its policy (TLS only, SSE-KMS only, CloudTrail delivery)"
+  }
+  assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.trail_bucket.statement :
-      s.effect == "Deny" && contains(s.actions, "s3:*") &&
-      anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && contains(c.values, "false")]) &&
+      for s in data.aws_iam_policy_document.trail_delivery.statement :
+      s.sid == "DenyDeletingLogFiles" && s.effect == "Deny" && toset(s.actions) == toset(["s3:DeleteObject", "s3:DeleteObjectVersion"]) &&
       anytrue([for p in s.principals : p.type == "AWS" && contains(p.identifiers, "*")])
     ])
-    error_message = "non-TLS access to the trail bucket must be denied for everyone"
+    error_message = "deleting log files must be denied for everyone"
   }
   assert {
     condition = alltrue([
-      for s in data.aws_iam_policy_document.trail_bucket.statement :
+      for s in data.aws_iam_policy_document.trail_delivery.statement :
       anytrue([for c in s.condition : c.variable == "aws:SourceArn" && contains(c.values, local.trail_arn) && length(c.values) == 1])
       if s.effect == "Allow"
     ])
@@ -150,7 +148,7 @@ run "trail_bucket_is_locked_down" {
   }
   assert {
     condition = alltrue([
-      for s in data.aws_iam_policy_document.trail_bucket.statement :
+      for s in data.aws_iam_policy_document.trail_delivery.statement :
       alltrue([for p in s.principals : p.type == "Service" && p.identifiers == toset(["cloudtrail.amazonaws.com"])])
       if s.effect == "Allow"
     ])
@@ -158,12 +156,19 @@ run "trail_bucket_is_locked_down" {
   }
   assert {
     condition = toset(flatten([
-      for s in data.aws_iam_policy_document.trail_bucket.statement : tolist(s.actions) if s.effect == "Allow"
+      for s in data.aws_iam_policy_document.trail_delivery.statement : tolist(s.actions) if s.effect == "Allow"
     ])) == toset(["s3:GetBucketAcl", "s3:PutObject"])
     error_message = "CloudTrail gets GetBucketAcl and PutObject, nothing else"
   }
   assert {
-    condition     = aws_cloudwatch_log_group.trail.retention_in_days == 365 && aws_cloudwatch_log_group.trail.kms_key_id == var.logs_kms_key_arn
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.trail_delivery.statement :
+      alltrue([for r in s.resources : startswith(r, "arn:aws:s3:::ferry-test-trail-123456789012")])
+    ])
+    error_message = "the delivery statements name the trail bucket, built from the naming rule"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.trail[0].retention_in_days == 365 && aws_cloudwatch_log_group.trail[0].kms_key_id == var.logs_kms_key_arn
     error_message = "the trail log group must have a retention and the logs key"
   }
   assert {
@@ -174,7 +179,7 @@ run "trail_bucket_is_locked_down" {
     error_message = "the CloudTrail delivery role trust must be scoped with aws:SourceAccount"
   }
   assert {
-    condition     = data.aws_iam_policy_document.trail_logs.statement[0].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mocked:log-stream:*"])
+    condition     = data.aws_iam_policy_document.trail_logs[0].statement[0].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mocked:log-stream:*"])
     error_message = "the delivery role may only write into the trail's log group"
   }
 }
@@ -207,7 +212,7 @@ run "macie_defaults" {
     error_message = "the rule must match Macie findings"
   }
   assert {
-    condition     = aws_sns_topic.findings.kms_master_key_id == var.findings_kms_key_arn
+    condition     = aws_sns_topic.findings[0].kms_master_key_id == var.findings_kms_key_arn
     error_message = "the findings topic must be encrypted with the given key"
   }
   assert {
@@ -215,7 +220,7 @@ run "macie_defaults" {
     error_message = "no subscriptions unless addresses are given"
   }
   assert {
-    condition     = aws_cloudwatch_event_target.findings_topic.arn == aws_sns_topic.findings.arn && aws_cloudwatch_event_target.findings_logs.arn == aws_cloudwatch_log_group.findings.arn
+    condition     = aws_cloudwatch_event_target.findings_topic.arn == aws_sns_topic.findings[0].arn && aws_cloudwatch_event_target.findings_logs.arn == aws_cloudwatch_log_group.findings.arn
     error_message = "findings must go to the topic and the log group"
   }
   assert {
@@ -232,7 +237,7 @@ run "macie_defaults" {
   }
   assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.findings_topic.statement :
+      for s in data.aws_iam_policy_document.findings_topic[0].statement :
       s.effect == "Allow" && contains(s.actions, "sns:Publish") &&
       anytrue([for c in s.condition : c.variable == "aws:SourceArn" && contains(c.values, "arn:aws:events:eu-west-1:123456789012:rule/ferry-test-macie-findings")])
     ])
@@ -250,7 +255,7 @@ run "weekly_sampled_scan" {
     macie_finding_publishing_frequency = "ONE_HOUR"
     trail_bucket_retention_days        = 2557
     trail_log_retention_days           = 731
-    findings_emails                    = ["security@example.com"]
+    notification_emails                = ["security@example.com"]
   }
 
   assert {
@@ -267,7 +272,7 @@ run "weekly_sampled_scan" {
     error_message = "the publishing frequency must pass through"
   }
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.trail.rule[0].expiration[0].days == 2557 && aws_cloudwatch_log_group.trail.retention_in_days == 731
+    condition     = module.trail_bucket[0].settings.lifecycle.current_expiration_days == 2557 && aws_cloudwatch_log_group.trail[0].retention_in_days == 731
     error_message = "longer retentions must pass through"
   }
 }
@@ -285,7 +290,7 @@ run "emulator_opt_outs" {
   }
 
   assert {
-    condition     = !aws_cloudtrail.this.enable_logging
+    condition     = !aws_cloudtrail.this[0].enable_logging
     error_message = "trail logging must be switchable off"
   }
   assert {
@@ -297,15 +302,15 @@ run "emulator_opt_outs" {
     error_message = "an existing Macie role is named by its well-known ARN"
   }
   assert {
-    condition     = length(aws_s3_bucket_logging.trail) == 0
+    condition     = module.trail_bucket[0].settings.access_log_target == null
     error_message = "no access-log bucket, no logging resource"
   }
   assert {
-    condition     = aws_cloudtrail.this.enable_log_file_validation && aws_cloudtrail.this.kms_key_id == var.logs_kms_key_arn
+    condition     = aws_cloudtrail.this[0].enable_log_file_validation && aws_cloudtrail.this[0].kms_key_id == var.logs_kms_key_arn
     error_message = "opt-outs never touch encryption or integrity validation"
   }
   assert {
-    condition     = aws_sns_topic.findings.kms_master_key_id == var.findings_kms_key_arn
+    condition     = aws_sns_topic.findings[0].kms_master_key_id == var.findings_kms_key_arn
     error_message = "finding routing stays in place"
   }
 }
@@ -402,12 +407,139 @@ run "rejects_bad_sampling_percentage" {
 
 run "rejects_bad_findings_email" {
   command = plan
-  variables { findings_emails = ["security team"] }
-  expect_failures = [var.findings_emails]
+  variables { notification_emails = ["security team"] }
+  expect_failures = [var.notification_emails]
 }
 
 run "rejects_short_findings_retention" {
   command = plan
   variables { findings_log_retention_days = 14 }
   expect_failures = [var.findings_log_retention_days]
+}
+
+run "trail_names_are_known_at_plan_time" {
+  command = plan
+
+  assert {
+    condition = (
+      output.trail_arn == "arn:aws:cloudtrail:eu-west-1:123456789012:trail/ferry-test-trail"
+      && output.trail_name == "ferry-test-trail"
+      && output.trail_bucket_arn == "arn:aws:s3:::ferry-test-trail-123456789012"
+    )
+    error_message = "trail outputs follow the naming rule from the inputs alone"
+  }
+}
+
+run "organisation_trail" {
+  command = plan
+
+  variables {
+    create_trail           = false
+    data_event_bucket_arns = []
+    access_log_bucket_name = null
+  }
+
+  assert {
+    condition = (
+      length(aws_cloudtrail.this) == 0 && length(module.trail_bucket) == 0 && length(aws_cloudwatch_log_group.trail) == 0
+      && length(aws_iam_role.trail) == 0 && length(aws_iam_role_policy.trail) == 0
+    )
+    error_message = "no trail, trail bucket, trail log group or delivery role"
+  }
+  assert {
+    condition = (
+      output.trail_arn == null && output.trail_name == null && output.trail_bucket_name == null && output.trail_bucket_arn == null
+      && output.trail_log_group_name == null && output.trail_role_arn == null
+    )
+    error_message = "trail outputs are null"
+  }
+  assert {
+    condition     = length(aws_macie2_classification_job.this) == 1 && length(aws_sns_topic.findings) == 1
+    error_message = "Macie and the findings route are untouched"
+  }
+}
+
+run "organisation_macie" {
+  command = plan
+
+  variables {
+    create_macie       = false
+    macie_bucket_names = []
+  }
+
+  assert {
+    condition     = length(aws_macie2_account.this) == 0 && length(aws_iam_service_linked_role.macie) == 0 && length(aws_macie2_classification_job.this) == 0
+    error_message = "no Macie account, service-linked role or classification job"
+  }
+  assert {
+    condition     = output.macie_service_role_arn == "arn:aws:iam::123456789012:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie" && output.classification_job_id == null && output.macie_account_id == null
+    error_message = "the role the organisation's Macie uses in this account is still named, for the storage key"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.findings_topic.arn == aws_sns_topic.findings[0].arn && aws_cloudwatch_event_target.findings_logs.arn == aws_cloudwatch_log_group.findings.arn
+    error_message = "findings published in this account still reach SNS and Logs"
+  }
+  assert {
+    condition     = length(aws_cloudtrail.this) == 1
+    error_message = "the trail is untouched"
+  }
+}
+
+run "existing_findings_topic" {
+  command = plan
+
+  variables {
+    existing_sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:security-findings"
+    findings_kms_key_arn   = null
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.findings) == 0 && length(aws_sns_topic_policy.findings) == 0 && length(aws_sns_topic_subscription.findings_email) == 0
+    error_message = "no topic, topic policy or subscription is created"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.findings_topic.arn == var.existing_sns_topic_arn && output.findings_topic_arn == var.existing_sns_topic_arn
+    error_message = "findings go to the existing topic"
+  }
+}
+
+run "multi_region_keys_are_accepted" {
+  command = plan
+
+  variables {
+    logs_kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/mrk-33333333333333333333333333333333"
+    findings_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/mrk-22222222222222222222222222222222"
+  }
+
+  assert {
+    condition     = aws_cloudtrail.this[0].kms_key_id == var.logs_kms_key_arn && aws_sns_topic.findings[0].kms_master_key_id == var.findings_kms_key_arn
+    error_message = "multi-Region keys are used like single-Region ones"
+  }
+}
+
+run "rejects_topic_without_key" {
+  command = plan
+  variables { findings_kms_key_arn = null }
+  expect_failures = [var.findings_kms_key_arn]
+}
+
+run "rejects_bad_existing_topic" {
+  command = plan
+  variables { existing_sns_topic_arn = "security-findings" }
+  expect_failures = [var.existing_sns_topic_arn]
+}
+
+run "rejects_emails_for_an_existing_topic" {
+  command = plan
+  variables {
+    existing_sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:security-findings"
+    notification_emails    = ["security@example.com"]
+  }
+  expect_failures = [var.notification_emails]
+}
+
+run "rejects_short_mrk_logs_key" {
+  command = plan
+  variables { logs_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234" }
+  expect_failures = [var.logs_kms_key_arn]
 }

@@ -1,6 +1,6 @@
 # Offline: every AWS call is mocked. Per-bucket settings are read from the
-# data-bucket module's `settings` output (data_bucket.tftest.hcl tests that
-# module's resources directly).
+# bucket module's `settings` output (modules/bucket/tests test that module's
+# resources and policy directly).
 
 mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
@@ -8,6 +8,9 @@ mock_provider "aws" {
   }
   mock_data "aws_partition" {
     defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
+  }
+  mock_data "aws_region" {
+    defaults = { id = "eu-west-1" }
   }
 }
 
@@ -74,38 +77,43 @@ run "access_log_bucket" {
   command = plan
 
   assert {
-    condition     = aws_s3_bucket.access_logs[0].bucket == "ferry-test-access-logs-111122223333" && aws_s3_bucket.access_logs[0].force_destroy == false
-    error_message = "access-log bucket name, not force-destroyed"
+    condition     = module.access_log_bucket[0].settings.kind == "access-logs" && module.access_log_bucket[0].settings.force_destroy == false
+    error_message = "the access-log bucket is the bucket module's access-logs kind, not force-destroyed"
   }
   assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.access_logs[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
+    condition     = module.access_log_bucket[0].settings.sse_algorithm == "AES256" && module.access_log_bucket[0].settings.kms_master_key_id == null
     error_message = "the access-log bucket uses SSE-S3 (log delivery cannot use SSE-KMS)"
   }
   assert {
-    condition     = aws_s3_bucket_versioning.access_logs[0].versioning_configuration[0].status == "Enabled"
+    condition     = module.access_log_bucket[0].settings.versioning_status == "Enabled"
     error_message = "the access-log bucket is versioned"
   }
   assert {
     condition = (
-      aws_s3_bucket_public_access_block.access_logs[0].block_public_acls && aws_s3_bucket_public_access_block.access_logs[0].block_public_policy
-      && aws_s3_bucket_public_access_block.access_logs[0].ignore_public_acls && aws_s3_bucket_public_access_block.access_logs[0].restrict_public_buckets
+      module.access_log_bucket[0].settings.block_public_acls && module.access_log_bucket[0].settings.block_public_policy
+      && module.access_log_bucket[0].settings.ignore_public_acls && module.access_log_bucket[0].settings.restrict_public_buckets
     )
     error_message = "the access-log bucket blocks all public access"
   }
   assert {
-    condition     = aws_s3_bucket_ownership_controls.access_logs[0].rule[0].object_ownership == "BucketOwnerEnforced"
+    condition     = module.access_log_bucket[0].settings.object_ownership == "BucketOwnerEnforced"
     error_message = "ACLs are disabled on the access-log bucket (delivery is authorised by bucket policy)"
   }
   assert {
-    condition = (
-      [for r in aws_s3_bucket_lifecycle_configuration.access_logs[0].rule : r.expiration[0].days if r.id == "expire-and-clean-up"][0] == 365
-      && [for r in aws_s3_bucket_lifecycle_configuration.access_logs[0].rule : r.noncurrent_version_expiration[0].noncurrent_days if r.id == "expire-and-clean-up"][0] == 30
-    )
+    condition     = module.access_log_bucket[0].settings.bucket_policy_attached && module.access_log_bucket[0].settings.access_log_target == null
+    error_message = "the access-log bucket has its policy and does not log into itself"
+  }
+  assert {
+    condition     = module.access_log_bucket[0].settings.lifecycle == { current_expiration_days = 365, noncurrent_expiration_days = 30, abort_incomplete_multipart_days = 1 }
     error_message = "access logs are kept a year"
   }
   assert {
     condition     = output.access_log_bucket_name == "ferry-test-access-logs-111122223333"
     error_message = "access_log_bucket_name output"
+  }
+  assert {
+    condition     = alltrue([for s in output.bucket_settings : s.access_log_target == "ferry-test-access-logs-111122223333"])
+    error_message = "every data bucket logs into the access-log bucket"
   }
 }
 
@@ -113,19 +121,19 @@ run "access_log_policy_admits_only_log_delivery_for_the_data_buckets" {
   command = plan
 
   assert {
-    condition     = [for s in data.aws_iam_policy_document.access_logs.statement : s.sid] == ["AllowServerAccessLogDelivery", "DenyInsecureTransport", "DenyOutdatedTls"]
-    error_message = "log-delivery grant plus the two transport denies"
+    condition     = [for s in data.aws_iam_policy_document.access_log_delivery.statement : s.sid] == ["AllowServerAccessLogDelivery"]
+    error_message = "the log-delivery grant is the one statement storage adds to the access-log bucket's policy (the transport denies come from modules/bucket)"
   }
   assert {
     condition = [
-      for s in data.aws_iam_policy_document.access_logs.statement : [for p in s.principals : "${p.type}=${join(",", p.identifiers)}"][0]
+      for s in data.aws_iam_policy_document.access_log_delivery.statement : [for p in s.principals : "${p.type}=${join(",", p.identifiers)}"][0]
       if s.effect == "Allow"
     ] == ["Service=logging.s3.amazonaws.com"]
     error_message = "the only allow is for the S3 logging service"
   }
   assert {
     condition = alltrue([
-      for s in data.aws_iam_policy_document.access_logs.statement :
+      for s in data.aws_iam_policy_document.access_log_delivery.statement :
       toset(s.actions) == toset(["s3:PutObject"])
       && toset(s.resources) == toset(["arn:aws:s3:::ferry-test-access-logs-111122223333/*"])
       && anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:SourceAccount" && toset(c.values) == toset(["111122223333"])])
@@ -136,21 +144,6 @@ run "access_log_policy_admits_only_log_delivery_for_the_data_buckets" {
     ])
     error_message = "log delivery may only put objects, scoped to this account and the three data buckets"
   }
-  assert {
-    condition = anytrue([
-      for s in data.aws_iam_policy_document.access_logs.statement :
-      s.effect == "Deny" && anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && toset(c.values) == toset(["false"])])
-    ])
-    error_message = "the access-log bucket denies requests without TLS"
-  }
-  assert {
-    condition = alltrue([
-      for s in data.aws_iam_policy_document.access_logs.statement :
-      [for p in s.principals : "${p.type}=${join(",", p.identifiers)}"] == ["AWS=*"]
-      if s.effect == "Deny"
-    ])
-    error_message = "deny principals are written as {\"AWS\": \"*\"}"
-  }
 }
 
 run "access_log_sources_extend_to_named_buckets" {
@@ -159,7 +152,7 @@ run "access_log_sources_extend_to_named_buckets" {
 
   assert {
     condition = [
-      for s in data.aws_iam_policy_document.access_logs.statement : [for c in s.condition : toset(c.values) if c.variable == "aws:SourceArn"][0]
+      for s in data.aws_iam_policy_document.access_log_delivery.statement : [for c in s.condition : toset(c.values) if c.variable == "aws:SourceArn"][0]
       if s.effect == "Allow"
       ][0] == toset([
         "arn:aws:s3:::ferry-test-raw-111122223333", "arn:aws:s3:::ferry-test-processed-111122223333", "arn:aws:s3:::ferry-test-failed-111122223333",
@@ -221,7 +214,7 @@ run "access_logging_can_be_switched_off" {
   }
 
   assert {
-    condition     = length(aws_s3_bucket.access_logs) == 0 && length(aws_s3_bucket_policy.access_logs) == 0
+    condition     = length(module.access_log_bucket) == 0
     error_message = "no access-log bucket"
   }
   assert {
@@ -246,7 +239,7 @@ run "force_destroy_when_asked" {
   }
 
   assert {
-    condition     = alltrue([for s in output.bucket_settings : s.force_destroy]) && aws_s3_bucket.access_logs[0].force_destroy
+    condition     = alltrue([for s in output.bucket_settings : s.force_destroy]) && module.access_log_bucket[0].settings.force_destroy
     error_message = "force_destroy reaches every bucket"
   }
 }
@@ -287,7 +280,7 @@ run "outputs" {
     error_message = "convenience outputs agree with the maps"
   }
   assert {
-    condition     = toset(keys(output.bucket_ids)) == toset(["raw", "processed", "failed"]) && output.access_log_bucket_arn == aws_s3_bucket.access_logs[0].arn
+    condition     = toset(keys(output.bucket_ids)) == toset(["raw", "processed", "failed"]) && output.access_log_bucket_arn == module.access_log_bucket[0].arn
     error_message = "bucket ids by role and the access-log bucket ARN"
   }
 }
@@ -304,10 +297,8 @@ run "bucket_policies_can_be_switched_off_for_emulators" {
     error_message = "no data bucket policy"
   }
   assert {
-    condition = [
-      for s in data.aws_iam_policy_document.access_logs.statement : s.sid
-    ] == ["AllowServerAccessLogDelivery"]
-    error_message = "the access-log bucket keeps only the log-delivery grant"
+    condition     = module.access_log_bucket[0].settings.bucket_policy_attached && length(data.aws_iam_policy_document.access_log_delivery.statement) == 1
+    error_message = "the access-log bucket keeps the log-delivery grant"
   }
   assert {
     condition = alltrue([
@@ -315,5 +306,59 @@ run "bucket_policies_can_be_switched_off_for_emulators" {
       s.sse_algorithm == "aws:kms" && s.versioning_status == "Enabled" && s.block_public_policy && s.object_ownership == "BucketOwnerEnforced" && s.access_log_target != null
     ]) && output.bucket_settings["processed"].object_lock_mode == "GOVERNANCE"
     error_message = "encryption, versioning, public access blocks, ownership, logging and Object Lock stay"
+  }
+}
+
+run "existing_raw_bucket_replaces_the_raw_bucket" {
+  command = plan
+
+  variables {
+    existing_raw_bucket = {
+      name        = "landing-zone-inbox"
+      kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef"
+    }
+  }
+
+  assert {
+    condition     = toset(keys(module.data_bucket)) == toset(["processed", "failed"])
+    error_message = "no raw bucket is created"
+  }
+  assert {
+    condition = (
+      output.bucket_names.raw == "landing-zone-inbox" && output.raw_bucket_name == "landing-zone-inbox"
+      && output.bucket_arns.raw == "arn:aws:s3:::landing-zone-inbox" && output.raw_bucket_arn == "arn:aws:s3:::landing-zone-inbox"
+      && output.bucket_ids.raw == "landing-zone-inbox"
+      && output.bucket_regional_domain_names.raw == "landing-zone-inbox.s3.eu-west-1.amazonaws.com"
+    )
+    error_message = "the outputs name the existing bucket"
+  }
+  assert {
+    condition     = output.bucket_kms_key_arns == { raw = var.existing_raw_bucket.kms_key_arn, processed = var.kms_key_arn, failed = var.kms_key_arn }
+    error_message = "each bucket's key is reported, the existing bucket's own for raw"
+  }
+  assert {
+    condition     = output.raw_bucket_created == false && !contains(keys(output.bucket_settings), "raw")
+    error_message = "the existing bucket is not managed here"
+  }
+  assert {
+    condition = toset([
+      for s in data.aws_iam_policy_document.access_log_delivery.statement : [for c in s.condition : c.values if c.variable == "aws:SourceArn"][0]
+      ][0]) == toset([
+      "arn:aws:s3:::ferry-test-processed-111122223333", "arn:aws:s3:::ferry-test-failed-111122223333",
+    ])
+    error_message = "log delivery is admitted for the buckets created here only"
+  }
+}
+
+run "existing_raw_bucket_with_arn_and_sse_s3" {
+  command = plan
+
+  variables {
+    existing_raw_bucket = { name = "landing-zone-inbox", arn = "arn:aws-us-gov:s3:::landing-zone-inbox" }
+  }
+
+  assert {
+    condition     = output.bucket_arns.raw == "arn:aws-us-gov:s3:::landing-zone-inbox" && output.bucket_kms_key_arns.raw == null
+    error_message = "a given ARN is used as it is; no key for an SSE-S3 bucket"
   }
 }

@@ -146,3 +146,32 @@ run "rejects_wildcard_log_source" {
   variables { access_log_source_bucket_names = ["*"] }
   expect_failures = [var.access_log_source_bucket_names]
 }
+
+run "accepts_multi_region_key" {
+  command = plan
+  variables { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef" }
+}
+
+run "rejects_short_mrk_key" {
+  command = plan
+  variables { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123" }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_existing_raw_bucket_given_as_arn" {
+  command = plan
+  variables { existing_raw_bucket = { name = "arn:aws:s3:::landing-zone-inbox" } }
+  expect_failures = [var.existing_raw_bucket]
+}
+
+run "rejects_existing_raw_bucket_arn_of_another_bucket" {
+  command = plan
+  variables { existing_raw_bucket = { name = "landing-zone-inbox", arn = "arn:aws:s3:::another-bucket" } }
+  expect_failures = [var.existing_raw_bucket]
+}
+
+run "rejects_existing_raw_bucket_key_alias" {
+  command = plan
+  variables { existing_raw_bucket = { name = "landing-zone-inbox", kms_key_arn = "alias/aws/s3" } }
+  expect_failures = [var.existing_raw_bucket]
+}

@@ -1,6 +1,8 @@
 output "name" {
-  description = "Bucket name."
+  description = "Bucket name. Waits for the bucket policy: pass it as another bucket's access_log_bucket so that logging starts only once log delivery is allowed."
   value       = aws_s3_bucket.this.bucket
+
+  depends_on = [aws_s3_bucket_policy.this]
 }
 
 output "arn" {
@@ -18,19 +20,30 @@ output "bucket_regional_domain_name" {
   value       = aws_s3_bucket.this.bucket_regional_domain_name
 }
 
+output "kind" {
+  description = "The bucket kind: standard (SSE-KMS) or access-logs (SSE-S3)."
+  value       = var.kind
+}
+
+output "kms_key_arn" {
+  description = "The key of the bucket's default encryption (null for an access-logs bucket, which uses SSE-S3)."
+  value       = var.kms_key_arn
+}
+
 output "object_lock_enabled" {
   description = "Whether the bucket was created with Object Lock."
   value       = aws_s3_bucket.this.object_lock_enabled
 }
 
 output "policy_json" {
-  description = "The bucket policy document."
-  value       = data.aws_iam_policy_document.this.json
+  description = "The bucket policy document (null when no policy is attached)."
+  value       = local.attach_policy ? data.aws_iam_policy_document.this.json : null
 }
 
 output "settings" {
   description = "The security-relevant settings of the bucket as configured (for tests and reviews)."
   value = {
+    kind                    = var.kind
     force_destroy           = aws_s3_bucket.this.force_destroy
     versioning_status       = aws_s3_bucket_versioning.this.versioning_configuration[0].status
     sse_algorithm           = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).sse_algorithm
