@@ -155,7 +155,7 @@ variable "processing_config" {
       for r in jsondecode(var.processing_config).routes :
       can(regex("^[0-9A-Za-z!_.'()/-]*$", try(r.prefix, ""))) && length(try(r.prefix, "")) <= 1024 && !startswith(try(r.prefix, ""), "/") && length(try(r.suffix, "")) <= 1024
     ]), true)
-    error_message = "processing_config: a route prefix must not start with '/' (S3 keys do not) and may hold at most 1024 of S3's safe key characters (letters, digits, / ! - _ . ' ( )), because S3 notification filters need any other character URL-encoded and reject '*'; a suffix may be at most 1024 characters. ${try("Offending: ${join(", ", [for r in jsondecode(var.processing_config).routes : jsonencode(try(r.name, null)) if !(can(regex("^[0-9A-Za-z!_.'()/-]*$", try(r.prefix, ""))) && length(try(r.prefix, "")) <= 1024 && !startswith(try(r.prefix, ""), "/") && length(try(r.suffix, "")) <= 1024)])}.", "")}"
+    error_message = "processing_config: a route prefix must not start with '/' (S3 keys do not) and may hold at most 1024 of S3's safe key characters (letters, digits, / ! - _ . ' ( )), because S3 notification filters need any other character URL-encoded and reject '*'; a suffix may be at most 1024 characters. ${try("Offending: ${join(", ", [for i, r in jsondecode(var.processing_config).routes : "routes[${i}] ${jsonencode(try(r.name, null))}" if !(can(regex("^[0-9A-Za-z!_.'()/-]*$", try(r.prefix, ""))) && length(try(r.prefix, "")) <= 1024 && !startswith(try(r.prefix, ""), "/") && length(try(r.suffix, "")) <= 1024)])}.", "")}"
   }
   validation {
     condition     = try(length(distinct([for r in jsondecode(var.processing_config).routes : r.name])) == length(jsondecode(var.processing_config).routes), true)
