@@ -18,6 +18,7 @@ CACHE        := $(CURDIR)/.cache
 ENV          ?= dev
 PLAN         ?=
 ARCH         ?= x86_64
+CONFIG       ?= lambda_src/config/ferry.json
 PYTEST_ARGS  ?=
 PYTEST_WORKERS ?= 2
 
@@ -68,8 +69,8 @@ lock: ## Re-pin requirements-dev.txt from requirements-dev.in
 # --- build --------------------------------------------------------------------
 
 .PHONY: build
-build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64), reproducible; prints sha256
-	$(PY) -m ferry_dev.build --arch $(ARCH) --out $(CURDIR)/build
+build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64, CONFIG=processing configuration), reproducible; prints sha256
+	$(PY) -m ferry_dev.build --arch $(ARCH) --out $(CURDIR)/build --config $(abspath $(CONFIG))
 
 # --- database and benchmarks ---------------------------------------------------
 

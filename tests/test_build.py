@@ -112,3 +112,87 @@ def test_zip_runs_on_python_312(two_builds: tuple[Path, Path], tmp_path: Path) -
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# --- CONFIG=path: the user's processing configuration, packed byte for byte ----------
+
+# Valid, but formatted as no serialiser would write it (CRLF, tabs, non-ASCII, no
+# final newline): only an exact copy has the SHA-256 Terraform computes from the file.
+USER_CONFIG = (
+    '{"routes": [\r\n\t{"name": "docs", "prefix": "drop/docs/", "processor": "file_metadata",'
+    ' "description": "Notes d\u00e9pos\u00e9es"}],\r\n "delete_raw": "never"}'
+).encode()
+
+
+@pytest.fixture
+def no_dependencies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Builds without the platform wheels (offline, seconds): only the package and config."""
+    deps = tmp_path / "deps"
+    (deps / "dep").mkdir(parents=True)
+    (deps / "dep" / "__init__.py").write_text("")
+    monkeypatch.setattr(build, "dependencies", lambda arch, *, log=True: deps)
+
+
+@pytest.fixture
+def user_config(tmp_path: Path) -> Path:
+    path = tmp_path / "my-ferry.json"
+    path.write_bytes(USER_CONFIG)
+    return path
+
+
+def _packed(out: Path) -> bytes:
+    with zipfile.ZipFile(out / "processor.zip") as archive:
+        return archive.read("ferry_config.json")
+
+
+def test_user_configuration_is_packed_byte_for_byte(
+    no_dependencies: None, user_config: Path, tmp_path: Path
+) -> None:
+    (artifact,) = build.build(tmp_path / "out", config=user_config, log=False)
+    assert _packed(tmp_path / "out") == USER_CONFIG
+    assert artifact.config_sha256 == hashlib.sha256(USER_CONFIG).hexdigest()
+
+
+def test_same_configuration_same_zip_another_configuration_another_zip(
+    no_dependencies: None, user_config: Path, tmp_path: Path
+) -> None:
+    a, b, default = (tmp_path / name for name in ("a", "b", "default"))
+    build.build(a, config=user_config, log=False)
+    build.build(b, config=user_config, log=False)
+    build.build(default, log=False)
+    digests = [hashlib.sha256((out / "processor.zip").read_bytes()).hexdigest() for out in (a, b)]
+    assert digests[0] == digests[1]
+    assert hashlib.sha256((default / "processor.zip").read_bytes()).hexdigest() != digests[0]
+    assert _packed(default) == build.CONFIG.read_bytes()  # the default, unchanged too
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b'{"routes": []}', "routes"),
+        (b'{"routes": [{"name": "x", "processor": "no_such_processor"}]}', "processor"),
+        (b'{"routes": [', "not valid JSON"),
+        ('{"routes": [{"name": "caf\u0065\u0301", "processor": "file_metadata"}]}'.encode(), "NFC"),
+        (b'{"routes": [{"name": "\xff", "processor": "file_metadata"}]}', "UTF-8"),
+    ],
+)
+def test_configuration_is_refused_before_packing(
+    no_dependencies: None, tmp_path: Path, text: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(text)
+    with pytest.raises(build.BuildError, match=message):
+        build.build(tmp_path / "out", config=path, log=False)
+    assert not (tmp_path / "out" / "processor.zip").exists()
+
+
+def test_command_line_takes_the_configuration(
+    no_dependencies: None, user_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert build.main(["--out", str(out), "--config", str(user_config)]) == 0
+    assert _packed(out) == USER_CONFIG
+    assert f"sha256 {hashlib.sha256(USER_CONFIG).hexdigest()}" in capsys.readouterr().out
+    missing_file = tmp_path / "missing.json"
+    assert build.main(["--out", str(out), "--config", str(missing_file)]) == 1
+    assert "cannot read the processing configuration" in capsys.readouterr().err

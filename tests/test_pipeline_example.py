@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from ferry.config import load_config
+from ferry_dev import build
 from ferry_dev import terraform as tf
 from policy.engine import Engine
 
@@ -27,6 +29,7 @@ pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("pipeline_example")
 REPO = Path(__file__).resolve().parents[1]
 MODULE = REPO / "modules" / "pipeline"
 EXAMPLE = MODULE / "examples" / "basic"
+PROCESSING_CONFIG = EXAMPLE / "processing.json"
 ACCOUNT = "111122223333"
 REGION = tf.OFFLINE_AWS_ENV["AWS_REGION"]
 KEYS = {
@@ -60,7 +63,7 @@ def planned(request, tf_root, package, tmp_path_factory) -> dict:
     plan = root.plan_json(
         variables={
             "account_id": ACCOUNT,
-            "kms_key_arns": KEYS,
+            **{f"{role}_kms_key_arn": arn for role, arn in KEYS.items()},
             "bucket_names": BUCKETS,
             "subnet_ids": SUBNETS,
             "security_group_ids": SECURITY_GROUPS,
@@ -93,7 +96,7 @@ def test_plan_creates_exactly_the_documented_resources(planned):
     common = {
         "aws_sqs_queue.this",
         "aws_sqs_queue.dlq",
-        "aws_s3_bucket_notification.raw",
+        "aws_s3_bucket_notification.raw[0]",
         "aws_dynamodb_table.ledger",
         "aws_dynamodb_table.records",
         "aws_dynamodb_table.metadata",
@@ -184,9 +187,13 @@ def test_queue_policy_matches_the_delivery_mode(planned):
 
 
 def test_delivery_configuration(planned):
+    """Filters come from the route prefixes of processing.json, never from suffixes."""
     resources = after(planned["plan"])
-    notification = resources["aws_s3_bucket_notification.raw"]
+    notification = resources["aws_s3_bucket_notification.raw[0]"]
     assert notification["bucket"] == BUCKETS["raw"]
+    prefixes = sorted({r.prefix for r in load_config(PROCESSING_CONFIG).routes})
+    assert prefixes == ["documents/", "incoming/telemetry/"]
+    assert planned["plan"]["planned_values"]["outputs"]["routed_prefixes"]["value"] == prefixes
     if planned["delivery"] == "eventbridge":
         assert notification["eventbridge"] is True
         assert notification["queue"] == []
@@ -194,14 +201,21 @@ def test_delivery_configuration(planned):
             resources["aws_cloudwatch_event_rule.object_created[0]"]["event_pattern"]
         )
         assert pattern["detail"]["bucket"] == {"name": [BUCKETS["raw"]]}
-        assert pattern["detail"]["object"]["key"] == [
-            {"wildcard": "incoming/*.csv"},
-            {"wildcard": "incoming/*.json"},
-            {"prefix": "documents/"},
-        ]
+        assert pattern["detail"]["object"]["key"] == [{"prefix": p} for p in prefixes]
     else:
         routes = [(q["filter_prefix"], q["filter_suffix"]) for q in notification["queue"]]
-        assert routes == [("incoming/", ".csv"), ("incoming/", ".json"), ("documents/", None)]
+        assert routes == [(p, None) for p in prefixes]
+
+
+def test_configuration_hash_is_the_packed_configurations(planned):
+    """Terraform's sha256(file(...)) and the bytes `make build CONFIG=...` packs agree."""
+    function = after(planned["plan"])["aws_lambda_function.processor[0]"]
+    packed = build.packaged_config(PROCESSING_CONFIG)
+    expected = hashlib.sha256(packed).hexdigest()
+    assert packed == PROCESSING_CONFIG.read_bytes()
+    assert function["environment"][0]["variables"]["FERRY_CONFIG_SHA256"] == expected
+    outputs = planned["plan"]["planned_values"]["outputs"]
+    assert outputs["processing_config_sha256"]["value"] == expected
 
 
 def test_function_is_wired_as_documented(planned, package):
@@ -216,6 +230,7 @@ def test_function_is_wired_as_documented(planned, package):
     assert function["kms_key_arn"] == KEYS["operational"]
     assert function["logging_config"][0]["log_format"] == "JSON"
     assert function["environment"][0]["variables"] == {
+        "FERRY_CONFIG_SHA256": hashlib.sha256(PROCESSING_CONFIG.read_bytes()).hexdigest(),
         "FERRY_LEDGER_TABLE": "ferry-example-ledger",
         "FERRY_RECORDS_TABLE": "ferry-example-records",
         "FERRY_METADATA_TABLE": "ferry-example-metadata",

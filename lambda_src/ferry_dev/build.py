@@ -1,4 +1,7 @@
-"""Build the Lambda zips: ``python -m ferry_dev.build [--arch x86_64|arm64] [--out build]``.
+"""Build the Lambda zips: ``python -m ferry_dev.build [--arch ...] [--out ...] [--config ...]``.
+
+``--arch x86_64|arm64`` (default x86_64), ``--out`` (default ``build``),
+``--config PATH`` (default ``lambda_src/config/ferry.json``).
 
 One zip per function (today: ``processor``) holding
 
@@ -7,8 +10,10 @@ One zip per function (today: ``processor``) holding
   what the Lambda Python runtime already provides (boto3, botocore and their
   dependencies);
 * the ``ferry`` package (never ``ferry_dev``);
-* ``ferry_config.json``: ``lambda_src/config/ferry.json``, validated (schemas
-  compiled) before it is packaged.
+* ``ferry_config.json``: the processing configuration (``--config``, default
+  ``lambda_src/config/ferry.json``), validated (schemas compiled) and packed
+  byte for byte, so its SHA-256 is the one Terraform computes from the same
+  file (``sha256(file(path))``, the pipeline module's ``FERRY_CONFIG_SHA256``).
 
 Reproducible: entries sorted, timestamps fixed (1980-01-01), permissions fixed
 (0644), no ``__pycache__``/``.pyc``, no console scripts (their shebang names the
@@ -30,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -67,6 +73,7 @@ class Artifact:
     size: int
     sha256_hex: str
     sha256_b64: str
+    config_sha256: str = ""
 
 
 def platforms(arch: str) -> list[str]:
@@ -198,14 +205,34 @@ def remove_runtime_provided(target: Path) -> list[str]:
     return removed
 
 
-def packaged_config() -> bytes:
-    """The processing configuration, validated, as stable JSON bytes."""
-    from ferry.config import check_schemas, load_config
+def packaged_config(path: Path = CONFIG) -> bytes:
+    """The processing configuration at ``path``, validated, as its exact bytes.
 
-    config = load_config(CONFIG)
-    check_schemas(config)
-    document = json.loads(CONFIG.read_text(encoding="utf-8"))
-    return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
+    Never re-serialised: the function compares the SHA-256 of these bytes with
+    FERRY_CONFIG_SHA256, which Terraform computes from the same file.
+    """
+    from ferry.config import ConfigError, check_schemas, load_config
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise BuildError(f"cannot read the processing configuration {path}: {err}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise BuildError(f"{path}: not UTF-8 ({err}); Terraform's file() reads UTF-8") from None
+    if not unicodedata.is_normalized("NFC", text):
+        # Terraform normalises strings to NFC, so sha256(file(path)) would hash other bytes.
+        raise BuildError(
+            f"{path}: text is not in Unicode NFC form; Terraform would hash it differently "
+            "(normalise it, e.g. python -c 'import sys,unicodedata; "
+            'sys.stdout.write(unicodedata.normalize("NFC", sys.stdin.read()))\')'
+        )
+    try:
+        check_schemas(load_config(path))
+    except ConfigError as err:
+        raise BuildError(str(err)) from None
+    return data
 
 
 def _files(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
@@ -238,9 +265,12 @@ def digest(path: Path) -> tuple[str, str]:
     return h.hexdigest(), base64.b64encode(h.digest()).decode()
 
 
-def build(out: Path, arch: str = "x86_64", *, log: bool = True) -> list[Artifact]:
-    """Build every function's zip into ``out``; returns what was written."""
-    config_bytes = packaged_config()
+def build(
+    out: Path, arch: str = "x86_64", *, config: Path = CONFIG, log: bool = True
+) -> list[Artifact]:
+    """Build every function's zip into ``out`` with the configuration at ``config``."""
+    config_bytes = packaged_config(config)
+    config_sha256 = hashlib.sha256(config_bytes).hexdigest()
     artifacts = []
     deps = dependencies(arch, log=log)
     dependency_entries = [
@@ -260,7 +290,14 @@ def build(out: Path, arch: str = "x86_64", *, log: bool = True) -> list[Artifact
         hex_digest, b64_digest = digest(zip_path)
         (out / f"{function}.zip.sha256").write_text(b64_digest + "\n")
         artifacts.append(
-            Artifact(function, zip_path, zip_path.stat().st_size, hex_digest, b64_digest)
+            Artifact(
+                function,
+                zip_path,
+                zip_path.stat().st_size,
+                hex_digest,
+                b64_digest,
+                config_sha256,
+            )
         )
     return artifacts
 
@@ -269,9 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--arch", default=os.environ.get("ARCH", "x86_64"))
     parser.add_argument("--out", type=Path, default=REPO / "build")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIG,
+        help="processing configuration packed as ferry_config.json (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     try:
-        artifacts = build(args.out, args.arch)
+        artifacts = build(args.out, args.arch, config=args.config)
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)
         return 1
@@ -280,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{shown}  {a.size:,} bytes  ({args.arch})")
         print(f"  sha256 {a.sha256_hex}")
         print(f"  base64 {a.sha256_b64}  (source_code_hash; also in {shown}.sha256)")
+        print(f"  config {args.config}  sha256 {a.config_sha256}  (FERRY_CONFIG_SHA256)")
     return 0
 
 

@@ -117,6 +117,7 @@ variable "existing_raw_bucket" {
   description = "Bring your own raw bucket: files land in a bucket that exists. ferry then does not write its notification configuration (S3 keeps one per bucket): events come through EventBridge, which the bucket's owner enables on it (`aws s3api put-bucket-notification-configuration` with EventBridgeConfiguration, or `eventbridge = true` on its aws_s3_bucket_notification). kms_key_arn: the key of the bucket's default encryption, or null for SSE-S3."
   type = object({
     name        = string
+    arn         = optional(string)
     kms_key_arn = optional(string)
   })
   default = null

@@ -6,32 +6,36 @@
 # their own queue, and the role policy is then fully known at plan time, so
 # reviewers, checkov and the policy suite see the real documents in the plan.
 
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
-
 locals {
-  partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
+  # Partition and Region come from the operational key's ARN, not from a data
+  # source: SQS, DynamoDB, Lambda and SNS only use a KMS key of their own
+  # Region, so that key's Region is the pipeline's Region by construction.
+  # This needs no provider call at plan time and is the same under provider
+  # 5.x and 6.x (6.0 deprecated `data.aws_region.name` for `.region`, an
+  # attribute 5.100 does not have).
+  partition = split(":", var.operational_kms_key_arn)[1]
+  region    = split(":", var.operational_kms_key_arn)[3]
 
   create_function = var.create_function
   create_esm      = var.create_function && var.create_event_source_mapping
   eventbridge     = var.delivery == "eventbridge"
+  create_topic    = var.create_alarms && var.existing_sns_topic_arn == null
+  alarm_topic_arn = var.existing_sns_topic_arn != null ? var.existing_sns_topic_arn : try(aws_sns_topic.alarms[0].arn, null)
 
   names = {
-    queue    = "${var.name}-ingest"
-    dlq      = "${var.name}-ingest-dlq"
-    function = "${var.name}-processor"
-    role     = "${var.name}-processor"
-    rule     = "${var.name}-object-created"
-    topic    = "${var.name}-alarms"
-    csc      = "${var.name}-processor"
+    queue    = "${var.name_prefix}-ingest"
+    dlq      = "${var.name_prefix}-ingest-dlq"
+    function = "${var.name_prefix}-processor"
+    role     = "${var.name_prefix}-processor"
+    rule     = "${var.name_prefix}-object-created"
+    topic    = "${var.name_prefix}-alarms"
   }
   log_group_name = "/aws/lambda/${local.names.function}"
 
   table_names = {
-    ledger   = "${var.name}-ledger"
-    records  = "${var.name}-records"
-    metadata = "${var.name}-metadata"
+    ledger   = "${var.name_prefix}-ledger"
+    records  = "${var.name_prefix}-records"
+    metadata = "${var.name_prefix}-metadata"
   }
 
   arns = {
@@ -51,6 +55,7 @@ locals {
   function_environment = merge(
     var.environment_variables,
     {
+      FERRY_CONFIG_SHA256    = local.processing_config_sha256
       FERRY_LEDGER_TABLE     = local.table_names.ledger
       FERRY_RECORDS_TABLE    = local.table_names.records
       FERRY_METADATA_TABLE   = local.table_names.metadata
@@ -66,22 +71,12 @@ locals {
     var.database.secret_arn == "" ? {} : { FERRY_DB_SECRET_ARN = var.database.secret_arn },
   )
 
-  # EventBridge key filters, one per route: prefix, suffix, both (wildcard) or none.
-  eventbridge_key_filters = [
-    for r in var.routes : (
-      r.prefix != "" && r.suffix != "" ? { wildcard = "${replace(replace(r.prefix, "\\", "\\\\"), "*", "\\*")}*${replace(replace(r.suffix, "\\", "\\\\"), "*", "\\*")}" } :
-      r.prefix != "" ? { prefix = r.prefix } :
-      r.suffix != "" ? { suffix = r.suffix } : null
-    )
-  ]
-  eventbridge_match_all_keys = anytrue([for f in local.eventbridge_key_filters : f == null])
-
   eventbridge_pattern = {
     source        = ["aws.s3"]
     "detail-type" = ["Object Created"]
     detail = merge(
       { bucket = { name = [var.bucket_names.raw] } },
-      local.eventbridge_match_all_keys ? {} : { object = { key = local.eventbridge_key_filters } },
+      local.routes_every_key ? {} : { object = { key = [for p in local.routed_prefixes : { prefix = p }] } },
     )
   }
 
@@ -155,7 +150,7 @@ locals {
 resource "aws_sqs_queue" "dlq" {
   name                              = local.names.dlq
   message_retention_seconds         = 1209600 # 14 days, the SQS maximum
-  kms_master_key_id                 = var.kms_key_arns.operational
+  kms_master_key_id                 = var.operational_kms_key_arn
   kms_data_key_reuse_period_seconds = 300
   policy                            = jsonencode(local.dlq_policy)
   redrive_allow_policy = var.dlq_redrive_allow_policy ? jsonencode({
@@ -170,7 +165,7 @@ resource "aws_sqs_queue" "this" {
   visibility_timeout_seconds        = 6 * var.timeout
   message_retention_seconds         = var.message_retention_seconds
   receive_wait_time_seconds         = 20
-  kms_master_key_id                 = var.kms_key_arns.operational
+  kms_master_key_id                 = var.operational_kms_key_arn
   kms_data_key_reuse_period_seconds = 300
   policy                            = jsonencode(local.queue_policy)
   redrive_policy = jsonencode({
@@ -181,23 +176,30 @@ resource "aws_sqs_queue" "this" {
 }
 
 # --- delivery -----------------------------------------------------------------------
-# This resource owns the raw bucket's whole notification configuration: no other
-# configuration may declare one for the same bucket.
+# This resource owns the raw bucket's whole notification configuration (S3 keeps
+# one per bucket): no other configuration may declare one for the same bucket.
+# create_bucket_notification = false leaves it to the bucket's owner.
 
 resource "aws_s3_bucket_notification" "raw" {
+  count = var.create_bucket_notification ? 1 : 0
+
   bucket      = var.bucket_names.raw
   eventbridge = local.eventbridge ? true : null
 
   dynamic "queue" {
-    for_each = local.eventbridge ? [] : var.routes
+    for_each = local.eventbridge ? [] : local.routed_prefixes
     content {
-      id            = "ferry-route-${queue.key}"
+      id            = "ferry-prefix-${queue.key}"
       queue_arn     = aws_sqs_queue.this.arn
       events        = ["s3:ObjectCreated:*"]
-      filter_prefix = queue.value.prefix == "" ? null : queue.value.prefix
-      filter_suffix = queue.value.suffix == "" ? null : queue.value.suffix
+      filter_prefix = queue.value == "" ? null : queue.value
     }
   }
+}
+
+moved {
+  from = aws_s3_bucket_notification.raw
+  to   = aws_s3_bucket_notification.raw[0]
 }
 
 resource "aws_cloudwatch_event_rule" "object_created" {
@@ -246,7 +248,7 @@ resource "aws_dynamodb_table" "ledger" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = var.kms_key_arns.operational
+    kms_key_arn = var.operational_kms_key_arn
   }
 
   tags = var.tags
@@ -275,7 +277,7 @@ resource "aws_dynamodb_table" "records" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = var.kms_key_arns.operational
+    kms_key_arn = var.operational_kms_key_arn
   }
 
   tags = var.tags
@@ -298,7 +300,7 @@ resource "aws_dynamodb_table" "metadata" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = var.kms_key_arns.operational
+    kms_key_arn = var.operational_kms_key_arn
   }
 
   tags = var.tags
@@ -347,7 +349,7 @@ data "aws_iam_policy_document" "processor" {
   statement {
     sid       = "UseDataKeys"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    resources = distinct([var.kms_key_arns.storage, var.kms_key_arns.operational])
+    resources = distinct([var.storage_kms_key_arn, var.operational_kms_key_arn])
   }
 
   statement {
@@ -472,7 +474,7 @@ resource "aws_cloudwatch_log_group" "processor" {
 
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arns.logs
+  kms_key_id        = var.logs_kms_key_arn
   tags              = var.tags
 }
 
@@ -508,8 +510,9 @@ resource "aws_lambda_function" "processor" {
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrent_executions
-  kms_key_arn                    = var.kms_key_arns.operational
+  kms_key_arn                    = var.operational_kms_key_arn
   code_signing_config_arn        = try(aws_lambda_code_signing_config.processor[0].arn, null)
+  layers                         = var.layers
 
   environment {
     variables = local.function_environment
@@ -559,16 +562,16 @@ resource "aws_lambda_event_source_mapping" "queue" {
 # --- alarms ---------------------------------------------------------------------------
 
 resource "aws_sns_topic" "alarms" {
-  count = var.create_alarms ? 1 : 0
+  count = local.create_topic ? 1 : 0
 
   name              = local.names.topic
-  kms_master_key_id = var.kms_key_arns.operational
+  kms_master_key_id = var.operational_kms_key_arn
   policy            = jsonencode(local.topic_policy)
   tags              = var.tags
 }
 
 resource "aws_sns_topic_subscription" "email" {
-  for_each = var.create_alarms ? toset(var.alarm_emails) : toset([])
+  for_each = local.create_topic ? toset(var.notification_emails) : toset([])
 
   topic_arn = aws_sns_topic.alarms[0].arn
   protocol  = "email"
@@ -605,7 +608,7 @@ locals {
 resource "aws_cloudwatch_metric_alarm" "queue" {
   for_each = var.create_alarms ? local.queue_alarms : {}
 
-  alarm_name          = "${var.name}-${each.key}"
+  alarm_name          = "${var.name_prefix}-${each.key}"
   alarm_description   = each.value.description
   namespace           = "AWS/SQS"
   metric_name         = each.value.metric
@@ -617,15 +620,15 @@ resource "aws_cloudwatch_metric_alarm" "queue" {
   threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
   actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alarms[0].arn]
-  ok_actions          = [aws_sns_topic.alarms[0].arn]
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
   tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "function" {
   for_each = var.create_alarms && local.create_function ? local.function_alarms : {}
 
-  alarm_name          = "${var.name}-${each.key}"
+  alarm_name          = "${var.name_prefix}-${each.key}"
   alarm_description   = each.value.description
   namespace           = "AWS/Lambda"
   metric_name         = each.value.metric
@@ -637,7 +640,7 @@ resource "aws_cloudwatch_metric_alarm" "function" {
   threshold           = 0
   treat_missing_data  = "notBreaching"
   actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alarms[0].arn]
-  ok_actions          = [aws_sns_topic.alarms[0].arn]
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
   tags                = var.tags
 }

@@ -87,8 +87,8 @@ output "table_arns" {
 }
 
 output "alarm_topic_arn" {
-  description = "ARN of the SNS topic the alarms notify (null when create_alarms is false)."
-  value       = try(aws_sns_topic.alarms[0].arn, null)
+  description = "ARN of the SNS topic the alarms notify: the one the module created, or existing_sns_topic_arn (null when create_alarms is false)."
+  value       = var.create_alarms ? local.alarm_topic_arn : null
 }
 
 output "alarm_names" {
@@ -107,4 +107,14 @@ output "event_source_mapping_uuid" {
 output "eventbridge_rule_arn" {
   description = "ARN of the EventBridge rule (null unless delivery is eventbridge)."
   value       = try(aws_cloudwatch_event_rule.object_created[0].arn, null)
+}
+
+output "routed_prefixes" {
+  description = "Key prefixes derived from processing_config's routes (distinct, minimised, sorted; [\"\"] means every key): the S3 notification filters / EventBridge key pattern. With create_bucket_notification = false and delivery s3_notification, the bucket's owner notifies queue_arn for these prefixes."
+  value       = local.routed_prefixes
+}
+
+output "processing_config_sha256" {
+  description = "Hex SHA-256 of processing_config, passed to the function as FERRY_CONFIG_SHA256; `make build CONFIG=...` prints the same for the configuration it packs."
+  value       = local.processing_config_sha256
 }

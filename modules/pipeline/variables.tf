@@ -1,13 +1,13 @@
 # --- identity ------------------------------------------------------------------
 
-variable "name" {
-  description = "Name prefix of every resource (queue `<name>-ingest`, function `<name>-processor`, tables `<name>-ledger|records|metadata`, ...). Lowercase letters, digits and hyphens; 3-40 characters so every derived name stays inside its AWS limit."
+variable "name_prefix" {
+  description = "Prefix of every resource name (queue `<name_prefix>-ingest`, function `<name_prefix>-processor`, tables `<name_prefix>-ledger|records|metadata`, ...): 3-32 lowercase letters, digits and hyphens, starting with a letter."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.name))
-    error_message = "name must be 3-40 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
   }
 }
 
@@ -31,21 +31,41 @@ variable "tags" {
 
 # --- inputs from the kms, storage and network modules -------------------------
 
-variable "kms_key_arns" {
-  description = "Customer-managed KMS keys (the kms module's key_arns output). storage: the data buckets' key; operational: queues, tables, Lambda environment, alarm topic; logs: the function's log group. Their key policies must let the services below use them (see README)."
-  type = object({
-    storage     = string
-    operational = string
-    logs        = string
-  })
-  nullable = false
+# Key ARNs: arn:<partition>:kms:<region>:<account>:key/<id>, the id a UUID
+# (single-Region key) or mrk-<32 hex digits> (multi-Region key). The region and
+# partition of every ARN the module builds come from the operational key (see
+# main.tf), so the other keys must be in the same partition and Region.
+
+variable "storage_kms_key_arn" {
+  description = "Customer-managed KMS key of the data buckets (the kms module's storage key): the function decrypts raw objects and encrypts results with it. Same Region as operational_kms_key_arn."
+  type        = string
+  nullable    = false
 
   validation {
-    condition = alltrue([
-      for arn in values(var.kms_key_arns) :
-      can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", arn))
-    ])
-    error_message = "kms_key_arns.storage, .operational and .logs must each be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); aliases are not accepted because IAM and SSE need the key ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.storage_kms_key_arn)) && try(join(":", slice(split(":", var.storage_kms_key_arn), 1, 4)) == join(":", slice(split(":", var.operational_kms_key_arn), 1, 4)), false)
+    error_message = "storage_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<uuid or mrk-id>; aliases are not accepted because IAM needs the key ARN) in the same partition and Region as operational_kms_key_arn."
+  }
+}
+
+variable "operational_kms_key_arn" {
+  description = "Customer-managed KMS key of the queues, tables, Lambda environment and the alarm topic the module creates (the kms module's operational key). Its Region is the Region the pipeline is deployed in. Its key policy must let the services use it (see README)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.operational_kms_key_arn))
+    error_message = "operational_kms_key_arn must be a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<uuid> or key/mrk-<32 hex digits> (aliases are not accepted: SQS, DynamoDB and IAM need the key ARN)."
+  }
+}
+
+variable "logs_kms_key_arn" {
+  description = "Customer-managed KMS key of the function's log group (the kms module's logs key); its policy must let logs.<region>.amazonaws.com use it. Same Region as operational_kms_key_arn."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.logs_kms_key_arn)) && try(join(":", slice(split(":", var.logs_kms_key_arn), 1, 4)) == join(":", slice(split(":", var.operational_kms_key_arn), 1, 4)), false)
+    error_message = "logs_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<uuid or mrk-id>) in the same partition and Region as operational_kms_key_arn: CloudWatch Logs only uses keys of its own Region."
   }
 }
 
@@ -96,7 +116,7 @@ variable "security_group_ids" {
 # --- delivery -------------------------------------------------------------------
 
 variable "delivery" {
-  description = "How ObjectCreated events reach the queue. s3_notification: the raw bucket notifies the queue directly. eventbridge: the raw bucket sends events to EventBridge and a rule forwards Object Created events to the queue."
+  description = "How ObjectCreated events reach the queue. s3_notification: the raw bucket notifies the queue directly, one queue notification per routed prefix. eventbridge: the raw bucket sends events to EventBridge and a rule forwards Object Created events under the routed prefixes to the queue."
   type        = string
   default     = "s3_notification"
   nullable    = false
@@ -107,35 +127,59 @@ variable "delivery" {
   }
 }
 
-variable "routes" {
-  description = "Which new objects are processed: a list of {prefix, suffix} key filters (an empty string matches anything). The default processes every object. S3 rejects overlapping notification filters, so routes must not overlap."
-  type = list(object({
-    prefix = optional(string, "")
-    suffix = optional(string, "")
-  }))
-  default  = [{}]
-  nullable = false
+variable "processing_config" {
+  description = "The processing configuration document the function runs with, as JSON text: pass file(path) of the same file `make build CONFIG=path` packs into the zip (default lambda_src/config/ferry.json). The S3 notification filters / EventBridge key pattern are derived from its route prefixes (every object under a routed prefix reaches the function; suffixes are matched there, case-insensitively), and its SHA-256 reaches the function as FERRY_CONFIG_SHA256 so a zip packed with another configuration refuses to run."
+  type        = string
+  nullable    = false
 
   validation {
-    condition     = length(var.routes) >= 1 && length(var.routes) <= 20
-    error_message = "routes must hold between 1 and 20 {prefix, suffix} entries."
+    condition     = can(keys(jsondecode(var.processing_config)))
+    error_message = "processing_config must be the processing configuration as JSON text holding one object, e.g. file(\"lambda_src/config/ferry.json\") (the file `make build CONFIG=...` packs); it is not valid JSON or not an object."
   }
   validation {
-    condition     = alltrue([for r in var.routes : length(r.prefix) <= 512 && length(r.suffix) <= 512 && !startswith(r.prefix, "/")])
-    error_message = "Each route prefix and suffix must be at most 512 characters, and a prefix must not start with '/' (S3 keys have no leading slash)."
+    condition     = try(!can(keys(jsondecode(var.processing_config).routes)) && length([for r in jsondecode(var.processing_config).routes : r]) > 0, false)
+    error_message = "processing_config: \"routes\" must be a non-empty list of routes."
   }
   validation {
-    # Two filters overlap when one prefix starts the other and one suffix ends the other.
-    condition = alltrue(flatten([
-      for i, a in var.routes : [
-        for j, b in var.routes : !(
-          (startswith(a.prefix, b.prefix) || startswith(b.prefix, a.prefix)) &&
-          (endswith(a.suffix, b.suffix) || endswith(b.suffix, a.suffix))
-        ) if j > i
+    # A string is whatever JSON-encodes with a leading quote (numbers and booleans would convert silently).
+    condition = try(alltrue([
+      for r in jsondecode(var.processing_config).routes :
+      can(regex("^\".+\"$", jsonencode(r.name))) && startswith(jsonencode(try(r.prefix, "")), "\"") && startswith(jsonencode(try(r.suffix, "")), "\"")
+    ]), false)
+    error_message = "processing_config: every route must be an object with a non-empty string \"name\"; \"prefix\" and \"suffix\", when given, must be strings. ${try("Offending: routes[${join("], routes[", [for i, r in jsondecode(var.processing_config).routes : tostring(i) if !can(regex("^\".+\"$", jsonencode(r.name))) || !startswith(jsonencode(try(r.prefix, "")), "\"") || !startswith(jsonencode(try(r.suffix, "")), "\"")])}].", "")}"
+  }
+  validation {
+    # S3 filter values take spaces as '+' and other characters percent-encoded, and no '*':
+    # a prefix made of S3's safe characters means the same to S3, EventBridge and ferry.
+    condition = try(alltrue([
+      for r in jsondecode(var.processing_config).routes :
+      can(regex("^[0-9A-Za-z!_.'()/-]*$", try(r.prefix, ""))) && length(try(r.prefix, "")) <= 1024 && !startswith(try(r.prefix, ""), "/") && length(try(r.suffix, "")) <= 1024
+    ]), true)
+    error_message = "processing_config: a route prefix must not start with '/' (S3 keys do not) and may hold at most 1024 of S3's safe key characters (letters, digits, / ! - _ . ' ( )), because S3 notification filters need any other character URL-encoded and reject '*'; a suffix may be at most 1024 characters. ${try("Offending: ${join(", ", [for i, r in jsondecode(var.processing_config).routes : "routes[${i}] ${jsonencode(try(r.name, null))}" if !(can(regex("^[0-9A-Za-z!_.'()/-]*$", try(r.prefix, ""))) && length(try(r.prefix, "")) <= 1024 && !startswith(try(r.prefix, ""), "/") && length(try(r.suffix, "")) <= 1024)])}.", "")}"
+  }
+  validation {
+    condition     = try(length(distinct([for r in jsondecode(var.processing_config).routes : r.name])) == length(jsondecode(var.processing_config).routes), true)
+    error_message = "processing_config: route names must be unique (each names the route in the ledger and in logs)."
+  }
+  validation {
+    # First match wins: a later route whose prefix starts with an earlier route's prefix
+    # and whose suffix ends with the earlier suffix (ignoring case) can never match.
+    condition = try(alltrue(flatten([
+      for j, b in jsondecode(var.processing_config).routes : [
+        for i, a in jsondecode(var.processing_config).routes :
+        !(startswith(try(b.prefix, ""), try(a.prefix, "")) && endswith(lower(try(b.suffix, "")), lower(try(a.suffix, ""))))
+        if i < j
       ]
-    ]))
-    error_message = "routes overlap: two routes whose prefixes and suffixes can match the same key would deliver one object twice (S3 rejects such notification configurations)."
+    ])), true)
+    error_message = "processing_config: routes overlap, so a later one can never match (the first matching route wins): ${try(join("; ", flatten([for j, b in jsondecode(var.processing_config).routes : [for i, a in jsondecode(var.processing_config).routes : "routes[${j}] ${jsonencode(try(b.name, null))} is shadowed by routes[${i}] ${jsonencode(try(a.name, null))}" if i < j && try(startswith(try(b.prefix, ""), try(a.prefix, "")) && endswith(lower(try(b.suffix, "")), lower(try(a.suffix, ""))), false)]])), "")}. Move the narrower route first or change its prefix or suffix."
   }
+}
+
+variable "create_bucket_notification" {
+  description = "Write the raw bucket's notification configuration. S3 keeps ONE notification configuration per bucket and this module's would replace the whole of it: set false for a raw bucket someone else owns. Then, with delivery s3_notification, the bucket's owner adds queue notifications to queue_arn for routed_prefixes; with delivery eventbridge, the owner turns on EventBridge notifications for the bucket and the module's rule matches its Object Created events."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 # --- queue ------------------------------------------------------------------------
@@ -261,7 +305,7 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "environment_variables" {
-  description = "Extra environment variables for the function. Secrets never go here: a name containing password, secret, token, private_key or access_key (any case) is rejected unless it ends in _ARN or _NAME (a reference to Secrets Manager / SSM, e.g. API_SECRET_ARN), and values that look like AWS access keys or PEM keys are rejected. The FERRY_* names the module sets itself and names Lambda reserves (AWS_*, _HANDLER, ...) are rejected too; other FERRY_* settings the processors read (FERRY_DB_SSLMODE, FERRY_DB_SSLROOTCERT, FERRY_METRICS_NAMESPACE, FERRY_LOG_LEVEL, FERRY_TRACING, FERRY_CONFIG_PATH) pass through."
+  description = "Extra environment variables for the function. Secrets never go here: a name containing password, secret, token, private_key or access_key (any case) is rejected unless it ends in _ARN or _NAME (a reference to Secrets Manager / SSM, e.g. API_SECRET_ARN), and values that look like AWS access keys or PEM keys are rejected. The FERRY_* names the module sets itself and names Lambda reserves (AWS_*, _HANDLER, ...) are rejected too, except AWS_LAMBDA_EXEC_WRAPPER (an absolute path), the wrapper script of an extension such as the OpenTelemetry / ADOT layer; other FERRY_* settings the processors read (FERRY_DB_SSLMODE, FERRY_DB_SSLROOTCERT, FERRY_METRICS_NAMESPACE, FERRY_LOG_LEVEL, FERRY_TRACING, FERRY_CONFIG_PATH) pass through."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -289,11 +333,36 @@ variable "environment_variables" {
       for k in keys(var.environment_variables) :
       !contains([
         "FERRY_LEDGER_TABLE", "FERRY_RECORDS_TABLE", "FERRY_METADATA_TABLE", "FERRY_PROCESSED_BUCKET", "FERRY_FAILED_BUCKET",
-        "FERRY_DB_SECRET_ARN", "FERRY_DB_HOST", "FERRY_DB_PORT", "FERRY_DB_NAME", "FERRY_LEDGER_TTL_DAYS",
+        "FERRY_DB_SECRET_ARN", "FERRY_DB_HOST", "FERRY_DB_PORT", "FERRY_DB_NAME", "FERRY_LEDGER_TTL_DAYS", "FERRY_CONFIG_SHA256",
       ], upper(k)) &&
-      !startswith(upper(k), "AWS_") && !startswith(k, "_") && !contains(["LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"], upper(k))
+      (!startswith(upper(k), "AWS_") || k == "AWS_LAMBDA_EXEC_WRAPPER") &&
+      !startswith(k, "_") && !contains(["LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"], upper(k))
     ])
-    error_message = "environment_variables must not set the FERRY_* names this module derives from its inputs (tables, buckets, database, ledger TTL) or names Lambda reserves (AWS_*, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TZ). Other FERRY_* settings (FERRY_DB_SSLMODE, FERRY_METRICS_NAMESPACE, ...) are allowed."
+    error_message = "environment_variables must not set the FERRY_* names this module derives from its inputs (tables, buckets, database, ledger TTL, configuration hash) or names Lambda reserves (AWS_* other than AWS_LAMBDA_EXEC_WRAPPER, _*, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TZ). Other FERRY_* settings (FERRY_DB_SSLMODE, FERRY_METRICS_NAMESPACE, ...) are allowed."
+  }
+  validation {
+    condition     = can(regex("^/[^\\s]+$", lookup(var.environment_variables, "AWS_LAMBDA_EXEC_WRAPPER", "/unset")))
+    error_message = "environment_variables.AWS_LAMBDA_EXEC_WRAPPER must be the absolute path of the wrapper script (e.g. /opt/otel-instrument from a layer), without spaces."
+  }
+}
+
+variable "layers" {
+  description = "Lambda layer version ARNs attached to the function, in order (at most 5, Lambda's limit), e.g. the OpenTelemetry / ADOT layer together with environment_variables.AWS_LAMBDA_EXEC_WRAPPER. Layers are code run inside the function with its role: add only layers you trust and pin their versions. A layer in another account must grant lambda:GetLayerVersion to this account."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.layers) <= 5 && length(distinct(var.layers)) == length(var.layers)
+    error_message = "layers may hold at most 5 layer versions (Lambda's limit), each once."
+  }
+  validation {
+    condition     = alltrue([for l in var.layers : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]{1,140}:[0-9]+$", l))])
+    error_message = "layers must be layer version ARNs ending in the version number (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>): an unversioned layer ARN is not accepted."
+  }
+  validation {
+    condition     = alltrue([for l in var.layers : try(split(":", l)[1] == split(":", var.operational_kms_key_arn)[1] && split(":", l)[3] == split(":", var.operational_kms_key_arn)[3], true)])
+    error_message = "layers must be in the function's partition and Region (the Region of operational_kms_key_arn): Lambda only attaches layers of its own Region."
   }
 }
 
@@ -483,15 +552,30 @@ variable "queue_age_alarm_seconds" {
   }
 }
 
-variable "alarm_emails" {
-  description = "Email addresses subscribed to the alarm topic (each must confirm the subscription)."
+variable "notification_emails" {
+  description = "Email addresses subscribed to the alarm topic the module creates (each must confirm its subscription). Not with existing_sns_topic_arn: subscribe addresses to that topic where it is managed."
   type        = list(string)
   default     = []
   nullable    = false
 
   validation {
-    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
-    error_message = "alarm_emails must be email addresses."
+    condition     = alltrue([for e in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "notification_emails must be email addresses."
+  }
+  validation {
+    condition     = var.existing_sns_topic_arn == null || length(var.notification_emails) == 0
+    error_message = "notification_emails subscribe addresses to the topic this module creates; with existing_sns_topic_arn the module creates no topic and no subscriptions: subscribe the addresses to that topic where it is managed."
+  }
+}
+
+variable "existing_sns_topic_arn" {
+  description = "A standard SNS topic that exists, for the alarms: the module then creates no topic, no topic policy and no subscriptions. Its policy must let cloudwatch.amazonaws.com publish, and its KMS key (if any) must let CloudWatch use it. null (the default): the module creates <name_prefix>-alarms, encrypted with the operational key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.existing_sns_topic_arn))
+    error_message = "existing_sns_topic_arn must be null or the ARN of a standard SNS topic (arn:<partition>:sns:<region>:<account>:<name>); CloudWatch alarms cannot notify FIFO topics."
   }
 }
 
@@ -512,7 +596,7 @@ variable "create_event_source_mapping" {
 }
 
 variable "create_alarms" {
-  description = "Create the alarm topic and CloudWatch alarms."
+  description = "Create the CloudWatch alarms (and, without existing_sns_topic_arn, the alarm topic)."
   type        = bool
   default     = true
   nullable    = false

@@ -1,25 +1,18 @@
 # Plan-only, offline: the defaults are secure and wired as documented.
 
 mock_provider "aws" {
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
 }
 
 variables {
-  name       = "ferry-test"
-  account_id = "111122223333"
-  kms_key_arns = {
-    storage     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
-    operational = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
-    logs        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
-  }
+  name_prefix             = "ferry-test"
+  account_id              = "111122223333"
+  storage_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+  operational_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
+  logs_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
+  processing_config       = file("tests/processing.json")
   bucket_names = {
     raw       = "ferry-test-raw"
     processed = "ferry-test-processed"
@@ -41,7 +34,7 @@ run "queues_are_encrypted_and_redrive" {
   }
 
   assert {
-    condition     = aws_sqs_queue.this.kms_master_key_id == var.kms_key_arns.operational && aws_sqs_queue.dlq.kms_master_key_id == var.kms_key_arns.operational
+    condition     = aws_sqs_queue.this.kms_master_key_id == var.operational_kms_key_arn && aws_sqs_queue.dlq.kms_master_key_id == var.operational_kms_key_arn
     error_message = "both queues must be encrypted with the operational CMK"
   }
   assert {
@@ -62,7 +55,7 @@ run "queues_are_encrypted_and_redrive" {
   }
   assert {
     condition     = aws_sqs_queue.this.name == "ferry-test-ingest" && aws_sqs_queue.dlq.name == "ferry-test-ingest-dlq"
-    error_message = "queue names must derive from var.name"
+    error_message = "queue names must derive from var.name_prefix"
   }
 }
 
@@ -110,19 +103,28 @@ run "s3_notification_delivery_by_default" {
   }
 
   assert {
-    condition     = aws_s3_bucket_notification.raw.bucket == "ferry-test-raw"
-    error_message = "the notification must be on the raw bucket"
+    condition     = length(aws_s3_bucket_notification.raw) == 1 && aws_s3_bucket_notification.raw[0].bucket == "ferry-test-raw"
+    error_message = "the module writes the raw bucket's notification configuration by default"
   }
   assert {
-    condition     = length(aws_s3_bucket_notification.raw.queue) == 1 && aws_s3_bucket_notification.raw.queue[0].queue_arn == "arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest"
-    error_message = "one queue notification to the ingest queue by default"
+    condition = [
+      for q in aws_s3_bucket_notification.raw[0].queue : "${q.id} ${q.queue_arn} ${q.filter_prefix} ${q.filter_suffix == null ? "-" : q.filter_suffix}"
+      ] == [
+      "ferry-prefix-0 arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest documents/ -",
+      "ferry-prefix-1 arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest incoming/telemetry/ -",
+    ]
+    error_message = "one queue notification per distinct route prefix of processing_config, sorted, and never a suffix filter (suffixes are matched by ferry)"
   }
   assert {
-    condition     = aws_s3_bucket_notification.raw.queue[0].events == toset(["s3:ObjectCreated:*"]) && aws_s3_bucket_notification.raw.queue[0].filter_prefix == null && aws_s3_bucket_notification.raw.queue[0].filter_suffix == null
-    error_message = "the default route is every ObjectCreated event, unfiltered"
+    condition     = alltrue([for q in aws_s3_bucket_notification.raw[0].queue : q.events == toset(["s3:ObjectCreated:*"])])
+    error_message = "every prefix listens to ObjectCreated"
   }
   assert {
-    condition     = aws_s3_bucket_notification.raw.eventbridge != true
+    condition     = output.routed_prefixes == tolist(["documents/", "incoming/telemetry/"])
+    error_message = "routed_prefixes output: the derived filters"
+  }
+  assert {
+    condition     = aws_s3_bucket_notification.raw[0].eventbridge != true
     error_message = "EventBridge delivery is off by default"
   }
   assert {
@@ -139,7 +141,7 @@ run "tables_are_encrypted_recoverable_and_protected" {
       for t in [aws_dynamodb_table.ledger, aws_dynamodb_table.records, aws_dynamodb_table.metadata] :
       t.billing_mode == "PAY_PER_REQUEST" && t.deletion_protection_enabled == true &&
       t.point_in_time_recovery[0].enabled == true &&
-      t.server_side_encryption[0].enabled == true && t.server_side_encryption[0].kms_key_arn == var.kms_key_arns.operational
+      t.server_side_encryption[0].enabled == true && t.server_side_encryption[0].kms_key_arn == var.operational_kms_key_arn
     ])
     error_message = "every table: on demand, deletion protection, PITR, SSE with the operational CMK"
   }
@@ -181,7 +183,7 @@ run "function_is_private_traced_and_encrypted" {
     error_message = "the function must run in the given private subnets and security groups"
   }
   assert {
-    condition     = aws_lambda_function.processor[0].kms_key_arn == var.kms_key_arns.operational
+    condition     = aws_lambda_function.processor[0].kms_key_arn == var.operational_kms_key_arn
     error_message = "environment variables must be encrypted with the operational CMK"
   }
   assert {
@@ -210,7 +212,7 @@ run "log_group_is_created_first_with_kms_and_retention" {
     error_message = "log group must be /aws/lambda/<function name>"
   }
   assert {
-    condition     = aws_cloudwatch_log_group.processor[0].kms_key_id == var.kms_key_arns.logs && aws_cloudwatch_log_group.processor[0].retention_in_days == 365
+    condition     = aws_cloudwatch_log_group.processor[0].kms_key_id == var.logs_kms_key_arn && aws_cloudwatch_log_group.processor[0].retention_in_days == 365
     error_message = "log group: logs CMK, one year retention by default"
   }
   assert {
@@ -224,6 +226,7 @@ run "function_environment_is_the_documented_contract" {
 
   assert {
     condition = aws_lambda_function.processor[0].environment[0].variables == tomap({
+      FERRY_CONFIG_SHA256    = sha256(file("tests/processing.json"))
       FERRY_LEDGER_TABLE     = "ferry-test-ledger"
       FERRY_RECORDS_TABLE    = "ferry-test-records"
       FERRY_METADATA_TABLE   = "ferry-test-metadata"
@@ -231,7 +234,15 @@ run "function_environment_is_the_documented_contract" {
       FERRY_FAILED_BUCKET    = "ferry-test-failed"
       FERRY_LEDGER_TTL_DAYS  = "90"
     })
-    error_message = "without a database the function gets exactly the table, bucket and TTL variables"
+    error_message = "without a database the function gets exactly the configuration hash, table, bucket and TTL variables"
+  }
+  assert {
+    condition     = output.processing_config_sha256 == "${sha256(file("tests/processing.json"))}" && length(output.processing_config_sha256) == 64
+    error_message = "the configuration hash is the hex SHA-256 of the exact configuration text"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].layers == null || length(coalesce(aws_lambda_function.processor[0].layers, [])) == 0
+    error_message = "no layers unless asked"
   }
 }
 
@@ -285,7 +296,7 @@ run "role_policy_is_least_privilege" {
     condition = { for s in data.aws_iam_policy_document.processor.statement : s.sid => s.resources } == {
       ReadRawObjects     = toset(["arn:aws:s3:::ferry-test-raw/*"])
       WriteResults       = toset(["arn:aws:s3:::ferry-test-processed/*", "arn:aws:s3:::ferry-test-failed/*"])
-      UseDataKeys        = toset([var.kms_key_arns.storage, var.kms_key_arns.operational])
+      UseDataKeys        = toset([var.storage_kms_key_arn, var.operational_kms_key_arn])
       ConsumeIngestQueue = toset(["arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest"])
       UseTables = toset([
         "arn:aws:dynamodb:eu-west-1:111122223333:table/ferry-test-ledger",
@@ -323,8 +334,14 @@ run "role_policy_is_least_privilege" {
 run "alarms_notify_an_encrypted_topic" {
   command = plan
 
+  override_resource {
+    target          = aws_sns_topic.alarms
+    override_during = plan
+    values          = { arn = "arn:aws:sns:eu-west-1:111122223333:ferry-test-alarms" }
+  }
+
   assert {
-    condition     = aws_sns_topic.alarms[0].kms_master_key_id == var.kms_key_arns.operational
+    condition     = aws_sns_topic.alarms[0].kms_master_key_id == var.operational_kms_key_arn
     error_message = "the alarm topic must be encrypted with the operational CMK"
   }
   assert {
@@ -363,5 +380,12 @@ run "alarms_notify_an_encrypted_topic" {
   assert {
     condition     = length(aws_sns_topic_subscription.email) == 0
     error_message = "no subscriptions unless asked"
+  }
+  assert {
+    condition = alltrue([
+      for a in concat(values(aws_cloudwatch_metric_alarm.queue), values(aws_cloudwatch_metric_alarm.function)) :
+      a.alarm_actions == toset(["arn:aws:sns:eu-west-1:111122223333:ferry-test-alarms"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:111122223333:ferry-test-alarms"])
+    ])
+    error_message = "every alarm notifies the module's topic"
   }
 }

@@ -1,25 +1,18 @@
 # Every input validation rejects what it documents (one run per rule).
 
 mock_provider "aws" {
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
 }
 
 variables {
-  name       = "ferry-test"
-  account_id = "111122223333"
-  kms_key_arns = {
-    storage     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
-    operational = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
-    logs        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
-  }
+  name_prefix             = "ferry-test"
+  account_id              = "111122223333"
+  storage_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+  operational_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
+  logs_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
+  processing_config       = file("tests/processing.json")
   bucket_names = {
     raw       = "ferry-test-raw"
     processed = "ferry-test-processed"
@@ -34,17 +27,17 @@ variables {
 run "rejects_name_with_uppercase" {
   command = plan
   variables {
-    name = "Ferry-Dev"
+    name_prefix = "Ferry-Dev"
   }
-  expect_failures = [var.name]
+  expect_failures = [var.name_prefix]
 }
 
-run "rejects_name_too_long" {
+run "rejects_name_prefix_too_long" {
   command = plan
   variables {
-    name = "ferry-this-name-is-far-too-long-for-the-limits"
+    name_prefix = "ferry-this-prefix-is-33-characters"
   }
-  expect_failures = [var.name]
+  expect_failures = [var.name_prefix]
 }
 
 run "rejects_account_id_not_12_digits" {
@@ -58,9 +51,41 @@ run "rejects_account_id_not_12_digits" {
 run "rejects_kms_alias_instead_of_key" {
   command = plan
   variables {
-    kms_key_arns = { storage = "arn:aws:kms:eu-west-1:111122223333:alias/ferry", operational = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222", logs = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333" }
+    storage_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/ferry"
   }
-  expect_failures = [var.kms_key_arns]
+  expect_failures = [var.storage_kms_key_arn]
+}
+
+run "rejects_operational_key_id_not_a_uuid" {
+  command = plan
+  variables {
+    operational_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/ferry-operational"
+  }
+  expect_failures = [var.operational_kms_key_arn]
+}
+
+run "rejects_multi_region_key_id_too_short" {
+  command = plan
+  variables {
+    logs_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd"
+  }
+  expect_failures = [var.logs_kms_key_arn]
+}
+
+run "rejects_logs_key_in_another_region" {
+  command = plan
+  variables {
+    logs_kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/33333333-3333-3333-3333-333333333333"
+  }
+  expect_failures = [var.logs_kms_key_arn]
+}
+
+run "rejects_storage_key_in_another_partition" {
+  command = plan
+  variables {
+    storage_kms_key_arn = "arn:aws-us-gov:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+  }
+  expect_failures = [var.storage_kms_key_arn]
 }
 
 run "rejects_bucket_name_invalid" {
@@ -111,36 +136,124 @@ run "rejects_unknown_delivery" {
   expect_failures = [var.delivery]
 }
 
-run "rejects_no_routes" {
+run "rejects_processing_config_not_json" {
   command = plan
   variables {
-    routes = []
+    processing_config = "{\"routes\": [{\"name\": \"a\", \"prefix\": \"in/\"}"
   }
-  expect_failures = [var.routes]
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_processing_config_not_an_object" {
+  command = plan
+  variables {
+    processing_config = jsonencode([{ name = "a", prefix = "in/" }])
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_processing_config_without_routes" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ limits = { max_records = 10 } })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_empty_routes" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [] })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_routes_not_a_list" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = { a = { name = "a", prefix = "in/" } } })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_route_without_name" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = "in/a/" }, { prefix = "in/b/" }] })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_route_prefix_not_a_string" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = 2024 }] })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_route_suffix_not_a_string" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = "in/", suffix = [".csv"] }] })
+  }
+  expect_failures = [var.processing_config]
 }
 
 run "rejects_route_prefix_with_leading_slash" {
   command = plan
   variables {
-    routes = [{ prefix = "/incoming/" }]
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = "/incoming/" }] })
   }
-  expect_failures = [var.routes]
+  expect_failures = [var.processing_config]
 }
 
-run "rejects_overlapping_routes" {
+run "rejects_route_prefix_with_a_space" {
   command = plan
   variables {
-    routes = [{ prefix = "incoming/" }, { prefix = "incoming/csv/", suffix = ".csv" }]
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = "incoming/my files/" }] })
   }
-  expect_failures = [var.routes]
+  expect_failures = [var.processing_config]
 }
 
-run "rejects_catch_all_route_with_another" {
+run "rejects_route_prefix_with_a_star" {
   command = plan
   variables {
-    routes = [{}, { suffix = ".csv" }]
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = "incoming/*/" }] })
   }
-  expect_failures = [var.routes]
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_route_prefix_longer_than_s3_allows" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = "${join("", [for i in range(114) : "incoming/"])}" }] })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_duplicate_route_names" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "a", prefix = "in/a/" }, { name = "a", prefix = "in/b/" }] })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_route_shadowed_by_a_broader_one" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "everything", prefix = "incoming/" }, { name = "orders", prefix = "incoming/orders/", suffix = ".csv" }] })
+  }
+  expect_failures = [var.processing_config]
+}
+
+run "rejects_route_shadowed_ignoring_case" {
+  command = plan
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "csv", prefix = "in/", suffix = ".csv" }, { name = "orders", prefix = "in/orders/", suffix = "-orders.CSV" }] })
+  }
+  expect_failures = [var.processing_config]
 }
 
 run "rejects_max_receive_count_zero" {
@@ -492,7 +605,88 @@ run "rejects_queue_age_alarm_too_short" {
 run "rejects_alarm_email_invalid" {
   command = plan
   variables {
-    alarm_emails = ["ops at example.com"]
+    notification_emails = ["ops at example.com"]
   }
-  expect_failures = [var.alarm_emails]
+  expect_failures = [var.notification_emails]
+}
+
+run "rejects_emails_with_existing_topic" {
+  command = plan
+  variables {
+    existing_sns_topic_arn = "arn:aws:sns:eu-west-1:111122223333:platform-alarms"
+    notification_emails    = ["ops@example.com"]
+  }
+  expect_failures = [var.notification_emails]
+}
+
+run "rejects_existing_topic_not_an_arn" {
+  command = plan
+  variables {
+    existing_sns_topic_arn = "platform-alarms"
+  }
+  expect_failures = [var.existing_sns_topic_arn]
+}
+
+run "rejects_existing_fifo_topic" {
+  command = plan
+  variables {
+    existing_sns_topic_arn = "arn:aws:sns:eu-west-1:111122223333:platform-alarms.fifo"
+  }
+  expect_failures = [var.existing_sns_topic_arn]
+}
+
+run "rejects_more_than_five_layers" {
+  command = plan
+  variables {
+    layers = [for i in range(6) : "arn:aws:lambda:eu-west-1:111122223333:layer:extension-${i}:1"]
+  }
+  expect_failures = [var.layers]
+}
+
+run "rejects_the_same_layer_twice" {
+  command = plan
+  variables {
+    layers = ["arn:aws:lambda:eu-west-1:111122223333:layer:otel:3", "arn:aws:lambda:eu-west-1:111122223333:layer:otel:3"]
+  }
+  expect_failures = [var.layers]
+}
+
+run "rejects_unversioned_layer_arn" {
+  command = plan
+  variables {
+    layers = ["arn:aws:lambda:eu-west-1:111122223333:layer:otel"]
+  }
+  expect_failures = [var.layers]
+}
+
+run "rejects_layer_in_another_region" {
+  command = plan
+  variables {
+    layers = ["arn:aws:lambda:us-east-1:901920570463:layer:aws-otel-python-amd64-ver-1-25-0:1"]
+  }
+  expect_failures = [var.layers]
+}
+
+run "rejects_exec_wrapper_not_an_absolute_path" {
+  command = plan
+  variables {
+    environment_variables = { AWS_LAMBDA_EXEC_WRAPPER = "otel-instrument" }
+  }
+  expect_failures = [var.environment_variables]
+}
+
+run "rejects_other_reserved_aws_lambda_names" {
+  command = plan
+  variables {
+    environment_variables = { AWS_LAMBDA_FUNCTION_NAME = "other" }
+  }
+  expect_failures = [var.environment_variables]
+}
+
+run "rejects_env_overrides_config_hash" {
+  command = plan
+  variables {
+    environment_variables = { FERRY_CONFIG_SHA256 = "0000" }
+  }
+  expect_failures = [var.environment_variables]
 }

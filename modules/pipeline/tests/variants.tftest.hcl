@@ -1,25 +1,18 @@
 # Plan-only, offline: each delivery mode, option and opt-out changes exactly what it says.
 
 mock_provider "aws" {
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
 }
 
 variables {
-  name       = "ferry-test"
-  account_id = "111122223333"
-  kms_key_arns = {
-    storage     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
-    operational = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
-    logs        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
-  }
+  name_prefix             = "ferry-test"
+  account_id              = "111122223333"
+  storage_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+  operational_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
+  logs_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
+  processing_config       = file("tests/processing.json")
   bucket_names = {
     raw       = "ferry-test-raw"
     processed = "ferry-test-processed"
@@ -36,7 +29,6 @@ run "eventbridge_delivery" {
 
   variables {
     delivery = "eventbridge"
-    routes   = [{ prefix = "incoming/", suffix = ".csv" }, { prefix = "json/", suffix = ".json" }, { prefix = "documents/" }]
   }
 
   override_resource {
@@ -51,7 +43,7 @@ run "eventbridge_delivery" {
   }
 
   assert {
-    condition     = aws_s3_bucket_notification.raw.eventbridge == true && length(aws_s3_bucket_notification.raw.queue) == 0
+    condition     = aws_s3_bucket_notification.raw[0].eventbridge == true && length(aws_s3_bucket_notification.raw[0].queue) == 0
     error_message = "eventbridge mode: the bucket sends to EventBridge and notifies no queue directly"
   }
   assert {
@@ -64,10 +56,10 @@ run "eventbridge_delivery" {
       "detail-type" = ["Object Created"]
       detail = {
         bucket = { name = ["ferry-test-raw"] }
-        object = { key = [{ wildcard = "incoming/*.csv" }, { wildcard = "json/*.json" }, { prefix = "documents/" }] }
+        object = { key = [{ prefix = "documents/" }, { prefix = "incoming/telemetry/" }] }
       }
     }
-    error_message = "the rule matches Object Created in the raw bucket, one key filter per route"
+    error_message = "the rule matches Object Created in the raw bucket under each distinct route prefix, never by suffix"
   }
   assert {
     condition     = aws_cloudwatch_event_target.queue[0].arn == "arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest" && aws_cloudwatch_event_target.queue[0].rule == "ferry-test-object-created"
@@ -90,51 +82,156 @@ run "eventbridge_delivery" {
   }
 }
 
-run "eventbridge_without_key_filters_matches_the_whole_bucket" {
+run "eventbridge_with_an_empty_prefix_matches_the_whole_bucket" {
   command = plan
 
   variables {
-    delivery = "eventbridge"
-    routes   = [{}]
+    delivery          = "eventbridge"
+    processing_config = jsonencode({ routes = [{ name = "csv", prefix = "in/", suffix = ".csv" }, { name = "anything", suffix = ".pdf" }] })
   }
 
   assert {
     condition     = !contains(keys(jsondecode(aws_cloudwatch_event_rule.object_created[0].event_pattern).detail), "object")
-    error_message = "the default route (neither prefix nor suffix) matches every key: no key filter"
+    error_message = "a route without a prefix covers every key: no key filter"
   }
-}
-
-run "eventbridge_wildcard_escapes_literal_stars" {
-  command = plan
-
-  variables {
-    delivery = "eventbridge"
-    routes   = [{ prefix = "odd*dir/", suffix = ".csv" }, { suffix = ".pdf" }]
-  }
-
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.object_created[0].event_pattern).detail.object.key == [{ wildcard = "odd\\*dir/*.csv" }, { suffix = ".pdf" }]
-    error_message = "a '*' in a prefix is a literal character, escaped in the wildcard pattern; a suffix-only route is a suffix filter"
+    condition     = output.routed_prefixes == tolist([""])
+    error_message = "the empty prefix covers every other prefix"
   }
 }
 
-run "s3_notification_routes" {
+run "s3_notification_prefixes_are_distinct_and_minimised" {
   command = plan
 
   variables {
-    routes = [{ prefix = "incoming/", suffix = ".csv" }, { prefix = "incoming/", suffix = ".json" }, { prefix = "documents/" }]
+    processing_config = jsonencode({
+      routes = [
+        { name = "orders", prefix = "incoming/orders/", suffix = ".csv" },
+        { name = "orders-gz", prefix = "incoming/orders/", suffix = ".csv.gz" },
+        { name = "reports", prefix = "incoming/reports/2024/", suffix = ".json" },
+        { name = "reports-other", prefix = "incoming/reports/", suffix = ".json" },
+        { name = "documents", prefix = "Documents/" },
+      ]
+    })
   }
 
   assert {
     condition = [
-      for q in aws_s3_bucket_notification.raw.queue :
-      "${q.id} ${q.filter_prefix == null ? "-" : q.filter_prefix} ${q.filter_suffix == null ? "-" : q.filter_suffix}"
-    ] == ["ferry-route-0 incoming/ .csv", "ferry-route-1 incoming/ .json", "ferry-route-2 documents/ -"]
-    error_message = "one queue notification per route, with its filters"
+      for q in aws_s3_bucket_notification.raw[0].queue :
+      "${q.id} ${q.filter_prefix} ${q.filter_suffix == null ? "-" : q.filter_suffix}"
+    ] == ["ferry-prefix-0 Documents/ -", "ferry-prefix-1 incoming/orders/ -", "ferry-prefix-2 incoming/reports/ -"]
+    error_message = "one notification per distinct prefix, a prefix covered by a shorter one dropped (S3 rejects overlapping filters), no suffix filters, prefixes case-sensitive"
+  }
+}
+
+run "s3_notification_every_key" {
+  command = plan
+
+  variables {
+    processing_config = jsonencode({ routes = [{ name = "everything" }] })
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_notification.raw[0].queue) == 1 && aws_s3_bucket_notification.raw[0].queue[0].filter_prefix == null && aws_s3_bucket_notification.raw[0].queue[0].filter_suffix == null
+    error_message = "a route without a prefix: one unfiltered queue notification"
+  }
+}
+
+run "the_configuration_hash_follows_the_exact_text" {
+  command = plan
+
+  variables {
+    # The same document as tests/processing.json, formatted differently: another hash.
+    processing_config = jsonencode(jsondecode(file("tests/processing.json")))
+  }
+
+  assert {
+    condition     = aws_lambda_function.processor[0].environment[0].variables["FERRY_CONFIG_SHA256"] == sha256(jsonencode(jsondecode(file("tests/processing.json")))) && aws_lambda_function.processor[0].environment[0].variables["FERRY_CONFIG_SHA256"] != sha256(file("tests/processing.json"))
+    error_message = "FERRY_CONFIG_SHA256 is the SHA-256 of the configuration bytes as given, so only the very same file matches the zip"
+  }
+}
+
+run "existing_raw_bucket_with_s3_notification" {
+  command = plan
+
+  variables {
+    create_bucket_notification = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_notification.raw) == 0
+    error_message = "create_bucket_notification = false: the bucket's notification configuration is left to its owner"
   }
   assert {
-    condition     = alltrue([for q in aws_s3_bucket_notification.raw.queue : q.events == toset(["s3:ObjectCreated:*"])])
-    error_message = "every route listens to ObjectCreated"
+    condition     = [for s in jsondecode(aws_sqs_queue.this.policy).Statement : s.Sid] == ["AllowRawBucketNotifications", "DenyInsecureTransport"] && output.routed_prefixes == tolist(["documents/", "incoming/telemetry/"])
+    error_message = "the queue still accepts the raw bucket's notifications, and the prefixes the owner should notify are an output"
+  }
+}
+
+run "existing_raw_bucket_with_eventbridge" {
+  command = plan
+
+  variables {
+    create_bucket_notification = false
+    delivery                   = "eventbridge"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_notification.raw) == 0 && length(aws_cloudwatch_event_rule.object_created) == 1 && length(aws_cloudwatch_event_target.queue) == 1
+    error_message = "eventbridge without the bucket notification: the rule and target only (the owner turns EventBridge on)"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.object_created[0].event_pattern).detail.bucket == { name = ["ferry-test-raw"] }
+    error_message = "the rule matches the existing bucket's Object Created events"
+  }
+}
+
+run "existing_alarm_topic" {
+  command = plan
+
+  variables {
+    existing_sns_topic_arn = "arn:aws:sns:eu-west-1:111122223333:platform-alarms"
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_sns_topic_subscription.email) == 0
+    error_message = "an existing topic: no topic, topic policy or subscriptions created"
+  }
+  assert {
+    condition = alltrue([
+      for a in concat(values(aws_cloudwatch_metric_alarm.queue), values(aws_cloudwatch_metric_alarm.function)) :
+      a.alarm_actions == toset(["arn:aws:sns:eu-west-1:111122223333:platform-alarms"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:111122223333:platform-alarms"])
+    ]) && length(aws_cloudwatch_metric_alarm.queue) == 2 && length(aws_cloudwatch_metric_alarm.function) == 2
+    error_message = "all four alarms notify the existing topic"
+  }
+  assert {
+    condition     = output.alarm_topic_arn == "arn:aws:sns:eu-west-1:111122223333:platform-alarms"
+    error_message = "alarm_topic_arn is the existing topic"
+  }
+}
+
+run "layers_and_exec_wrapper" {
+  command = plan
+
+  variables {
+    layers = [
+      "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-amd64-ver-1-32-0:2",
+      "arn:aws:lambda:eu-west-1:111122223333:layer:ferry-extras:7",
+    ]
+    environment_variables = {
+      AWS_LAMBDA_EXEC_WRAPPER               = "/opt/otel-instrument"
+      OTEL_PROPAGATORS                      = "xray"
+      OTEL_PYTHON_DISABLED_INSTRUMENTATIONS = "urllib3"
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.processor[0].layers == tolist(["arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-amd64-ver-1-32-0:2", "arn:aws:lambda:eu-west-1:111122223333:layer:ferry-extras:7"])
+    error_message = "the layers are attached in the given order"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].environment[0].variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/otel-instrument" && aws_lambda_function.processor[0].environment[0].variables["OTEL_PROPAGATORS"] == "xray"
+    error_message = "AWS_LAMBDA_EXEC_WRAPPER (and the extension's settings) reach the function"
   }
 }
 
@@ -154,7 +251,7 @@ run "without_function" {
     error_message = "create_function = false removes the function, its role, log group, event source and function alarms"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.queue) == 2 && length(aws_s3_bucket_notification.raw.queue) == 1
+    condition     = length(aws_cloudwatch_metric_alarm.queue) == 2 && length(aws_s3_bucket_notification.raw[0].queue) == 2
     error_message = "queues, delivery and queue alarms stay"
   }
   assert {
@@ -195,7 +292,7 @@ run "without_dlq_redrive_allow_policy" {
   }
 
   assert {
-    condition     = aws_sqs_queue.dlq.redrive_allow_policy == "left-to-the-provider" && aws_sqs_queue.dlq.message_retention_seconds == 1209600 && aws_sqs_queue.dlq.kms_master_key_id == var.kms_key_arns.operational
+    condition     = aws_sqs_queue.dlq.redrive_allow_policy == "left-to-the-provider" && aws_sqs_queue.dlq.message_retention_seconds == 1209600 && aws_sqs_queue.dlq.kms_master_key_id == var.operational_kms_key_arn
     error_message = "dlq_redrive_allow_policy = false drops only the redrive allow policy"
   }
 }
@@ -204,8 +301,8 @@ run "without_alarms" {
   command = plan
 
   variables {
-    create_alarms = false
-    alarm_emails  = ["ops@example.com"]
+    create_alarms       = false
+    notification_emails = ["ops@example.com"]
   }
 
   assert {
@@ -222,7 +319,7 @@ run "email_subscriptions" {
   command = plan
 
   variables {
-    alarm_emails = ["ops@example.com", "data@example.com"]
+    notification_emails = ["ops@example.com", "data@example.com"]
   }
 
   assert {
@@ -388,25 +485,18 @@ run "code_signing_opt_in" {
 run "other_partition" {
   command = plan
 
-  override_data {
-    target = data.aws_partition.current
-    values = { partition = "aws-us-gov" }
-  }
-  override_data {
-    target = data.aws_region.current
-    values = { name = "us-gov-west-1" }
-  }
-
   variables {
-    kms_key_arns = {
-      storage     = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
-      operational = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/22222222-2222-2222-2222-222222222222"
-      logs        = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
-    }
+    storage_kms_key_arn     = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/11111111-1111-1111-1111-111111111111"
+    operational_kms_key_arn = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef"
+    logs_kms_key_arn        = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
   }
 
   assert {
     condition     = one([for s in data.aws_iam_policy_document.processor.statement : s.resources if s.sid == "ConsumeIngestQueue"]) == toset(["arn:aws-us-gov:sqs:us-gov-west-1:111122223333:ferry-test-ingest"])
-    error_message = "ARNs follow the partition and region"
+    error_message = "ARNs follow the partition and Region of the operational key (a multi-Region key is accepted)"
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue.this.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == "arn:aws-us-gov:s3:::ferry-test-raw"
+    error_message = "bucket ARNs follow the partition"
   }
 }

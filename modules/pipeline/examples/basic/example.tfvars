@@ -1,11 +1,9 @@
 # Illustrative values: replace with your account's (or module outputs, when
 # composing the modules in one root).
-account_id = "111122223333"
-kms_key_arns = {
-  storage     = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-0000-4000-8000-000000000001"
-  operational = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-0000-4000-8000-000000000002"
-  logs        = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-0000-4000-8000-000000000003"
-}
+account_id              = "111122223333"
+storage_kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-0000-4000-8000-000000000001"
+operational_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-0000-4000-8000-000000000002"
+logs_kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1a2b3c4d00004000800000000000000f"
 bucket_names = {
   raw       = "ferry-example-raw-111122223333"
   processed = "ferry-example-processed-111122223333"

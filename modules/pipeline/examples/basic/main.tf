@@ -8,7 +8,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.100, < 6.0"
+      version = ">= 5.100, < 7.0"
     }
   }
 }
@@ -31,25 +31,28 @@ provider "aws" {
 module "pipeline" {
   source = "../.."
 
-  name               = var.name
-  account_id         = var.account_id
-  kms_key_arns       = var.kms_key_arns
-  bucket_names       = var.bucket_names
-  subnet_ids         = var.subnet_ids
-  security_group_ids = var.security_group_ids
+  name_prefix             = var.name_prefix
+  account_id              = var.account_id
+  storage_kms_key_arn     = var.storage_kms_key_arn
+  operational_kms_key_arn = var.operational_kms_key_arn
+  logs_kms_key_arn        = var.logs_kms_key_arn
+  bucket_names            = var.bucket_names
+  subnet_ids              = var.subnet_ids
+  security_group_ids      = var.security_group_ids
 
   package_path   = var.package_path
   package_sha256 = filebase64sha256(var.package_path)
 
-  delivery = var.delivery
-  routes = [
-    { prefix = "incoming/", suffix = ".csv" },
-    { prefix = "incoming/", suffix = ".json" },
-    { prefix = "documents/" },
-  ]
+  # The same file `make build CONFIG=...` packed into the zip: routes and filters
+  # cannot drift apart, and the function refuses a zip packed from another file.
+  processing_config = file(var.processing_config_path)
 
-  database     = var.database
-  alarm_emails = var.alarm_emails
+  delivery                   = var.delivery
+  create_bucket_notification = var.create_bucket_notification
+
+  database               = var.database
+  notification_emails    = var.notification_emails
+  existing_sns_topic_arn = var.existing_sns_topic_arn
 
   environment_variables = {
     POWERTOOLS_SERVICE_NAME = "ferry"

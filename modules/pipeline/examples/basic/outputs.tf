@@ -17,3 +17,13 @@ output "alarm_topic_arn" {
   description = "Alarm topic ARN."
   value       = module.pipeline.alarm_topic_arn
 }
+
+output "routed_prefixes" {
+  description = "Key prefixes the raw bucket notifies (derived from processing.json)."
+  value       = module.pipeline.routed_prefixes
+}
+
+output "processing_config_sha256" {
+  description = "SHA-256 of processing.json; make build prints the same for the configuration it packs."
+  value       = module.pipeline.processing_config_sha256
+}

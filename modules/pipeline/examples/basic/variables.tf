@@ -5,7 +5,7 @@ variable "region" {
   nullable    = false
 }
 
-variable "name" {
+variable "name_prefix" {
   description = "Name prefix of the pipeline's resources."
   type        = string
   default     = "ferry-example"
@@ -18,14 +18,22 @@ variable "account_id" {
   nullable    = false
 }
 
-variable "kms_key_arns" {
-  description = "KMS key ARNs: storage, operational, logs (module.kms.key_arns)."
-  type = object({
-    storage     = string
-    operational = string
-    logs        = string
-  })
-  nullable = false
+variable "storage_kms_key_arn" {
+  description = "KMS key of the data buckets (module.kms.storage_key_arn)."
+  type        = string
+  nullable    = false
+}
+
+variable "operational_kms_key_arn" {
+  description = "KMS key of queues, tables, function environment and topic (module.kms.operational_key_arn)."
+  type        = string
+  nullable    = false
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key of the function's log group (module.kms.logs_key_arn)."
+  type        = string
+  nullable    = false
 }
 
 variable "bucket_names" {
@@ -56,6 +64,13 @@ variable "package_path" {
   nullable    = false
 }
 
+variable "processing_config_path" {
+  description = "The processing configuration the zip was built with (make build CONFIG=...)."
+  type        = string
+  default     = "processing.json"
+  nullable    = false
+}
+
 variable "delivery" {
   description = "s3_notification or eventbridge."
   type        = string
@@ -75,9 +90,22 @@ variable "database" {
   nullable = false
 }
 
-variable "alarm_emails" {
-  description = "Addresses subscribed to the alarms."
+variable "create_bucket_notification" {
+  description = "false when the raw bucket belongs to someone else (see the module README)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "notification_emails" {
+  description = "Addresses subscribed to the alarm topic the module creates."
   type        = list(string)
   default     = []
   nullable    = false
+}
+
+variable "existing_sns_topic_arn" {
+  description = "An SNS topic that exists, for the alarms (null: the module creates one)."
+  type        = string
+  default     = null
 }
