@@ -235,6 +235,12 @@ def _normalise(statement: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _composition_call(plan: Plan, name: str) -> dict[str, Any]:
+    """The expressions of one module call inside modules/ferry."""
+    ferry = plan.doc["configuration"]["root_module"]["module_calls"]["ferry"]["module"]
+    return ferry["module_calls"][name]["expressions"]
+
+
 def _denies_insecure_transport(statements: list[dict[str, Any]]) -> bool:
     return any(
         s["effect"] == "Deny"
@@ -279,7 +285,7 @@ def plan(request: pytest.FixtureRequest, tf_root, planning_base: Path) -> Plan:
 @pytest.fixture(scope="session")
 def old_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """modules/ and environments/ of the last release before modules/ferry."""
-    base = tmp_path_factory.mktemp("ferry-0.1")
+    base = tmp_path_factory.mktemp("ferry-1.0.0")
     try:
         return extract_layout(REPO, PRE_COMPOSITION_REF, ("modules", "environments"), base)
     except Exception as err:  # a shallow clone or an export without history
@@ -411,7 +417,7 @@ def test_kms_everywhere(plan: Plan):
     # bucket (S3 server access log delivery only supports SSE-S3 targets).
     for address, sse in plan.after("aws_s3_bucket_server_side_encryption_configuration").items():
         default = sse["rule"][0]["apply_server_side_encryption_by_default"][0]
-        if ".access_logs" in address:
+        if ".access_log_bucket[" in address:
             assert default["sse_algorithm"] == "AES256", address
             continue
         assert default["sse_algorithm"] == "aws:kms", address
@@ -466,7 +472,9 @@ def test_buckets_versioned_private_tls_only(plan: Plan):
 
 
 def test_trail_bucket_admits_only_this_trail(plan: Plan):
-    statements = plan.policy_statements("module.audit.aws_s3_bucket_policy.trail")
+    statements = plan.policy_statements(
+        "module.ferry.module.audit[0].module.trail_bucket[0].aws_s3_bucket_policy.this[0]"
+    )
     account_id = plan.doc["variables"]["account_id"]["value"]
     trail_arn = f"arn:aws:cloudtrail:eu-west-1:{account_id}:trail/ferry-{plan.env}-trail"
     allows = [s for s in statements if s["effect"] == "Allow"]
@@ -478,9 +486,13 @@ def test_trail_bucket_admits_only_this_trail(plan: Plan):
 
 def test_trail_bucket_may_deliver_access_logs(plan: Plan):
     (trail_bucket,) = [
-        b for a, b in plan.after("aws_s3_bucket").items() if a.startswith("module.audit.")
+        b
+        for a, b in plan.after("aws_s3_bucket").items()
+        if a.startswith("module.ferry.module.audit[0].")
     ]
-    statements = plan.policy_statements("module.storage.aws_s3_bucket_policy.access_logs[0]")
+    statements = plan.policy_statements(
+        "module.ferry.module.storage.module.access_log_bucket[0].aws_s3_bucket_policy.this[0]"
+    )
     (delivery,) = [s for s in statements if s["effect"] == "Allow"]
     sources = {v for _, var, v in delivery["conditions"] if var == "aws:SourceArn"}
     assert f"arn:aws:s3:::{trail_bucket['bucket']}" in sources, sources
@@ -490,7 +502,9 @@ def test_logs_key_admits_exactly_this_trail(plan: Plan):
     (trail,) = plan.after("aws_cloudtrail").values()
     account_id = plan.doc["variables"]["account_id"]["value"]
     trail_arn = f"arn:aws:cloudtrail:eu-west-1:{account_id}:trail/{trail['name']}"
-    statements = plan.data['module.kms.data.aws_iam_policy_document.key["logs"]']["statement"]
+    statements = plan.data['module.ferry.module.kms[0].data.aws_iam_policy_document.key["logs"]'][
+        "statement"
+    ]
     cloudtrail = [
         s
         for s in statements
@@ -538,11 +552,9 @@ def test_database_private_encrypted_tls_only(plan: Plan):
 
 def test_database_in_isolated_subnets(plan: Plan):
     (group,) = plan.of_type("aws_db_subnet_group")
-    refs = plan.doc["configuration"]["root_module"]["module_calls"]["database"]["expressions"]
-    assert "module.network.isolated_subnet_ids" in refs["subnet_ids"]["references"]
-    assert (
-        "module.network.database_security_group_id" in refs["vpc_security_group_ids"]["references"]
-    )
+    refs = _composition_call(plan, "database")
+    assert "local.network.isolated_subnet_ids" in refs["subnet_ids"]["references"]
+    assert "local.network.database_security_group_ids" in refs["security_group_ids"]["references"]
     assert plan.unknown(group, "subnet_ids")
 
 
@@ -552,8 +564,8 @@ def test_lambda_in_vpc_with_tracing(plan: Plan):
     assert fn["vpc_config"], "the processor must run in the VPC"
     assert plan.unknown(address, "vpc_config", 0, "subnet_ids")
     assert plan.unknown(address, "vpc_config", 0, "security_group_ids")
-    refs = plan.doc["configuration"]["root_module"]["module_calls"]["pipeline"]["expressions"]
-    assert "module.network.private_subnet_ids" in refs["subnet_ids"]["references"]
+    refs = _composition_call(plan, "pipeline")
+    assert "local.network.private_subnet_ids" in refs["subnet_ids"]["references"]
     (mapping,) = plan.after("aws_lambda_event_source_mapping").values()
     assert "ReportBatchItemFailures" in mapping["function_response_types"]
     queues = plan.after("aws_sqs_queue")
@@ -585,7 +597,7 @@ def test_cloudtrail_multi_region_validated_with_data_events(plan: Plan):
     assert plan.unknown(
         address, "advanced_event_selector", data_index, "field_selector", arn_index, "starts_with"
     )
-    refs = plan.doc["configuration"]["root_module"]["module_calls"]["audit"]["expressions"]
+    refs = _composition_call(plan, "audit")
     assert "module.storage.bucket_arns" in refs["data_event_bucket_arns"]["references"]
 
 
@@ -725,7 +737,7 @@ def test_checkov_has_no_failed_checks(plan: Plan):
 
 
 def test_upgrade_moves_every_resource(plan: Plan, old_layout: Path, tf_root, planning_base):
-    """Each resource of the 0.1 plan, moved as Terraform would, is one of the new plan.
+    """Each resource of the 1.0.0 plan, moved as Terraform would, is one of the new plan.
 
     Same resources (addresses aside), and a moved block for every address that
     changed: a resource without one would be destroyed and created again.
@@ -737,8 +749,8 @@ def test_upgrade_moves_every_resource(plan: Plan, old_layout: Path, tf_root, pla
     mapped = {resolve(address, root_dir, calls): address for address in old_addresses}
     new_addresses = managed_addresses(plan.doc)
     unmoved = sorted(mapped[a] for a in set(mapped) - new_addresses)
-    assert unmoved == [], f"no moved block takes these 0.1 addresses to the new layout: {unmoved}"
+    assert unmoved == [], f"no moved block takes these 1.0.0 addresses to the new layout: {unmoved}"
     added = sorted(new_addresses - set(mapped))
-    assert added == [], f"resources the 0.1 plan did not have: {added}"
+    assert added == [], f"resources the 1.0.0 plan did not have: {added}"
     old_types = Counter(rc["type"] for rc in old["resource_changes"] if rc["mode"] == "managed")
     assert old_types == Counter(rc["type"] for rc in plan.changes.values())

@@ -23,7 +23,7 @@ module "ferry" {
   processor = { timeout = 15, max_receive_count = 3 }
 }
 
-# Upgrade in place from the layout before modules/ferry (ferry 0.1.x).
+# Upgrade in place from the layout before modules/ferry (ferry 1.x).
 moved {
   from = module.kms
   to   = module.ferry.module.kms[0]

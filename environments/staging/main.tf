@@ -89,7 +89,7 @@ output "ferry" {
   value       = module.ferry
 }
 
-# Upgrade in place from the layout before modules/ferry (ferry 0.1.x), where
+# Upgrade in place from the layout before modules/ferry (ferry 1.x), where
 # this root called each module itself: the same resources, new addresses.
 moved {
   from = module.kms

@@ -156,12 +156,12 @@ class Settings:
         return str(value)
 
     def expected_config_sha256(self) -> str | None:
-        """FERRY_CONFIG_SHA256 when the packed configuration is loaded, else ``None``.
+        """FERRY_CONFIG_SHA256: the hash the loaded configuration must have, if set.
 
-        An explicit FERRY_CONFIG_PATH (the local stack, tests) is not the zip's
-        file, so it is not held to the hash of the file Terraform was given.
+        It holds for whichever file is loaded (the zip's, or FERRY_CONFIG_PATH):
+        the local stack gives Terraform the same file its workers load.
         """
-        return self.config_sha256 if self.config_path is None else None
+        return self.config_sha256
 
     def resolved_config_path(self) -> Path:
         """FERRY_CONFIG_PATH, else the configuration in the zip, else the one in the source tree."""

@@ -285,6 +285,9 @@ class Stack:
                     "region": REGION,
                     "database": {"host": "localhost", "port": self.state["postgres"]["port"]},
                     "package_path": str(PACKAGE),
+                    # The file the workers load (FERRY_CONFIG_PATH): Terraform derives
+                    # the queue's filters and FERRY_CONFIG_SHA256 from the same bytes.
+                    "processing_config_path": str(self.config_path),
                 }
             )
         )

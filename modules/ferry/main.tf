@@ -135,6 +135,7 @@ module "pipeline" {
   operational_kms_key_arn = local.kms_key_arns.operational
   logs_kms_key_arn        = local.kms_key_arns.logs
   bucket_names            = module.storage.bucket_names
+  raw_bucket_kms_key_arn  = var.existing_raw_bucket == null ? null : var.existing_raw_bucket.kms_key_arn
 
   subnet_ids         = local.network.private_subnet_ids
   security_group_ids = local.network.processor_security_group_ids

@@ -352,6 +352,16 @@ data "aws_iam_policy_document" "processor" {
     resources = distinct([var.storage_kms_key_arn, var.operational_kms_key_arn])
   }
 
+  # An existing raw bucket encrypted with a key of its own: read only.
+  dynamic "statement" {
+    for_each = var.raw_bucket_kms_key_arn == null || var.raw_bucket_kms_key_arn == var.storage_kms_key_arn ? [] : [1]
+    content {
+      sid       = "DecryptRawObjects"
+      actions   = ["kms:Decrypt"]
+      resources = [var.raw_bucket_kms_key_arn]
+    }
+  }
+
   statement {
     sid = "ConsumeIngestQueue"
     actions = [

@@ -47,6 +47,17 @@ variable "storage_kms_key_arn" {
   }
 }
 
+variable "raw_bucket_kms_key_arn" {
+  description = "Key of the raw bucket's default encryption when it is not storage_kms_key_arn (an existing raw bucket with a key of its own): the function may only decrypt with it. null: the raw bucket uses the storage key (or SSE-S3)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.raw_bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$", var.raw_bucket_kms_key_arn))
+    error_message = "raw_bucket_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<uuid or mrk-id>) or null."
+  }
+}
+
 variable "operational_kms_key_arn" {
   description = "Customer-managed KMS key of the queues, tables, Lambda environment and the alarm topic the module creates (the kms module's operational key). Its Region is the Region the pipeline is deployed in. Its key policy must let the services use it (see README)."
   type        = string

@@ -123,12 +123,18 @@ def test_runtime_refuses_a_zip_built_from_another_configuration(
     assert Runtime.from_env(Settings.from_env(env)).config  # unset: no check
     with pytest.raises(ConfigError, match=f"FERRY_CONFIG_SHA256={'0' * 64}"):
         Runtime.from_env(Settings.from_env({**env, "FERRY_CONFIG_SHA256": "0" * 64}))
-    # An explicit FERRY_CONFIG_PATH (local stack, tests) is not the zip's file: not checked.
+    # An explicit FERRY_CONFIG_PATH is held to the same hash.
+    other = tmp_path / "other.json"
+    other.write_text(SOURCE_CONFIG.read_text().replace("incoming/", "landing/"))
     override = Settings.from_env(
-        {**env, "FERRY_CONFIG_SHA256": "0" * 64, "FERRY_CONFIG_PATH": str(packed)}
+        {**env, "FERRY_CONFIG_SHA256": digest, "FERRY_CONFIG_PATH": str(other)}
     )
-    assert override.expected_config_sha256() is None
-    assert Runtime.from_env(override).config
+    with pytest.raises(ConfigError, match=f"FERRY_CONFIG_SHA256={digest}"):
+        Runtime.from_env(override)
+    matching = Settings.from_env(
+        {**env, "FERRY_CONFIG_SHA256": digest, "FERRY_CONFIG_PATH": str(packed)}
+    )
+    assert Runtime.from_env(matching).config
 
 
 def mutate(path: str, value: Any) -> dict[str, Any]:

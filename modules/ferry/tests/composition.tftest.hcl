@@ -141,8 +141,8 @@ run "existing_raw_bucket_through_eventbridge" {
   }
 
   assert {
-    condition     = output.bucket_names.raw == "acme-landing-prod"
-    error_message = "the raw bucket must be the existing one"
+    condition     = output.bucket_names.raw == "acme-landing-prod" && !module.storage.raw_bucket_created
+    error_message = "the raw bucket must be the existing one, not a new one"
   }
   assert {
     condition     = length(module.pipeline.eventbridge_rule_arn == null ? [] : [1]) == 1
@@ -161,6 +161,10 @@ run "organisation_audit" {
   assert {
     condition     = output.trail_arn == null
     error_message = "no trail when the organisation's trail records the account"
+  }
+  assert {
+    condition     = module.audit[0].macie_account_id == null && module.audit[0].classification_job_id == null
+    error_message = "no Macie account or job when the organisation's administrator runs Macie"
   }
 }
 

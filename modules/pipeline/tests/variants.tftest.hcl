@@ -500,3 +500,25 @@ run "other_partition" {
     error_message = "bucket ARNs follow the partition"
   }
 }
+
+run "existing_raw_bucket_key_is_decrypt_only" {
+  command = plan
+
+  variables {
+    raw_bucket_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.processor.statement : s.sid == "DecryptRawObjects" && s.actions == toset(["kms:Decrypt"]) && s.resources == toset([var.raw_bucket_kms_key_arn])])
+    error_message = "the processor may only decrypt with an existing raw bucket's own key"
+  }
+}
+
+run "raw_bucket_key_is_validated" {
+  command = plan
+
+  variables {
+    raw_bucket_kms_key_arn = "alias/landing"
+  }
+  expect_failures = [var.raw_bucket_kms_key_arn]
+}
