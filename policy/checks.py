@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -57,6 +58,46 @@ def start_checkov(plan_path: Path, config: Path | None) -> subprocess.Popen:
         )
     except OSError as err:
         raise ReviewError(f"checkov did not run: {err}") from err
+
+
+_MODULE_BLOCK = re.compile(r'^module\s+"([^"]+)"\s*\{(.*?)^\}', re.M | re.S)
+_SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.+)")
+_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.[^"]*)"', re.M)
+
+
+def module_call_skips(root: Path, address: str) -> dict[str, str]:
+    """Inline skips written on the module calls a plan address goes through.
+
+    checkov honours a skip on a `module` block for every resource of that call
+    in HCL scans, but its plan enrichment matches resources by type and name
+    only, so a skip meant for one bucket of the shared bucket module would have
+    to sit on the resource and silence every bucket. Follow the address's module
+    chain from the root through the local sources and collect each call's
+    skips (check id -> reason), as checkov's HCL scan would.
+    """
+    skips: dict[str, str] = {}
+    here = root
+    for name in re.findall(r"module\.([\w-]+)", address):
+        calls = {
+            n: body for p in here.glob("*.tf") for n, body in _MODULE_BLOCK.findall(p.read_text())
+        }
+        body = calls.get(name)
+        source = _SOURCE.search(body) if body else None
+        if not source:
+            break
+        skips.update(dict(_SKIP.findall(body)))
+        here = (here / source.group(1)).resolve()
+    return skips
+
+
+def apply_module_call_skips(result: CheckovResult, root: Path) -> None:
+    """Move failed checks that a module call skips (with its reason) to the skipped ones."""
+    for check in list(result.failed):
+        reason = module_call_skips(root, check["resource"]).get(check["check_id"])
+        if reason:
+            result.failed.remove(check)
+            result.skipped.append({**check, "check_result": {"suppress_comment": reason.strip()}})
+    result.skipped.sort(key=lambda c: (c["check_id"], c["resource"]))
 
 
 def finish_checkov(proc: subprocess.Popen, timeout: int = 600) -> CheckovResult:

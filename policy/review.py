@@ -20,7 +20,13 @@ from collections import Counter
 from pathlib import Path
 
 from policy import REPO, ReviewError
-from policy.checks import CheckovResult, config_skips, finish_checkov, start_checkov
+from policy.checks import (
+    CheckovResult,
+    apply_module_call_skips,
+    config_skips,
+    finish_checkov,
+    start_checkov,
+)
 from policy.engine import SEVERITIES, Engine, PolicyError, self_test
 from policy.plan import plan_environment
 from policy.render import write_reports
@@ -77,6 +83,8 @@ def review(
     checkov = CheckovResult(ran=False)
     if proc is not None:
         checkov = finish_checkov(proc)
+        if env_dir is not None:
+            apply_module_call_skips(checkov, env_dir)
         checkov.config, checkov.config_skips = config_skips(checkov_config)
         timings["checkov (alongside rego)"] = time.monotonic() - started
     result = Review(

@@ -34,14 +34,19 @@ def moves_in(module_dir: Path) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _keyed(address: str) -> bool:
+    return address.endswith("]")
+
+
 def _move_once(address: str, moves: tuple[tuple[str, str], ...]) -> str:
     for source, target in moves:
-        if address == source:
-            return target
-        if "[" not in source.rsplit(".", 1)[-1] and address.startswith(source + "["):
-            # A whole resource or module call: every instance keeps its key.
+        if address == source or address.startswith(source + "."):
+            # That instance, or everything inside that module instance.
             return target + address[len(source) :]
-        if address.startswith(source + "."):
+        if not (_keyed(source) or _keyed(target)) and address.startswith(source + "["):
+            # A whole resource or module call (no key on either side): every
+            # instance keeps its key. With a key on one side (`x` -> `x[0]`),
+            # the unkeyed side is the no-key instance only.
             return target + address[len(source) :]
     return address
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from ferry_dev import terraform as tf
+from policy.checks import module_call_skips
 
 pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("module_examples")]
 
@@ -180,40 +181,12 @@ def test_example_plans_offline(example, planned):
     assert {tuple(rc["change"]["actions"]) for rc in rcs.values()} == {("create",)}
 
 
-_MODULE_BLOCK = re.compile(r'^module\s+"([^"]+)"\s*\{(.*?)^\}', re.M | re.S)
-_SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.+)")
-_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.[^"]*)"', re.M)
-
-
-def module_call_skips(example: str, address: str) -> dict[str, str]:
-    """Inline skips written on the module calls an address goes through.
-
-    checkov honours a skip on a `module` block for every resource of that
-    call in HCL scans, but its plan enrichment matches resources by type and
-    name only. Follow the address's module chain from the example through the
-    local sources and collect each call's skips (check id -> reason).
-    """
-    skips: dict[str, str] = {}
-    here = REPO / example
-    for name in re.findall(r"module\.([\w-]+)", address):
-        calls = {
-            n: body for p in here.glob("*.tf") for n, body in _MODULE_BLOCK.findall(p.read_text())
-        }
-        body = calls.get(name)
-        source = _SOURCE.search(body) if body else None
-        if not source:
-            break
-        skips.update(dict(_SKIP.findall(body)))
-        here = (here / source.group(1)).resolve()
-    return skips
-
-
 @pytest.mark.parametrize("example", examples())
 def test_checkov_finds_nothing_in_example_plan(example, planned):
     _, plan_file = planned(example)
     found = checkov_plan(plan_file, example)
     for r in list(found["failed"]):
-        reason = module_call_skips(example, r["resource"]).get(r["check_id"])
+        reason = module_call_skips(REPO / example, r["resource"]).get(r["check_id"])
         if reason:
             found["failed"].remove(r)
             found["skipped"].append({**r, "check_result": {"suppress_comment": reason}})
