@@ -4,11 +4,19 @@
 # in a local poller. What the emulator cannot do is switched off by the
 # composition's one `emulator` input (its description lists each item).
 
+locals {
+  tags = {
+    project     = "ferry"
+    environment = "local"
+  }
+}
+
 module "ferry" {
   source = "../../modules/ferry"
 
   name_prefix            = var.name
   account_id             = var.account_id
+  tags                   = local.tags
   package_path           = var.package_path
   processing_config_path = var.processing_config_path
 

@@ -496,3 +496,16 @@ moved {
   from = aws_sns_topic_policy.findings
   to   = aws_sns_topic_policy.findings[0]
 }
+
+# What the organisation runs instead of this module, written into the plan so
+# that the plan review (policy/rego/macie.rego) can tell a documented opt-out
+# from a forgotten Macie account. No AWS resource: Terraform's built-in
+# terraform_data only records the input.
+resource "terraform_data" "organisation_managed" {
+  count = var.create_trail && var.create_macie ? 0 : 1
+
+  input = {
+    cloudtrail = var.create_trail ? "ferry" : "organisation"
+    macie      = var.create_macie ? "ferry" : "organisation"
+  }
+}

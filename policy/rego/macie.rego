@@ -22,9 +22,17 @@ accounts := lib.of_type("aws_macie2_account")
 
 enabled(a) if object.get(lib.after(a), "status", "ENABLED") in {"ENABLED", null}
 
+# modules/audit with create_macie = false: Macie is run by the organisation's
+# delegated administrator, and the plan says so (terraform_data.organisation_managed).
+organisation_managed if {
+	some d in lib.of_type("terraform_data")
+	object.get(object.get(lib.after(d), "input", {}), "macie", "") == "organisation"
+}
+
 deny contains msg if {
 	count(lib.of_type("aws_s3_bucket")) > 0
 	count(accounts) == 0
+	not organisation_managed
 	msg := lib.msg(rules, "FERRY-MACIE-001", "aws_macie2_account", "the plan manages S3 buckets but does not enable Macie; add an aws_macie2_account with status = \"ENABLED\" (the audit module does)")
 }
 

@@ -86,6 +86,10 @@ run "trail_defaults_are_secure" {
     condition     = local.trail_arn == "arn:aws:cloudtrail:eu-west-1:123456789012:trail/ferry-test-trail"
     error_message = "the trail ARN used in policies must match the trail's real ARN"
   }
+  assert {
+    condition     = length(terraform_data.organisation_managed) == 0
+    error_message = "no organisation record when ferry creates trail and Macie"
+  }
 }
 
 run "trail_bucket_is_locked_down" {
@@ -457,6 +461,10 @@ run "organisation_trail" {
     condition     = length(aws_macie2_classification_job.this) == 1 && length(aws_sns_topic.findings) == 1
     error_message = "Macie and the findings route are untouched"
   }
+  assert {
+    condition     = terraform_data.organisation_managed[0].input == { cloudtrail = "organisation", macie = "ferry" }
+    error_message = "the plan records that the organisation runs the trail"
+  }
 }
 
 run "organisation_macie" {
@@ -482,6 +490,10 @@ run "organisation_macie" {
   assert {
     condition     = length(aws_cloudtrail.this) == 1
     error_message = "the trail is untouched"
+  }
+  assert {
+    condition     = terraform_data.organisation_managed[0].input == { cloudtrail = "ferry", macie = "organisation" }
+    error_message = "the plan records that the organisation runs Macie, for the plan review"
   }
 }
 
