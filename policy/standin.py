@@ -349,7 +349,26 @@ def resolved_plan(
             current = plan_again()
     finally:
         state_path.unlink(missing_ok=True)
+    still = unknown_policies(current)
+    if still:
+        raise ReviewError(
+            f"policies still unknown after {PASSES} passes over stand-ins: {', '.join(still)}"
+        )
     return current
+
+
+_POLICY_ATTRIBUTES = ("policy", "assume_role_policy", "policy_document")
+
+
+def unknown_policies(plan: Mapping[str, Any]) -> list[str]:
+    """Addresses of managed resources whose policy document is unknown until apply."""
+    return [
+        f"{rc['address']}.{attr}"
+        for rc in plan["resource_changes"]
+        if rc["mode"] == "managed"
+        for attr in _POLICY_ATTRIBUTES
+        if (rc["change"].get("after_unknown") or {}).get(attr) is True
+    ]
 
 
 def known_plan(env: str, work: Path) -> dict:
