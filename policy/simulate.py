@@ -23,7 +23,6 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from policy import REPO, ReviewError
@@ -1152,7 +1151,7 @@ def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
         # X-Ray (ferry.tracing) and CloudWatch Logs (the runtime and EMF metrics).
         for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
             yield p.case("processor-telemetry", action, action, "*", "allowed")
-        group = function.get("logging_config", [{}])[0].get("log_group") or (
+        group = (function.get("logging_config") or [{}])[0].get("log_group") or (
             f"/aws/lambda/{function['function_name']}"
         )
         stream = plan.arn("logs", f"log-group:{group}:log-stream:2025/01/01/[$LATEST]abc")
@@ -1281,17 +1280,11 @@ def report(decisions: Iterable[Decision]) -> str:
     return "\n".join(lines)
 
 
-def dump(cases: Iterable[Case], path: Path) -> None:
-    """The batch as the simulator receives it (for debugging a decision by hand)."""
-    path.write_text(json.dumps({"cases": [c.request() for c in cases]}, indent=1))
-
-
 __all__ = [
     "Case",
     "Decision",
     "KnownPlan",
     "build_cases",
-    "dump",
     "report",
     "simulate",
     "simulator_missing",
