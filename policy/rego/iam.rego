@@ -36,6 +36,11 @@ rules := {
 		"title": "No IAM access keys (long-lived credentials)",
 		"controls": ["CIS 1.14"],
 	},
+	"FERRY-IAM-UNKNOWN": {
+		"severity": "high",
+		"title": "Identity and trust policies are readable at plan time (otherwise FERRY-IAM-001 to 004 could not be evaluated)",
+		"controls": [],
+	},
 }
 
 policy_types := {"aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"}
@@ -152,4 +157,19 @@ deny contains msg if {
 deny contains msg if {
 	some key in lib.of_type("aws_iam_access_key")
 	msg := lib.msg(rules, "FERRY-IAM-006", key.address, "long-lived access key; use role credentials (OIDC federation for CI, instance or function roles for workloads)")
+}
+
+# --- could not evaluate ----------------------------------------------------------------
+
+deny contains msg if {
+	some t in policy_types
+	some p in lib.of_type(t)
+	lib.policy_unreadable(p, "policy")
+	msg := lib.unknown_msg(rules, "FERRY-IAM-UNKNOWN", p.address, "FERRY-IAM-001, FERRY-IAM-002, FERRY-IAM-003", "the policy document is known only after apply")
+}
+
+deny contains msg if {
+	some role in lib.of_type("aws_iam_role")
+	lib.policy_unreadable(role, "assume_role_policy")
+	msg := lib.unknown_msg(rules, "FERRY-IAM-UNKNOWN", role.address, "FERRY-IAM-004", "the trust policy is known only after apply")
 }

@@ -15,6 +15,11 @@ rules := {
 		"title": "Key policy grants nothing to a wildcard principal without a condition",
 		"controls": ["FSBP KMS.5"],
 	},
+	"FERRY-KMS-UNKNOWN": {
+		"severity": "high",
+		"title": "Key policies are readable at plan time (otherwise FERRY-KMS-002 could not be evaluated)",
+		"controls": [],
+	},
 }
 
 symmetric(key) if object.get(lib.after(key), "customer_master_key_spec", "SYMMETRIC_DEFAULT") in {"SYMMETRIC_DEFAULT", null}
@@ -34,4 +39,11 @@ deny contains msg if {
 	lib.wildcard_principal(st)
 	count(st.conditions) == 0
 	msg := lib.msg(rules, "FERRY-KMS-002", key.address, "the key policy allows Principal \"*\" without a condition; name the account root or roles that may use the key, or add a condition such as kms:CallerAccount")
+}
+
+deny contains msg if {
+	some key in lib.of_type("aws_kms_key")
+	lib.configured(key, "policy")
+	lib.policy_unreadable(key, "policy")
+	msg := lib.unknown_msg(rules, "FERRY-KMS-UNKNOWN", key.address, "FERRY-KMS-002", "the key policy is known only after apply")
 }

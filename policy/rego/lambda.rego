@@ -41,6 +41,11 @@ rules := {
 		"title": "Invoke permissions name a principal and, for services, a source ARN",
 		"controls": ["FSBP Lambda.1"],
 	},
+	"FERRY-LAMBDA-UNKNOWN": {
+		"severity": "high",
+		"title": "Environment variable names are known at plan time (otherwise FERRY-LAMBDA-004 could not be evaluated)",
+		"controls": [],
+	},
 }
 
 allowed_runtimes := {"python3.11", "python3.12", "python3.13"}
@@ -143,4 +148,16 @@ deny contains msg if {
 	endswith(lib.after(p).principal, ".amazonaws.com")
 	not lib.is_set(p, "source_arn")
 	msg := lib.msg(rules, "FERRY-LAMBDA-007", p.address, concat("", ["the service ", lib.after(p).principal, " may invoke the function on behalf of any account; set source_arn (and source_account)"]))
+}
+
+# --- could not evaluate ----------------------------------------------------------------
+
+# the whole variables map is known only after apply (its names included), and
+# the configuration gives no literal map to read instead
+deny contains msg if {
+	some f in functions
+	some u in lib.blocks(lib.after_unknown(f), "environment")
+	u.variables == true
+	not is_object(object.get(lib.config_of(f), ["expressions", "environment", 0, "variables", "constant_value"], null))
+	msg := lib.unknown_msg(rules, "FERRY-LAMBDA-UNKNOWN", f.address, "FERRY-LAMBDA-004", "the environment variables (names and values) are known only after apply")
 }
