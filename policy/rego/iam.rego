@@ -9,32 +9,32 @@ rules := {
 	"FERRY-IAM-001": {
 		"severity": "high",
 		"title": "Identity policies allow no wildcard actions (\"*\", \"service:*\", or Allow + NotAction)",
-		"controls": ["FSBP IAM.21"],
+		"controls": ["FSBP IAM.21", "CIS8 6.8"],
 	},
 	"FERRY-IAM-002": {
 		"severity": "high",
 		"title": "Write actions are not allowed on Resource \"*\" (except actions without resource-level permissions)",
-		"controls": [],
+		"controls": ["CIS8 6.8"],
 	},
 	"FERRY-IAM-003": {
 		"severity": "critical",
 		"title": "No administrator access: no AdministratorAccess / PowerUserAccess / IAMFullAccess attachment, no \"*\" on \"*\"",
-		"controls": ["CIS 1.16", "FSBP IAM.1"],
+		"controls": ["CIS 1.16", "FSBP IAM.1", "CIS8 5.4", "CIS8 6.8"],
 	},
 	"FERRY-IAM-004": {
 		"severity": "critical",
 		"title": "Role trust policies trust no wildcard principal without a condition",
-		"controls": [],
+		"controls": ["CIS8 6.8"],
 	},
 	"FERRY-IAM-005": {
 		"severity": "medium",
 		"title": "No IAM users: workloads use roles",
-		"controls": ["CIS 1.15", "FSBP IAM.2"],
+		"controls": ["CIS 1.15", "FSBP IAM.2", "CIS8 6.7"],
 	},
 	"FERRY-IAM-006": {
 		"severity": "high",
 		"title": "No IAM access keys (long-lived credentials)",
-		"controls": ["CIS 1.14"],
+		"controls": ["CIS 1.14", "CIS8 6.7", "CIS8 5.2"],
 	},
 	"FERRY-IAM-UNKNOWN": {
 		"severity": "high",

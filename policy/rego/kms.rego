@@ -8,12 +8,12 @@ rules := {
 	"FERRY-KMS-001": {
 		"severity": "medium",
 		"title": "Symmetric customer-managed keys rotate automatically",
-		"controls": ["CIS 3.6", "FSBP KMS.4"],
+		"controls": ["CIS 3.6", "FSBP KMS.4", "CIS8 3.11"],
 	},
 	"FERRY-KMS-002": {
 		"severity": "high",
 		"title": "Key policy grants nothing to a wildcard principal without a condition",
-		"controls": ["FSBP KMS.5"],
+		"controls": ["FSBP KMS.5", "CIS8 3.3", "CIS8 6.8"],
 	},
 	"FERRY-KMS-UNKNOWN": {
 		"severity": "high",

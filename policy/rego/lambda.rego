@@ -9,22 +9,22 @@ rules := {
 	"FERRY-LAMBDA-001": {
 		"severity": "low",
 		"title": "Functions have X-Ray active tracing",
-		"controls": ["FSBP Lambda.7"],
+		"controls": ["FSBP Lambda.7", "CIS8 8.2"],
 	},
 	"FERRY-LAMBDA-002": {
 		"severity": "medium",
 		"title": "Functions run in a VPC (subnets and security groups)",
-		"controls": ["FSBP Lambda.3"],
+		"controls": ["FSBP Lambda.3", "CIS8 12.2"],
 	},
 	"FERRY-LAMBDA-003": {
 		"severity": "high",
 		"title": "Functions use an allowed runtime (python3.11, python3.12, python3.13)",
-		"controls": ["FSBP Lambda.2"],
+		"controls": ["FSBP Lambda.2", "CIS8 2.2", "CIS8 7.4"],
 	},
 	"FERRY-LAMBDA-004": {
 		"severity": "high",
 		"title": "No secrets in environment variables (pass a Secrets Manager ARN instead)",
-		"controls": [],
+		"controls": ["CIS8 3.11"],
 	},
 	"FERRY-LAMBDA-005": {
 		"severity": "medium",
@@ -34,12 +34,12 @@ rules := {
 	"FERRY-LAMBDA-006": {
 		"severity": "critical",
 		"title": "Function URLs require IAM authentication",
-		"controls": ["FSBP Lambda.1"],
+		"controls": ["FSBP Lambda.1", "CIS8 6.8"],
 	},
 	"FERRY-LAMBDA-007": {
 		"severity": "critical",
 		"title": "Invoke permissions name a principal and, for services, a source ARN",
-		"controls": ["FSBP Lambda.1"],
+		"controls": ["FSBP Lambda.1", "CIS8 3.3", "CIS8 6.8"],
 	},
 	"FERRY-LAMBDA-UNKNOWN": {
 		"severity": "high",

@@ -10,42 +10,42 @@ rules := {
 	"FERRY-LOG-001": {
 		"severity": "medium",
 		"title": "Log groups have a retention period",
-		"controls": ["FSBP CloudWatch.16"],
+		"controls": ["FSBP CloudWatch.16", "CIS8 8.3", "CIS8 8.10"],
 	},
 	"FERRY-LOG-002": {
 		"severity": "medium",
 		"title": "Log groups are encrypted with a customer-managed KMS key",
-		"controls": [],
+		"controls": ["CIS8 3.11"],
 	},
 	"FERRY-LOG-003": {
 		"severity": "high",
 		"title": "CloudTrail trails are multi-region",
-		"controls": ["CIS 3.1", "FSBP CloudTrail.1"],
+		"controls": ["CIS 3.1", "FSBP CloudTrail.1", "CIS8 8.2"],
 	},
 	"FERRY-LOG-004": {
 		"severity": "medium",
 		"title": "CloudTrail log file validation is enabled",
-		"controls": ["CIS 3.2", "FSBP CloudTrail.4"],
+		"controls": ["CIS 3.2", "FSBP CloudTrail.4", "CIS8 8.11"],
 	},
 	"FERRY-LOG-005": {
 		"severity": "medium",
 		"title": "CloudTrail logs are encrypted with a customer-managed KMS key",
-		"controls": ["CIS 3.5", "FSBP CloudTrail.2"],
+		"controls": ["CIS 3.5", "FSBP CloudTrail.2", "CIS8 3.11"],
 	},
 	"FERRY-LOG-006": {
 		"severity": "medium",
 		"title": "CloudTrail records S3 object-level (data) events",
-		"controls": ["CIS 3.8", "CIS 3.9", "FSBP S3.22", "FSBP S3.23"],
+		"controls": ["CIS 3.8", "CIS 3.9", "FSBP S3.22", "FSBP S3.23", "CIS8 3.14", "CIS8 8.5"],
 	},
 	"FERRY-LOG-007": {
 		"severity": "high",
 		"title": "CloudTrail trails are logging (enable_logging is not false)",
-		"controls": ["CIS 3.1", "FSBP CloudTrail.1"],
+		"controls": ["CIS 3.1", "FSBP CloudTrail.1", "CIS8 8.2"],
 	},
 	"FERRY-LOG-008": {
 		"severity": "medium",
 		"title": "Log groups keep logs at least the minimum retention (data.ferry_settings.min_log_retention_days, 365 by default)",
-		"controls": ["FSBP CloudWatch.16"],
+		"controls": ["FSBP CloudWatch.16", "CIS8 8.10"],
 	},
 }
 

@@ -9,12 +9,12 @@ rules := {
 	"FERRY-MACIE-001": {
 		"severity": "medium",
 		"title": "Macie is enabled (aws_macie2_account with status ENABLED) in a plan that manages S3 buckets",
-		"controls": ["CIS 2.1.3", "FSBP Macie.1"],
+		"controls": ["CIS 2.1.3", "FSBP Macie.1", "CIS8 3.2"],
 	},
 	"FERRY-MACIE-002": {
 		"severity": "low",
 		"title": "Macie findings are routed: an EventBridge rule on source aws.macie with a target",
-		"controls": [],
+		"controls": ["CIS8 8.11"],
 	},
 }
 

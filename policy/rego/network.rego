@@ -12,37 +12,37 @@ rules := {
 	"FERRY-NET-001": {
 		"severity": "high",
 		"title": "No security group ingress from the IPv4 internet (0.0.0.0/0 or any source wider than /8)",
-		"controls": ["CIS 5.2", "FSBP EC2.53"],
+		"controls": ["CIS 5.2", "FSBP EC2.53", "CIS8 4.4", "CIS8 12.2"],
 	},
 	"FERRY-NET-002": {
 		"severity": "high",
 		"title": "No security group ingress from the IPv6 internet (::/0 or any source wider than /16)",
-		"controls": ["CIS 5.3", "FSBP EC2.54"],
+		"controls": ["CIS 5.3", "FSBP EC2.54", "CIS8 4.4", "CIS8 12.2"],
 	},
 	"FERRY-NET-003": {
 		"severity": "medium",
 		"title": "Only public subnets assign public IPs on launch",
-		"controls": ["FSBP EC2.15"],
+		"controls": ["FSBP EC2.15", "CIS8 12.2"],
 	},
 	"FERRY-NET-004": {
 		"severity": "medium",
 		"title": "Every VPC has flow logs",
-		"controls": ["CIS 3.7", "FSBP EC2.6"],
+		"controls": ["CIS 3.7", "FSBP EC2.6", "CIS8 8.2", "CIS8 13.6"],
 	},
 	"FERRY-NET-005": {
 		"severity": "medium",
 		"title": "Every VPC's default security group is managed and has no rules",
-		"controls": ["CIS 5.4", "FSBP EC2.2"],
+		"controls": ["CIS 5.4", "FSBP EC2.2", "CIS8 4.4"],
 	},
 	"FERRY-NET-006": {
 		"severity": "critical",
 		"title": "Databases are not publicly accessible",
-		"controls": ["CIS 2.3.3", "FSBP RDS.2"],
+		"controls": ["CIS 2.3.3", "FSBP RDS.2", "CIS8 3.3", "CIS8 12.2"],
 	},
 	"FERRY-NET-007": {
 		"severity": "high",
 		"title": "No network ACL allows ingress from the internet to SSH (22) or RDP (3389)",
-		"controls": ["CIS 5.1", "FSBP EC2.21"],
+		"controls": ["CIS 5.1", "FSBP EC2.21", "CIS8 4.4", "CIS8 12.2"],
 	},
 }
 

@@ -10,42 +10,42 @@ rules := {
 	"FERRY-RDS-001": {
 		"severity": "high",
 		"title": "Database storage is encrypted with a customer-managed KMS key",
-		"controls": ["CIS 2.3.1", "FSBP RDS.3"],
+		"controls": ["CIS 2.3.1", "FSBP RDS.3", "CIS8 3.11"],
 	},
 	"FERRY-RDS-002": {
 		"severity": "medium",
 		"title": "Automated backups are kept for at least 7 days",
-		"controls": ["FSBP RDS.11"],
+		"controls": ["FSBP RDS.11", "CIS8 11.2"],
 	},
 	"FERRY-RDS-003": {
 		"severity": "medium",
 		"title": "IAM database authentication is enabled",
-		"controls": ["FSBP RDS.10"],
+		"controls": ["FSBP RDS.10", "CIS8 6.7"],
 	},
 	"FERRY-RDS-004": {
 		"severity": "high",
 		"title": "The parameter group forces TLS (rds.force_ssl = 1 / require_secure_transport = 1)",
-		"controls": [],
+		"controls": ["CIS8 3.10"],
 	},
 	"FERRY-RDS-005": {
 		"severity": "high",
 		"title": "In prod, deletion protection is on",
-		"controls": ["FSBP RDS.8"],
+		"controls": ["FSBP RDS.8", "CIS8 11.3"],
 	},
 	"FERRY-RDS-006": {
 		"severity": "medium",
 		"title": "In prod, a final snapshot is taken on deletion",
-		"controls": [],
+		"controls": ["CIS8 11.2"],
 	},
 	"FERRY-RDS-007": {
 		"severity": "low",
 		"title": "Minor engine versions are upgraded automatically",
-		"controls": ["CIS 2.3.2", "FSBP RDS.13"],
+		"controls": ["CIS 2.3.2", "FSBP RDS.13", "CIS8 7.4"],
 	},
 	"FERRY-RDS-008": {
 		"severity": "medium",
 		"title": "The RDS-managed master password secret is encrypted with a customer-managed KMS key",
-		"controls": [],
+		"controls": ["CIS8 3.11"],
 	},
 	"FERRY-RDS-UNKNOWN": {
 		"severity": "high",

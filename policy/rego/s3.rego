@@ -11,52 +11,52 @@ rules := {
 	"FERRY-S3-001": {
 		"severity": "high",
 		"title": "Buckets are encrypted by default with a customer-managed KMS key (SSE-KMS); access-log buckets, which S3 cannot deliver to under SSE-KMS, with SSE-S3",
-		"controls": ["FSBP S3.17"],
+		"controls": ["FSBP S3.17", "CIS8 3.11"],
 	},
 	"FERRY-S3-002": {
 		"severity": "medium",
 		"title": "Bucket versioning is enabled",
-		"controls": ["FSBP S3.14"],
+		"controls": ["FSBP S3.14", "CIS8 11.3"],
 	},
 	"FERRY-S3-003": {
 		"severity": "high",
 		"title": "All four public access block settings are on",
-		"controls": ["CIS 2.1.4", "FSBP S3.8"],
+		"controls": ["CIS 2.1.4", "FSBP S3.8", "CIS8 3.3"],
 	},
 	"FERRY-S3-004": {
 		"severity": "medium",
 		"title": "Object ownership is BucketOwnerEnforced (ACLs disabled)",
-		"controls": ["FSBP S3.12"],
+		"controls": ["FSBP S3.12", "CIS8 3.3"],
 	},
 	"FERRY-S3-005": {
 		"severity": "high",
 		"title": "Bucket policy denies requests without TLS (aws:SecureTransport = false)",
-		"controls": ["CIS 2.1.1", "FSBP S3.5"],
+		"controls": ["CIS 2.1.1", "FSBP S3.5", "CIS8 3.10"],
 	},
 	"FERRY-S3-006": {
 		"severity": "medium",
 		"title": "Server access logging is enabled (buckets that receive access logs are exempt)",
-		"controls": ["CIS 3.4", "FSBP S3.9"],
+		"controls": ["CIS 3.4", "FSBP S3.9", "CIS8 8.2", "CIS8 3.14"],
 	},
 	"FERRY-S3-007": {
 		"severity": "low",
 		"title": "A lifecycle configuration with at least one enabled rule exists",
-		"controls": ["FSBP S3.13"],
+		"controls": ["FSBP S3.13", "CIS8 3.4"],
 	},
 	"FERRY-S3-008": {
 		"severity": "high",
 		"title": "In prod, processed and failed buckets have Object Lock with a default retention",
-		"controls": ["FSBP S3.15"],
+		"controls": ["FSBP S3.15", "CIS8 11.3"],
 	},
 	"FERRY-S3-009": {
 		"severity": "critical",
 		"title": "No public canned ACL (public-read, public-read-write, authenticated-read)",
-		"controls": ["FSBP S3.2", "FSBP S3.3"],
+		"controls": ["FSBP S3.2", "FSBP S3.3", "CIS8 3.3"],
 	},
 	"FERRY-S3-010": {
 		"severity": "critical",
 		"title": "Bucket policy grants nothing to an anonymous principal without a condition",
-		"controls": ["FSBP S3.2", "FSBP S3.3"],
+		"controls": ["FSBP S3.2", "FSBP S3.3", "CIS8 3.3"],
 	},
 	"FERRY-S3-UNKNOWN": {
 		"severity": "high",

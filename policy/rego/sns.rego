@@ -7,7 +7,7 @@ import rego.v1
 rules := {"FERRY-SNS-001": {
 	"severity": "medium",
 	"title": "Topics are encrypted with a customer-managed KMS key",
-	"controls": ["FSBP SNS.1"],
+	"controls": ["FSBP SNS.1", "CIS8 3.11"],
 }}
 
 aws_managed_key(k) if {

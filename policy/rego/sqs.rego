@@ -9,7 +9,7 @@ rules := {
 	"FERRY-SQS-001": {
 		"severity": "medium",
 		"title": "Queues are encrypted with a customer-managed KMS key",
-		"controls": ["FSBP SQS.1"],
+		"controls": ["FSBP SQS.1", "CIS8 3.11"],
 	},
 	"FERRY-SQS-002": {
 		"severity": "medium",
@@ -19,7 +19,7 @@ rules := {
 	"FERRY-SQS-003": {
 		"severity": "high",
 		"title": "Queue policies admit services and wildcard principals only for a named aws:SourceArn",
-		"controls": ["FSBP SQS.3"],
+		"controls": ["FSBP SQS.3", "CIS8 3.3"],
 	},
 	"FERRY-SQS-UNKNOWN": {
 		"severity": "high",

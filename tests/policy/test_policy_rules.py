@@ -192,7 +192,9 @@ def test_rule_metadata(engine):
         assert rule.title
         assert rule.package.startswith("ferry.")
         for control in rule.controls:
-            assert re.fullmatch(r"(CIS \d+(\.\d+)+|FSBP [A-Za-z0-9]+\.\d+)", control), control
+            assert re.fullmatch(
+                r"(CIS \d+(\.\d+)+|CIS8 \d+\.\d+|FSBP [A-Za-z0-9]+\.\d+)", control
+            ), control
 
 
 def test_every_declared_rule_can_fire_and_every_fired_rule_is_declared(engine):
