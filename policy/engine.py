@@ -171,7 +171,6 @@ SELF_TEST: list[tuple[str, object]] = [
     ('to_number("08")', 8),
     ('trim_space(" 0.0.0.0/1 ")', "0.0.0.0/1"),
     ('regex.match(`^[0-9.]+/[0-9]+$`, "128.0.0.0/1")', True),
-    ('regex.find_all_string_submatch_n(`\\["([^"]+)"\\]$`, `module.b["failed"]`, 1)', [['["failed"]', "failed"]]),
     ('sprintf("%v", [false])', "false"),
     ('sprintf("[%d]", [3])', "[3]"),
     ('concat("", ["a", "-", "b"])', "a-b"),

@@ -353,8 +353,8 @@ role(bucket) := lower(tags_role) if {
 } else := lower(bucket.index) if {
 	is_string(bucket.index)
 } else := lower(module_key) if {
-	keys := regex.find_all_string_submatch_n(`\["([^"]+)"\]$`, lib.module_of(bucket), 1)
-	module_key := keys[0][1]
+	module_key := lib.literal_index(lib.module_of(bucket))
+	is_string(module_key)
 } else := r if {
 	name := lib.after(bucket).bucket
 	is_string(name)
