@@ -29,6 +29,7 @@ from policy import REPO, ReviewError
 from policy.checks import (
     CheckovResult,
     apply_module_call_skips,
+    checkov_available,
     config_skips,
     finish_checkov,
     start_checkov,
@@ -181,6 +182,9 @@ def console(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=Path("ferry-review"))
     _review_options(parser)
     args = parser.parse_args(argv)
+    if not args.no_checkov and not checkov_available():
+        print("ferry-review: checkov is not installed; Rego rules only", file=sys.stderr)
+        args.no_checkov = True
     rest = ["review", "--plan", str(args.plan), "--out-dir", str(args.out_dir)]
     return main(rest + _passthrough(args))
 
