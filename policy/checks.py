@@ -30,6 +30,8 @@ def start_checkov(plan_path: Path, config: Path | None) -> subprocess.Popen:
     """Start checkov over a plan JSON (it runs while the Rego rules evaluate)."""
     exe = REPO / ".venv" / "bin" / "checkov"
     cmd = [str(exe) if exe.exists() else (shutil.which("checkov") or "checkov")]
+    # installed as a package, REPO is site-packages: enrich from the working directory
+    project = REPO if (REPO / "modules").is_dir() else Path.cwd()
     cmd += [
         "--skip-download",
         "--framework",
@@ -37,7 +39,7 @@ def start_checkov(plan_path: Path, config: Path | None) -> subprocess.Popen:
         "-f",
         str(plan_path),
         "--repo-root-for-plan-enrichment",
-        str(REPO),
+        str(project),
         "--external-checks-dir",
         str(CHECKOV_CHECKS),
         "-o",
@@ -54,7 +56,7 @@ def start_checkov(plan_path: Path, config: Path | None) -> subprocess.Popen:
             stdin=subprocess.DEVNULL,
             text=True,
             env=env,
-            cwd=REPO,
+            cwd=project,
         )
     except OSError as err:
         raise ReviewError(f"checkov did not run: {err}") from err
@@ -143,3 +145,7 @@ def config_skips(config: Path | None) -> tuple[str, list[str]]:
     except ValueError:
         name = config.name
     return name, [str(s) for s in skips]
+
+
+def checkov_available() -> bool:
+    return (REPO / ".venv" / "bin" / "checkov").exists() or shutil.which("checkov") is not None

@@ -5,8 +5,9 @@
 
 Each Rego package declares a ``rules`` object (id, severity, title, controls);
 the table below is built from it, so the documentation cannot drift from the
-rules. Controls: CIS AWS Foundations Benchmark v3.0.0 ("CIS") and AWS
-Foundational Security Best Practices ("FSBP").
+rules. Controls: CIS AWS Foundations Benchmark v3.0.0 ("CIS"), AWS
+Foundational Security Best Practices ("FSBP") and CIS Critical Security
+Controls v8 safeguards ("CIS8").
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from policy.engine import SEVERITIES, Engine
 
 OUT = Path(__file__).resolve().parent / "COMPLIANCE.md"
+V8 = "CIS8 "
 
 
 def render(engine: Engine | None = None) -> str:
@@ -35,19 +37,27 @@ def render(engine: Engine | None = None) -> str:
         "file is out of date).",
         "",
         "Controls: **CIS** = CIS Amazon Web Services Foundations Benchmark v3.0.0,",
-        "**FSBP** = AWS Foundational Security Best Practices (Security Hub control ids).",
-        "A rule without a control is a ferry requirement that neither standard states.",
+        "**FSBP** = AWS Foundational Security Best Practices (Security Hub control ids),",
+        "**CIS Controls v8** = CIS Critical Security Controls v8 safeguards (control.safeguard:",
+        "3 data protection, 5 account management, 6 access control management,",
+        "8 audit log management, 11 data recovery, and 2, 4, 7, 12, 13).",
+        "A rule without a control is a ferry requirement that none of them states;",
+        "FERRY-DEPLOY-* are deployability checks and FERRY-*-UNKNOWN say a rule could not be",
+        "evaluated at plan time.",
         "",
         f"{len(rules)} rules: "
         + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s])
         + ".",
         "",
-        "| rule | severity | package | requirement | controls |",
-        "|---|---|---|---|---|",
+        "| rule | severity | package | requirement | controls | CIS Controls v8 |",
+        "|---|---|---|---|---|---|",
     ]
     for rid, rule in rules.items():
-        controls = ", ".join(rule.controls) or "—"
-        lines.append(f"| {rid} | {rule.severity} | `{rule.package}` | {rule.title} | {controls} |")
+        controls = ", ".join(c for c in rule.controls if not c.startswith(V8)) or "—"
+        v8 = ", ".join(c.removeprefix(V8) for c in rule.controls if c.startswith(V8)) or "—"
+        lines.append(
+            f"| {rid} | {rule.severity} | `{rule.package}` | {rule.title} | {controls} | {v8} |"
+        )
     lines += ["", "## By control", "", "| control | rules |", "|---|---|"]
 
     def order(control: str) -> tuple:

@@ -26,8 +26,9 @@ import regopy
 
 REGO_DIR = Path(__file__).resolve().parent / "rego"
 SEVERITIES = ("critical", "high", "medium", "low")
+RULE_ID = r"FERRY-[A-Z0-9]+-(?:\d{3}|UNKNOWN)"
 MESSAGE = re.compile(
-    r"^(?P<id>FERRY-[A-Z0-9]+-\d{3}) \((?P<severity>[a-z]+)\): (?P<rest>.*)$", re.S
+    r"^(?P<id>FERRY-[A-Z0-9]+-(?:\d{3}|UNKNOWN)) \((?P<severity>[a-z]+)\): (?P<rest>.*)$", re.S
 )
 
 QUERY = (
@@ -75,8 +76,11 @@ def _package_of(source: str) -> str:
 class Engine:
     """Compiled rules; :meth:`evaluate` a plan document many times."""
 
-    def __init__(self, rego_dir: Path = REGO_DIR) -> None:
+    def __init__(self, rego_dir: Path = REGO_DIR, settings: dict | None = None) -> None:
         self._rego = regopy.Interpreter()
+        if settings:
+            # data.ferry_settings (conftest/opa: -d settings.json), e.g. min_log_retention_days
+            self._rego.add_data_json(json.dumps({"ferry_settings": settings}))
         self._packages: dict[str, str] = {}
         self._sources: dict[str, str] = {}
         for path in rego_files(rego_dir):
@@ -104,7 +108,7 @@ class Engine:
         found: dict[str, Rule] = {}
         packages = {}
         for name, package in self._packages.items():
-            for rid in re.findall(r'"(FERRY-[A-Z0-9]+-\d{3})":\s*\{', self._sources[name]):
+            for rid in re.findall(rf'"({RULE_ID})":\s*\{{', self._sources[name]):
                 packages[rid] = package
         for rid, meta in self._query({"resource_changes": []})["rules"]:
             if rid in found:
@@ -164,6 +168,9 @@ SELF_TEST: list[tuple[str, object]] = [
     ('strings.any_prefix_match("getobject", ["get", "list"])', True),
     ('strings.any_prefix_match("putobject", ["get", "list"])', False),
     ("format_int(14, 10)", "14"),
+    ('to_number("08")', 8),
+    ('trim_space(" 0.0.0.0/1 ")', "0.0.0.0/1"),
+    ('regex.match(`^[0-9.]+/[0-9]+$`, "128.0.0.0/1")', True),
     ('sprintf("%v", [false])', "false"),
     ('sprintf("[%d]", [3])', "[3]"),
     ('concat("", ["a", "-", "b"])', "a-b"),

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from policy.engine import Violation
+from policy.findings import Finding
 from policy.summary import Review, changes
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -19,14 +20,33 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+OFFLINE_BANNER = (
+    "> **Offline plan.** Planned without cloud credentials or state: every resource "
+    "shows as created, and updates, replacements and deletions cannot be seen."
+)
+
+
+def _finding_rows(findings: list[Finding]) -> list[str]:
+    rows = ["| severity | rule | resource | finding |", "|---|---|---|---|"]
+    for f in findings:
+        text = f.message.split(": ", 2)[-1] if f.engines[0] == "rego" else f.message
+        rows.append(
+            f"| {f.severity} | {' + '.join(f.ids)} | `{_cell(f.address)}` | {_cell(text)} |"
+        )
+    return rows
+
+
 def markdown(review: Review) -> str:
     by_action = changes(review.plan)
     counts = {a: len(v) for a, v in by_action.items()}
     verdict = "FAILED" if review.failed else "PASSED"
-    lines = [
-        f"# Plan review: {review.target}",
-        "",
-        f"**{verdict}**: {len(review.violations)} policy violation(s), "
+    lines = [f"# Plan review: {review.target}", ""]
+    if review.offline:
+        lines += [OFFLINE_BANNER, ""]
+    lines += [
+        f"**{verdict}**: {len(review.blocking)} blocking finding(s) at or above "
+        f"{review.fail_on} ({len(review.open_findings)} open, "
+        f"{len(review.waivers.applied)} waived); {len(review.violations)} policy violation(s), "
         f"{len(review.checkov.failed)} failed checkov check(s).",
         "",
         "Plan: "
@@ -34,6 +54,20 @@ def markdown(review: Review) -> str:
         + f" ({counts.get('no-op', 0)} unchanged).",
         "",
     ]
+    if review.waivers.expired:
+        lines += [
+            "## Expired waivers",
+            "",
+            "These waivers are past their date and no longer apply:",
+            "",
+        ]
+        lines += ["| rule | resource | owner | expired | reason |", "|---|---|---|---|---|"]
+        for w in review.waivers.expired:
+            lines.append(
+                f"| {w.rule} | `{_cell(w.resource)}` | {_cell(w.owner)} | {w.expires} | "
+                f"{_cell(w.reason)} |"
+            )
+        lines.append("")
     destructive = by_action["delete"] + by_action["replace"]
     lines += ["## Destructive changes", ""]
     if destructive:
@@ -52,8 +86,23 @@ def markdown(review: Review) -> str:
                         f"{reason} (forces replacement: {', '.join(e['replace_paths'])})".strip()
                     )
                 lines.append(f"| {action} | `{_cell(e['address'])}` | {_cell(reason)} |")
+    elif review.offline:
+        lines.append("None seen: an offline plan cannot show deletions or replacements.")
     else:
         lines.append("None: nothing is deleted or replaced.")
+    lines += ["", "## Findings", ""]
+    if review.open_findings:
+        lines += _finding_rows(review.open_findings)
+    else:
+        lines.append("No open findings.")
+    if review.waivers.applied:
+        lines += ["", "## Waivers applied", ""]
+        lines += ["| rule | resource | owner | expires | reason |", "|---|---|---|---|---|"]
+        for w, f in review.waivers.applied:
+            lines.append(
+                f"| {' + '.join(f.ids)} | `{_cell(f.address)}` | {_cell(w.owner)} | {w.expires} | "
+                f"{_cell(w.reason)} |"
+            )
     lines += ["", "## Changes", ""]
     for action in ("create", "update", "forget"):
         entries = by_action.get(action, [])
@@ -69,7 +118,6 @@ def markdown(review: Review) -> str:
         ]
     if not any(by_action.get(a) for a in ("create", "update", "forget")):
         lines += ["No resources are created or updated.", ""]
-
     lines += [f"## Policy findings (Rego, {len(review.rules)} rules)", ""]
     if review.violations:
         lines += ["| severity | rule | resource | finding |", "|---|---|---|---|"]
@@ -115,7 +163,12 @@ def markdown(review: Review) -> str:
     return "\n".join(lines) + "\n"
 
 
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+
+
 def sarif(review: Review) -> dict:
+    """SARIF 2.1.0: one result per finding (a fact both engines found once, with
+    both ids), located at the resource's block in the configuration."""
     rules = []
     index: dict[str, int] = {}
     for rid, rule in review.rules.items():
@@ -129,61 +182,48 @@ def sarif(review: Review) -> dict:
                 "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
                 "properties": {
                     "tags": ["security", "terraform", *rule.controls],
-                    "security-severity": {
-                        "critical": "9.5",
-                        "high": "8.0",
-                        "medium": "5.5",
-                        "low": "3.0",
-                    }[rule.severity],
+                    "security-severity": SECURITY_SEVERITY[rule.severity],
                 },
             }
         )
+    names = {c["check_id"]: c for c in review.checkov.failed}
     results = []
-
-    def location(address: str) -> list[dict]:
-        return [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": review.file_for(address)},
-                    "region": {"startLine": 1},
-                },
-                "logicalLocations": [{"fullyQualifiedName": address, "kind": "resource"}],
-            }
-        ]
-
-    for v in review.violations:
-        results.append(
-            {
-                "ruleId": v.rule_id,
-                "ruleIndex": index[v.rule_id],
-                "level": SARIF_LEVEL[v.severity],
-                "message": {"text": v.message},
-                "locations": location(v.address),
-                "partialFingerprints": {"ferryRuleResource": f"{v.rule_id}:{v.address}"},
-            }
-        )
-    for c in review.checkov.failed:
-        rid = c["check_id"]
+    for f in review.open_findings:
+        rid = f.rule_id
         if rid not in index:
+            c = names.get(rid, {})
             index[rid] = len(rules)
             rules.append(
                 {
                     "id": rid,
                     "name": rid.replace("_", ""),
-                    "shortDescription": {"text": c["check_name"]},
+                    "shortDescription": {"text": c.get("check_name", rid)},
                     "defaultConfiguration": {"level": "error"},
                     "helpUri": c.get("guideline") or "https://www.checkov.io/",
                     "properties": {"tags": ["security", "terraform", "checkov"]},
                 }
             )
+        uri, line = review.location(f.address)
+        text = f.message
+        if len(f.ids) > 1:
+            text = f"{text} (also {', '.join(f.ids[1:])})"
         results.append(
             {
                 "ruleId": rid,
                 "ruleIndex": index[rid],
-                "level": "error",
-                "message": {"text": f"{c['resource']}: {c['check_name']} (checkov {rid})"},
-                "locations": location(c["resource"]),
-                "partialFingerprints": {"ferryRuleResource": f"{rid}:{c['resource']}"},
+                "level": SARIF_LEVEL[f.severity],
+                "message": {"text": text},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": uri},
+                            "region": {"startLine": line},
+                        },
+                        "logicalLocations": [{"fullyQualifiedName": f.address, "kind": "resource"}],
+                    }
+                ],
+                "partialFingerprints": {"ferryRuleResource": f"{rid}:{f.address}"},
+                "properties": {"ruleIds": list(f.ids), "engines": list(f.engines)},
             }
         )
     return {
@@ -191,15 +231,47 @@ def sarif(review: Review) -> dict:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": TOOL_NAME,
-                        "rules": rules,
-                    }
-                },
+                "tool": {"driver": {"name": TOOL_NAME, "rules": rules}},
                 "automationDetails": {"id": f"{TOOL_NAME}/{review.target}/"},
                 "results": results,
             }
+        ],
+    }
+
+
+def summary(review: Review) -> dict:
+    """What the pull-request comment needs from one review (summary.json)."""
+    by_action = changes(review.plan)
+    return {
+        "target": review.target,
+        "verdict": "FAILED" if review.failed else "PASSED",
+        "offline": review.offline,
+        "fail_on": review.fail_on,
+        "counts": {a: len(v) for a, v in by_action.items()},
+        "destructive": [{"action": a, **e} for a in ("delete", "replace") for e in by_action[a]],
+        "findings": [
+            {
+                "ids": f.ids,
+                "severity": f.severity,
+                "address": f.address,
+                "message": f.message,
+                "blocking": f in review.blocking,
+            }
+            for f in review.open_findings
+        ],
+        "waived": [
+            {
+                "ids": f.ids,
+                "address": f.address,
+                "owner": w.owner,
+                "expires": str(w.expires),
+                "reason": w.reason,
+            }
+            for w, f in review.waivers.applied
+        ],
+        "expired_waivers": [
+            {"rule": w.rule, "resource": w.resource, "owner": w.owner, "expires": str(w.expires)}
+            for w in review.waivers.expired
         ],
     }
 
@@ -255,7 +327,8 @@ def junit(review: Review) -> ET.ElementTree:
 
 
 def write_reports(review: Review, out_dir: Path) -> None:
-    """report.md, results.sarif and junit.xml in ``out_dir``."""
+    """report.md, results.sarif, junit.xml and summary.json in ``out_dir``."""
     (out_dir / "report.md").write_text(markdown(review))
     (out_dir / "results.sarif").write_text(json.dumps(sarif(review), indent=2) + "\n")
     junit(review).write(out_dir / "junit.xml", encoding="utf-8", xml_declaration=True)
+    (out_dir / "summary.json").write_text(json.dumps(summary(review), indent=2) + "\n")

@@ -5,6 +5,12 @@ for code scanning and a JUnit XML file. Exits 1 on any violation.
     python -m policy.review plan   --env dev --out build/plan/dev.json
     python -m policy.review review --env dev --out-dir build/review/dev
     python -m policy.review review --plan path/to/plan.json --out-dir build/review/custom
+    ferry-review plan.json                      # the installed console script
+
+Options: --waivers FILE (reviewed exceptions, see policy.findings), --fail-on
+SEVERITY (fail only on findings at or above it), --root DIR (the root module
+a given plan was made from, so SARIF points at each resource's block),
+--min-log-retention-days N (FERRY-LOG-008, 365 by default).
 
 Planning is :mod:`policy.plan`, checkov :mod:`policy.checks`, the change
 summary and the result :mod:`policy.summary`, the reports :mod:`policy.render`.
@@ -23,11 +29,13 @@ from policy import REPO, ReviewError
 from policy.checks import (
     CheckovResult,
     apply_module_call_skips,
+    checkov_available,
     config_skips,
     finish_checkov,
     start_checkov,
 )
-from policy.engine import SEVERITIES, Engine, PolicyError, self_test
+from policy.engine import SEVERITIES, Engine, PolicyError, Violation, self_test
+from policy.findings import Waivers, apply_waivers, load_waivers
 from policy.plan import plan_environment
 from policy.render import write_reports
 from policy.summary import Review
@@ -50,6 +58,21 @@ def _module_files(plan: dict, env_dir: Path | None) -> dict[str, str]:
     return out
 
 
+def simulation_violations(plan: dict) -> list[Violation]:
+    """Findings of the service-integration simulation (FERRY-DEPLOY-*), when present.
+
+    The hook for :mod:`policy.simulate`: a module with ``violations(plan)``
+    returning :class:`policy.engine.Violation` objects (ids FERRY-DEPLOY-1xx).
+    Until it exists, the review runs the Rego deployability rules only.
+    """
+    try:
+        from policy import simulate  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    run = getattr(simulate, "violations", None)
+    return list(run(plan)) if callable(run) else []
+
+
 def review(
     plan: dict,
     target: str,
@@ -60,6 +83,11 @@ def review(
     checkov_config: Path | None = None,
     use_checkov: bool = True,
     timings: dict[str, float] | None = None,
+    waivers: list | None = None,
+    fail_on: str = "low",
+    offline: bool = False,
+    root_dir: Path | None = None,
+    settings: dict | None = None,
 ) -> Review:
     """Run Rego and checkov over a plan document; write report.md, results.sarif, junit.xml."""
     timings = dict(timings or {})
@@ -72,8 +100,9 @@ def review(
     started = time.monotonic()
     proc = start_checkov(plan_path, checkov_config) if use_checkov else None
     try:
-        engine = Engine()
+        engine = Engine(settings=settings)
         violations = engine.evaluate(plan)
+        violations += simulation_violations(plan)
     except PolicyError as err:
         if proc is not None:
             proc.kill()
@@ -96,7 +125,11 @@ def review(
         artifact=artifact,
         timings=timings,
         module_files=_module_files(plan, env_dir),
+        root_dir=root_dir or env_dir,
+        fail_on=fail_on,
+        offline=offline,
     )
+    result.waivers = apply_waivers(result.findings, waivers or []) if waivers else Waivers()
     write_reports(result, out_dir)
     return result
 
@@ -106,7 +139,9 @@ def _summary_line(result: Review, out_dir: Path) -> str:
     by_sev = ", ".join(f"{sev[s]} {s}" for s in SEVERITIES if sev[s])
     verdict = "FAILED" if result.failed else "PASSED"
     return (
-        f"plan review {result.target}: {verdict}: {len(result.violations)} policy violation(s)"
+        f"plan review {result.target}: {verdict}: {len(result.blocking)} blocking finding(s), "
+        f"{len(result.waivers.applied)} waived, {len(result.waivers.expired)} expired waiver(s); "
+        f"{len(result.violations)} policy violation(s)"
         f"{f' ({by_sev})' if by_sev else ''}, {len(result.checkov.failed)} failed checkov "
         f"check(s); report in {out_dir / 'report.md'}"
     )
@@ -117,6 +152,52 @@ def _rel(path: Path) -> str:
         return str(path.resolve().relative_to(REPO))
     except ValueError:
         return path.name
+
+
+def _review_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-checkov", action="store_true", help="Rego only")
+    p.add_argument("--waivers", type=Path, help="TOML file of reviewed waivers")
+    p.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default="low",
+        help="fail on open findings at or above this severity (default: low, i.e. any)",
+    )
+    p.add_argument("--root", type=Path, help="root module directory the plan was made from")
+    p.add_argument("--name", help="name of the reviewed target in the reports")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="the plan was made without credentials or state (says so in the report)",
+    )
+    p.add_argument("--min-log-retention-days", type=int, default=365, help="FERRY-LOG-008")
+
+
+def console(argv: list[str] | None = None) -> int:
+    """`ferry-review plan.json [options]`: review a plan JSON document."""
+    parser = argparse.ArgumentParser(
+        prog="ferry-review", description="Review a `terraform show -json` plan document."
+    )
+    parser.add_argument("plan", type=Path)
+    parser.add_argument("--out-dir", type=Path, default=Path("ferry-review"))
+    _review_options(parser)
+    args = parser.parse_args(argv)
+    if not args.no_checkov and not checkov_available():
+        print("ferry-review: checkov is not installed; Rego rules only", file=sys.stderr)
+        args.no_checkov = True
+    rest = ["review", "--plan", str(args.plan), "--out-dir", str(args.out_dir)]
+    return main(rest + _passthrough(args))
+
+
+def _passthrough(args: argparse.Namespace) -> list[str]:
+    out = ["--fail-on", args.fail_on, "--min-log-retention-days", str(args.min_log_retention_days)]
+    for flag in ("no_checkov", "offline"):
+        if getattr(args, flag):
+            out.append("--" + flag.replace("_", "-"))
+    for opt in ("waivers", "root", "name"):
+        if getattr(args, opt) is not None:
+            out += ["--" + opt, str(getattr(args, opt))]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--env")
     src.add_argument("--plan", type=Path, help="a `terraform show -json` document")
     p_rev.add_argument("--out-dir", type=Path, required=True)
-    p_rev.add_argument("--no-checkov", action="store_true", help="Rego only")
+    _review_options(p_rev)
     args = parser.parse_args(argv)
     try:
         if args.command == "plan":
@@ -154,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             if "resource_changes" not in doc and "planned_values" not in doc:
                 raise ReviewError(f"{args.plan}: not a `terraform show -json` plan document")
             target, artifact, env_dir, config = _rel(args.plan), _rel(args.plan), None, None
+            offline = args.offline
         else:
             started = time.monotonic()
             doc = plan_environment(args.env, REPO / ".cache" / "review" / args.env)
@@ -163,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             config = env_dir / ".checkov.yaml"
             if not config.exists():
                 config = REPO / ".checkov.yaml"
+            offline = True  # policy.plan always plans without credentials or state
+        waivers = load_waivers(args.waivers) if args.waivers else []
         result = review(
             doc,
             target,
@@ -172,15 +256,26 @@ def main(argv: list[str] | None = None) -> int:
             checkov_config=config if config is not None else REPO / ".checkov.yaml",
             use_checkov=not args.no_checkov,
             timings=timings,
+            waivers=waivers,
+            fail_on=args.fail_on,
+            offline=offline,
+            root_dir=args.root,
+            settings={"min_log_retention_days": args.min_log_retention_days},
         )
+        if args.name:
+            result.target = args.name
     except ReviewError as err:
         print(f"plan review: error: {err}", file=sys.stderr)
         return 2
     print(_summary_line(result, args.out_dir))
-    for v in result.violations:
-        print(f"  {v.message}")
-    for c in result.checkov.failed:
-        print(f"  {c['check_id']} {c['resource']}: {c['check_name']}")
+    for f in result.open_findings:
+        mark = "" if f in result.blocking else " (below --fail-on)"
+        also = f" (also {', '.join(f.ids[1:])})" if len(f.ids) > 1 else ""
+        print(f"  {f.message}{also}{mark}")
+    for w, f in result.waivers.applied:
+        print(f"  waived until {w.expires} ({w.owner}): {' + '.join(f.ids)} {f.address}")
+    for w in result.waivers.expired:
+        print(f"  EXPIRED waiver ({w.owner}, {w.expires}): {w.rule} {w.resource}")
     return 1 if result.failed else 0
 
 

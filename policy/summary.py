@@ -4,9 +4,12 @@ and the result of a review that the renderers show."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from policy import REPO
 from policy.checks import CheckovResult
 from policy.engine import Violation
+from policy.findings import Finding, Waivers, at_or_above, locate, merge
 
 ACTION_ORDER = ("delete", "replace", "create", "update", "forget", "no-op")
 
@@ -48,10 +51,50 @@ class Review:
     artifact: str
     timings: dict[str, float] = field(default_factory=dict)
     module_files: dict[str, str] = field(default_factory=dict)
+    # the root module's directory, to find each resource's block (SARIF lines)
+    root_dir: Path | None = None
+    # findings at or above this severity fail the review
+    fail_on: str = "low"
+    # planned without credentials or state: every resource shows as created
+    offline: bool = False
+    waivers: Waivers = field(default_factory=Waivers)
+    findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.findings:
+            self.findings = merge(self.violations, self.checkov.failed)
+
+    @property
+    def open_findings(self) -> list[Finding]:
+        """Findings no waiver covers."""
+        return [f for f in self.findings if f.waiver is None]
+
+    @property
+    def blocking(self) -> list[Finding]:
+        """Open findings at or above the threshold."""
+        return [f for f in self.open_findings if at_or_above(f.severity, self.fail_on)]
 
     @property
     def failed(self) -> bool:
-        return bool(self.violations or self.checkov.failed)
+        return bool(self.blocking or self.waivers.expired)
+
+    def location(self, address: str) -> tuple[str, int]:
+        """The repository file and line of a resource's block (for SARIF)."""
+        if self.root_dir is not None:
+            calls = (
+                self.plan.get("configuration", {}).get("root_module", {}).get("module_calls", {})
+            )
+            found = locate(address, self.root_dir, calls)
+            if found is not None:
+                path, line = found
+                try:
+                    return str(path.resolve().relative_to(REPO)), line
+                except ValueError:
+                    try:
+                        return str(path.resolve().relative_to(Path.cwd())), line
+                    except ValueError:
+                        return str(path), line
+        return self.file_for(address), 1
 
     def file_for(self, address: str) -> str:
         """The source file a resource address most likely lives in (for SARIF)."""

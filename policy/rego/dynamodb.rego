@@ -8,12 +8,12 @@ rules := {
 	"FERRY-DDB-001": {
 		"severity": "medium",
 		"title": "Tables have point-in-time recovery",
-		"controls": ["FSBP DynamoDB.2"],
+		"controls": ["FSBP DynamoDB.2", "CIS8 11.2"],
 	},
 	"FERRY-DDB-002": {
 		"severity": "medium",
 		"title": "Tables are encrypted with a customer-managed KMS key",
-		"controls": [],
+		"controls": ["CIS8 3.11"],
 	},
 }
 

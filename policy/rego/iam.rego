@@ -9,32 +9,37 @@ rules := {
 	"FERRY-IAM-001": {
 		"severity": "high",
 		"title": "Identity policies allow no wildcard actions (\"*\", \"service:*\", or Allow + NotAction)",
-		"controls": ["FSBP IAM.21"],
+		"controls": ["FSBP IAM.21", "CIS8 6.8"],
 	},
 	"FERRY-IAM-002": {
 		"severity": "high",
 		"title": "Write actions are not allowed on Resource \"*\" (except actions without resource-level permissions)",
-		"controls": [],
+		"controls": ["CIS8 6.8"],
 	},
 	"FERRY-IAM-003": {
 		"severity": "critical",
 		"title": "No administrator access: no AdministratorAccess / PowerUserAccess / IAMFullAccess attachment, no \"*\" on \"*\"",
-		"controls": ["CIS 1.16", "FSBP IAM.1"],
+		"controls": ["CIS 1.16", "FSBP IAM.1", "CIS8 5.4", "CIS8 6.8"],
 	},
 	"FERRY-IAM-004": {
 		"severity": "critical",
 		"title": "Role trust policies trust no wildcard principal without a condition",
-		"controls": [],
+		"controls": ["CIS8 6.8"],
 	},
 	"FERRY-IAM-005": {
 		"severity": "medium",
 		"title": "No IAM users: workloads use roles",
-		"controls": ["CIS 1.15", "FSBP IAM.2"],
+		"controls": ["CIS 1.15", "FSBP IAM.2", "CIS8 6.7"],
 	},
 	"FERRY-IAM-006": {
 		"severity": "high",
 		"title": "No IAM access keys (long-lived credentials)",
-		"controls": ["CIS 1.14"],
+		"controls": ["CIS 1.14", "CIS8 6.7", "CIS8 5.2"],
+	},
+	"FERRY-IAM-UNKNOWN": {
+		"severity": "high",
+		"title": "Identity and trust policies are readable at plan time (otherwise FERRY-IAM-001 to 004 could not be evaluated)",
+		"controls": [],
 	},
 }
 
@@ -152,4 +157,19 @@ deny contains msg if {
 deny contains msg if {
 	some key in lib.of_type("aws_iam_access_key")
 	msg := lib.msg(rules, "FERRY-IAM-006", key.address, "long-lived access key; use role credentials (OIDC federation for CI, instance or function roles for workloads)")
+}
+
+# --- could not evaluate ----------------------------------------------------------------
+
+deny contains msg if {
+	some t in policy_types
+	some p in lib.of_type(t)
+	lib.policy_unreadable(p, "policy")
+	msg := lib.unknown_msg(rules, "FERRY-IAM-UNKNOWN", p.address, "FERRY-IAM-001, FERRY-IAM-002, FERRY-IAM-003", "the policy document is known only after apply")
+}
+
+deny contains msg if {
+	some role in lib.of_type("aws_iam_role")
+	lib.policy_unreadable(role, "assume_role_policy")
+	msg := lib.unknown_msg(rules, "FERRY-IAM-UNKNOWN", role.address, "FERRY-IAM-004", "the trust policy is known only after apply")
 }

@@ -9,22 +9,22 @@ rules := {
 	"FERRY-LAMBDA-001": {
 		"severity": "low",
 		"title": "Functions have X-Ray active tracing",
-		"controls": ["FSBP Lambda.7"],
+		"controls": ["FSBP Lambda.7", "CIS8 8.2"],
 	},
 	"FERRY-LAMBDA-002": {
 		"severity": "medium",
 		"title": "Functions run in a VPC (subnets and security groups)",
-		"controls": ["FSBP Lambda.3"],
+		"controls": ["FSBP Lambda.3", "CIS8 12.2"],
 	},
 	"FERRY-LAMBDA-003": {
 		"severity": "high",
 		"title": "Functions use an allowed runtime (python3.11, python3.12, python3.13)",
-		"controls": ["FSBP Lambda.2"],
+		"controls": ["FSBP Lambda.2", "CIS8 2.2", "CIS8 7.4"],
 	},
 	"FERRY-LAMBDA-004": {
 		"severity": "high",
 		"title": "No secrets in environment variables (pass a Secrets Manager ARN instead)",
-		"controls": [],
+		"controls": ["CIS8 3.11"],
 	},
 	"FERRY-LAMBDA-005": {
 		"severity": "medium",
@@ -34,12 +34,17 @@ rules := {
 	"FERRY-LAMBDA-006": {
 		"severity": "critical",
 		"title": "Function URLs require IAM authentication",
-		"controls": ["FSBP Lambda.1"],
+		"controls": ["FSBP Lambda.1", "CIS8 6.8"],
 	},
 	"FERRY-LAMBDA-007": {
 		"severity": "critical",
 		"title": "Invoke permissions name a principal and, for services, a source ARN",
-		"controls": ["FSBP Lambda.1"],
+		"controls": ["FSBP Lambda.1", "CIS8 3.3", "CIS8 6.8"],
+	},
+	"FERRY-LAMBDA-UNKNOWN": {
+		"severity": "high",
+		"title": "Environment variable names are known at plan time (otherwise FERRY-LAMBDA-004 could not be evaluated)",
+		"controls": [],
 	},
 }
 
@@ -143,4 +148,16 @@ deny contains msg if {
 	endswith(lib.after(p).principal, ".amazonaws.com")
 	not lib.is_set(p, "source_arn")
 	msg := lib.msg(rules, "FERRY-LAMBDA-007", p.address, concat("", ["the service ", lib.after(p).principal, " may invoke the function on behalf of any account; set source_arn (and source_account)"]))
+}
+
+# --- could not evaluate ----------------------------------------------------------------
+
+# the whole variables map is known only after apply (its names included), and
+# the configuration gives no literal map to read instead
+deny contains msg if {
+	some f in functions
+	some u in lib.blocks(lib.after_unknown(f), "environment")
+	u.variables == true
+	not is_object(object.get(lib.config_of(f), ["expressions", "environment", 0, "variables", "constant_value"], null))
+	msg := lib.unknown_msg(rules, "FERRY-LAMBDA-UNKNOWN", f.address, "FERRY-LAMBDA-004", "the environment variables (names and values) are known only after apply")
 }

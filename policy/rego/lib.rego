@@ -379,15 +379,79 @@ document(doc) := as_array(object.get(json.unmarshal(doc), "Statement", [])) if {
 
 document_statements(rc, attr) := [s |
 	unknown(rc, attr)
+	some d in policy_documents(rc, attr)
+	some s in data_document_statements(d)
+]
+
+# the aws_iam_policy_document data sources an unknown policy attribute is built from
+policy_documents(rc, attr) := [d |
 	some t in targets(rc, attr)
 	startswith(t.base, "data.aws_iam_policy_document.")
 	some d in data_reads
 	module_of(d) == t.module
 	config_address(d) == t.base
 	index_matches(t.index, d)
-	some st in blocks(after(d), "statement")
-	s := normalise_block_statement(st)
 ]
+
+# statement blocks, plus the statements of known source and override documents
+data_document_statements(d) := array.concat(
+	[s | some st in blocks(after(d), "statement"); s := normalise_block_statement(st)],
+	[s |
+		some attr in ["source_policy_documents", "override_policy_documents"]
+		some doc in null_to_empty(object.get(after(d), attr, []))
+		some st in document(doc)
+		s := normalise_json_statement(st)
+	],
+)
+
+# --- could not evaluate -----------------------------------------------------------
+#
+# An unknown value never passes silently: a policy attribute the rules cannot
+# read at plan time is reported by the package's FERRY-<DOMAIN>-UNKNOWN rule.
+
+# the policy attribute is unknown and not fully readable from the data sources
+# that build it
+policy_unreadable(rc, attr) if {
+	unknown(rc, attr)
+	count(policy_documents(rc, attr)) == 0
+}
+
+policy_unreadable(rc, attr) if {
+	unknown(rc, attr)
+	some d in policy_documents(rc, attr)
+	document_partly_unknown(d)
+}
+
+# statements, their actions or effects, or source documents known only after apply
+document_partly_unknown(d) if after_unknown(d).statement == true
+
+document_partly_unknown(d) if {
+	some attr in ["source_policy_documents", "override_policy_documents"]
+	after_unknown(d)[attr] == true
+}
+
+document_partly_unknown(d) if {
+	some attr in ["source_policy_documents", "override_policy_documents"]
+	some flag in object.get(after_unknown(d), attr, [])
+	flag == true
+}
+
+document_partly_unknown(d) if {
+	some st in object.get(after_unknown(d), "statement", [])
+	some field in ["actions", "not_actions", "effect"]
+	unknown_anywhere(object.get(st, field, false))
+}
+
+unknown_anywhere(x) if x == true
+
+unknown_anywhere(x) if {
+	is_array(x)
+	some y in x
+	y == true
+}
+
+# "<rule ids> could not be evaluated: <why>; <how to make it readable>"
+unknown_msg(rules, id, address, checks, why) := msg(rules, id, address, concat("", ["could not evaluate ", checks, ": ", why, "; make the value known at plan time (a literal, an input, or an aws_iam_policy_document whose statements do not depend on apply-time values) or waive this finding"]))
 
 normalise_json_statement(st) := {
 	"effect": object.get(st, "Effect", "Allow"),

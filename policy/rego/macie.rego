@@ -8,13 +8,13 @@ import rego.v1
 rules := {
 	"FERRY-MACIE-001": {
 		"severity": "medium",
-		"title": "Macie is enabled (aws_macie2_account with status ENABLED) in a plan that manages S3 buckets",
-		"controls": ["CIS 2.1.3", "FSBP Macie.1"],
+		"title": "Macie is enabled (aws_macie2_account with status ENABLED) in a plan that manages S3 buckets and the account's audit (a CloudTrail trail)",
+		"controls": ["CIS 2.1.3", "FSBP Macie.1", "CIS8 3.2"],
 	},
 	"FERRY-MACIE-002": {
 		"severity": "low",
 		"title": "Macie findings are routed: an EventBridge rule on source aws.macie with a target",
-		"controls": [],
+		"controls": ["CIS8 8.11"],
 	},
 }
 
@@ -29,8 +29,14 @@ organisation_managed if {
 	object.get(object.get(lib.after(d), "input", {}), "macie", "") == "organisation"
 }
 
+# Macie is an account-level control, set up with the account's audit: a plan
+# with a CloudTrail trail is that plan. A module used on its own (buckets
+# without the account's audit) is not asked to enable it.
+account_audit_plan if count(lib.of_type("aws_cloudtrail")) > 0
+
 deny contains msg if {
 	count(lib.of_type("aws_s3_bucket")) > 0
+	account_audit_plan
 	count(accounts) == 0
 	not organisation_managed
 	msg := lib.msg(rules, "FERRY-MACIE-001", "aws_macie2_account", "the plan manages S3 buckets but does not enable Macie; add an aws_macie2_account with status = \"ENABLED\" (the audit module does)")

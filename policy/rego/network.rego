@@ -1,7 +1,8 @@
 # Network: no world-open ingress, no public IPs outside public subnets, VPC
 # flow logs, a closed default security group, databases off the internet.
-# CIDRs are compared as strings ("0.0.0.0/0", "::/0"): the plan carries them as
-# written, and string equality needs no CIDR arithmetic.
+# "From the internet" is read from the prefix length, not the text: any IPv4
+# source wider than /8 (0.0.0.0/0, or 0.0.0.0/1 + 128.0.0.0/1) and any IPv6
+# source wider than /16 (::/0, 2000::/3) counts, whatever its spelling.
 package ferry.network
 
 import data.ferry.lib
@@ -10,79 +11,94 @@ import rego.v1
 rules := {
 	"FERRY-NET-001": {
 		"severity": "high",
-		"title": "No security group ingress from 0.0.0.0/0",
-		"controls": ["CIS 5.2", "FSBP EC2.53"],
+		"title": "No security group ingress from the IPv4 internet (0.0.0.0/0 or any source wider than /8)",
+		"controls": ["CIS 5.2", "FSBP EC2.53", "CIS8 4.4", "CIS8 12.2"],
 	},
 	"FERRY-NET-002": {
 		"severity": "high",
-		"title": "No security group ingress from ::/0",
-		"controls": ["CIS 5.3", "FSBP EC2.54"],
+		"title": "No security group ingress from the IPv6 internet (::/0 or any source wider than /16)",
+		"controls": ["CIS 5.3", "FSBP EC2.54", "CIS8 4.4", "CIS8 12.2"],
 	},
 	"FERRY-NET-003": {
 		"severity": "medium",
 		"title": "Only public subnets assign public IPs on launch",
-		"controls": ["FSBP EC2.15"],
+		"controls": ["FSBP EC2.15", "CIS8 12.2"],
 	},
 	"FERRY-NET-004": {
 		"severity": "medium",
 		"title": "Every VPC has flow logs",
-		"controls": ["CIS 3.7", "FSBP EC2.6"],
+		"controls": ["CIS 3.7", "FSBP EC2.6", "CIS8 8.2", "CIS8 13.6"],
 	},
 	"FERRY-NET-005": {
 		"severity": "medium",
 		"title": "Every VPC's default security group is managed and has no rules",
-		"controls": ["CIS 5.4", "FSBP EC2.2"],
+		"controls": ["CIS 5.4", "FSBP EC2.2", "CIS8 4.4"],
 	},
 	"FERRY-NET-006": {
 		"severity": "critical",
 		"title": "Databases are not publicly accessible",
-		"controls": ["CIS 2.3.3", "FSBP RDS.2"],
+		"controls": ["CIS 2.3.3", "FSBP RDS.2", "CIS8 3.3", "CIS8 12.2"],
 	},
 	"FERRY-NET-007": {
 		"severity": "high",
 		"title": "No network ACL allows ingress from the internet to SSH (22) or RDP (3389)",
-		"controls": ["CIS 5.1", "FSBP EC2.21"],
+		"controls": ["CIS 5.1", "FSBP EC2.21", "CIS8 4.4", "CIS8 12.2"],
 	},
 }
 
-world_v4 := "0.0.0.0/0"
+# IPv4 sources wider than /8 and IPv6 sources wider than /16
+wide_v4(c) if {
+	is_string(c)
+	regex.match(`^[0-9.]+/[0-9]+$`, trim_space(c))
+	to_number(split(trim_space(c), "/")[1]) < 8
+}
 
-world_v6 := "::/0"
+wide_v6(c) if {
+	is_string(c)
+	regex.match(`^[0-9a-fA-F:.]+/[0-9]+$`, trim_space(c))
+	to_number(split(trim_space(c), "/")[1]) < 16
+}
 
 # [address, cidr] for every ingress source on security groups, in the three
 # shapes the provider offers
-ingress_v4 contains [sg.address, port_text(r)] if {
+ingress_v4 contains [sg.address, port_text(r), c] if {
 	some sg in lib.of_type("aws_security_group")
 	some r in lib.blocks(lib.after(sg), "ingress")
-	world_v4 in lib.null_to_empty(r.cidr_blocks)
+	some c in lib.null_to_empty(r.cidr_blocks)
+	wide_v4(c)
 }
 
-ingress_v4 contains [r.address, port_text(lib.after(r))] if {
+ingress_v4 contains [r.address, port_text(lib.after(r)), c] if {
 	some r in lib.of_type("aws_security_group_rule")
 	lib.after(r).type == "ingress"
-	world_v4 in lib.null_to_empty(lib.after(r).cidr_blocks)
+	some c in lib.null_to_empty(lib.after(r).cidr_blocks)
+	wide_v4(c)
 }
 
-ingress_v4 contains [r.address, rule_port_text(lib.after(r))] if {
+ingress_v4 contains [r.address, rule_port_text(lib.after(r)), c] if {
 	some r in lib.of_type("aws_vpc_security_group_ingress_rule")
-	lib.after(r).cidr_ipv4 == world_v4
+	c := lib.after(r).cidr_ipv4
+	wide_v4(c)
 }
 
-ingress_v6 contains [sg.address, port_text(r)] if {
+ingress_v6 contains [sg.address, port_text(r), c] if {
 	some sg in lib.of_type("aws_security_group")
 	some r in lib.blocks(lib.after(sg), "ingress")
-	world_v6 in lib.null_to_empty(r.ipv6_cidr_blocks)
+	some c in lib.null_to_empty(r.ipv6_cidr_blocks)
+	wide_v6(c)
 }
 
-ingress_v6 contains [r.address, port_text(lib.after(r))] if {
+ingress_v6 contains [r.address, port_text(lib.after(r)), c] if {
 	some r in lib.of_type("aws_security_group_rule")
 	lib.after(r).type == "ingress"
-	world_v6 in lib.null_to_empty(lib.after(r).ipv6_cidr_blocks)
+	some c in lib.null_to_empty(lib.after(r).ipv6_cidr_blocks)
+	wide_v6(c)
 }
 
-ingress_v6 contains [r.address, rule_port_text(lib.after(r))] if {
+ingress_v6 contains [r.address, rule_port_text(lib.after(r)), c] if {
 	some r in lib.of_type("aws_vpc_security_group_ingress_rule")
-	lib.after(r).cidr_ipv6 == world_v6
+	c := lib.after(r).cidr_ipv6
+	wide_v6(c)
 }
 
 port_text(r) := concat("", ["ports ", format_int(r.from_port, 10), "-", format_int(r.to_port, 10), "/", r.protocol]) if {
@@ -96,14 +112,14 @@ deny contains msg if {
 	some pair in ingress_v4
 	addr := pair[0]
 	ports := pair[1]
-	msg := lib.msg(rules, "FERRY-NET-001", addr, concat("", ["allows ingress from 0.0.0.0/0 (", ports, "); allow only the security groups or VPC CIDRs that need access, and reach hosts through SSM Session Manager instead of SSH"]))
+	msg := lib.msg(rules, "FERRY-NET-001", addr, concat("", ["allows ingress from ", pair[2], ", the internet or a large part of it (", ports, "); allow only the security groups or VPC CIDRs that need access, and reach hosts through SSM Session Manager instead of SSH"]))
 }
 
 deny contains msg if {
 	some pair in ingress_v6
 	addr := pair[0]
 	ports := pair[1]
-	msg := lib.msg(rules, "FERRY-NET-002", addr, concat("", ["allows ingress from ::/0 (", ports, "); allow only the security groups or VPC CIDRs that need access"]))
+	msg := lib.msg(rules, "FERRY-NET-002", addr, concat("", ["allows ingress from ", pair[2], ", the internet or a large part of it (", ports, "); allow only the security groups or VPC CIDRs that need access"]))
 }
 
 # --- FERRY-NET-003 -------------------------------------------------------------------
@@ -196,9 +212,9 @@ covers_admin_port(r) if {
 	p <= r.to_port
 }
 
-world_source(r) if object.get(r, "cidr_block", "") == world_v4
+world_source(r) if wide_v4(object.get(r, "cidr_block", ""))
 
-world_source(r) if object.get(r, "ipv6_cidr_block", "") == world_v6
+world_source(r) if wide_v6(object.get(r, "ipv6_cidr_block", ""))
 
 deny contains msg if {
 	some r in lib.of_type("aws_network_acl_rule")

@@ -11,52 +11,57 @@ rules := {
 	"FERRY-S3-001": {
 		"severity": "high",
 		"title": "Buckets are encrypted by default with a customer-managed KMS key (SSE-KMS); access-log buckets, which S3 cannot deliver to under SSE-KMS, with SSE-S3",
-		"controls": ["FSBP S3.17"],
+		"controls": ["FSBP S3.17", "CIS8 3.11"],
 	},
 	"FERRY-S3-002": {
 		"severity": "medium",
 		"title": "Bucket versioning is enabled",
-		"controls": ["FSBP S3.14"],
+		"controls": ["FSBP S3.14", "CIS8 11.3"],
 	},
 	"FERRY-S3-003": {
 		"severity": "high",
 		"title": "All four public access block settings are on",
-		"controls": ["CIS 2.1.4", "FSBP S3.8"],
+		"controls": ["CIS 2.1.4", "FSBP S3.8", "CIS8 3.3"],
 	},
 	"FERRY-S3-004": {
 		"severity": "medium",
 		"title": "Object ownership is BucketOwnerEnforced (ACLs disabled)",
-		"controls": ["FSBP S3.12"],
+		"controls": ["FSBP S3.12", "CIS8 3.3"],
 	},
 	"FERRY-S3-005": {
 		"severity": "high",
 		"title": "Bucket policy denies requests without TLS (aws:SecureTransport = false)",
-		"controls": ["CIS 2.1.1", "FSBP S3.5"],
+		"controls": ["CIS 2.1.1", "FSBP S3.5", "CIS8 3.10"],
 	},
 	"FERRY-S3-006": {
 		"severity": "medium",
 		"title": "Server access logging is enabled (buckets that receive access logs are exempt)",
-		"controls": ["CIS 3.4", "FSBP S3.9"],
+		"controls": ["CIS 3.4", "FSBP S3.9", "CIS8 8.2", "CIS8 3.14"],
 	},
 	"FERRY-S3-007": {
 		"severity": "low",
 		"title": "A lifecycle configuration with at least one enabled rule exists",
-		"controls": ["FSBP S3.13"],
+		"controls": ["FSBP S3.13", "CIS8 3.4"],
 	},
 	"FERRY-S3-008": {
 		"severity": "high",
 		"title": "In prod, processed and failed buckets have Object Lock with a default retention",
-		"controls": ["FSBP S3.15"],
+		"controls": ["FSBP S3.15", "CIS8 11.3"],
 	},
 	"FERRY-S3-009": {
 		"severity": "critical",
 		"title": "No public canned ACL (public-read, public-read-write, authenticated-read)",
-		"controls": ["FSBP S3.2", "FSBP S3.3"],
+		"controls": ["FSBP S3.2", "FSBP S3.3", "CIS8 3.3"],
 	},
 	"FERRY-S3-010": {
 		"severity": "critical",
 		"title": "Bucket policy grants nothing to an anonymous principal without a condition",
-		"controls": ["FSBP S3.2", "FSBP S3.3"],
+		"controls": ["FSBP S3.2", "FSBP S3.3", "CIS8 3.3"],
+	},
+	"FERRY-S3-UNKNOWN": {
+		"severity": "high",
+		"title": "Bucket policies, and the bucket a setting belongs to, are readable at plan time (otherwise FERRY-S3-001 to 010 could not be evaluated)",
+		"controls": [],
 	},
 }
 
@@ -132,9 +137,20 @@ encrypted(bucket) if {
 encrypted(bucket) if {
 	some i, conf in lib.after(bucket).server_side_encryption_configuration
 	some j, r in conf.rule
-	some d in r.apply_server_side_encryption_by_default
+	some k, d in r.apply_server_side_encryption_by_default
 	d.sse_algorithm in {"aws:kms", "aws:kms:dsse"}
+	inline_key_given(bucket, d, i, j, k)
+}
+
+inline_key_given(_, d, _, _, _) if {
+	is_string(d.kms_master_key_id)
 	d.kms_master_key_id != ""
+}
+
+# a key ARN known only after apply (a key created in the same plan)
+inline_key_given(bucket, _, i, j, k) if {
+	u := lib.after_unknown(bucket).server_side_encryption_configuration[i]
+	u.rule[j].apply_server_side_encryption_by_default[k].kms_master_key_id == true
 }
 
 # S3 server access logs cannot be delivered to an SSE-KMS bucket: a bucket that
@@ -142,6 +158,13 @@ encrypted(bucket) if {
 sse_s3(bucket) if {
 	some c in setting(bucket, "aws_s3_bucket_server_side_encryption_configuration")
 	some r in lib.after(c).rule
+	some d in r.apply_server_side_encryption_by_default
+	d.sse_algorithm == "AES256"
+}
+
+sse_s3(bucket) if {
+	some conf in lib.after(bucket).server_side_encryption_configuration
+	some r in conf.rule
 	some d in r.apply_server_side_encryption_by_default
 	d.sse_algorithm == "AES256"
 }
@@ -247,7 +270,14 @@ logs_access(bucket) if count(setting(bucket, "aws_s3_bucket_logging")) > 0
 
 logs_access(bucket) if {
 	some l in lib.after(bucket).logging
+	is_string(l.target_bucket)
 	l.target_bucket != ""
+}
+
+# an inline logging block whose target is known only after apply
+logs_access(bucket) if {
+	some l in lib.after_unknown(bucket).logging
+	l.target_bucket == true
 }
 
 log_target_with_sse_s3(bucket) if {
@@ -258,6 +288,27 @@ log_target_with_sse_s3(bucket) if {
 log_target(bucket) if {
 	some c in lib.of_type("aws_s3_bucket_logging")
 	lib.joined(c, "target_bucket", bucket, name_attrs)
+}
+
+# another bucket's inline (pre-v4) logging block delivers here: by known name
+log_target(bucket) if {
+	some other in buckets
+	some l in lib.after(other).logging
+	is_string(l.target_bucket)
+	some a in name_attrs
+	lib.known(bucket, a)
+	lib.after(bucket)[a] == l.target_bucket
+}
+
+# ... or by reference in the configuration (the name is known only after apply)
+log_target(bucket) if {
+	some other in buckets
+	some l in object.get(lib.config_of(other), ["expressions", "logging"], [])
+	some r in object.get(l, ["target_bucket", "references"], [])
+	ref := lib.parse_ref(r)
+	ref.base == lib.config_address(bucket)
+	lib.module_of(other) == lib.module_of(bucket)
+	lib.index_matches(lib.any_if_null(ref.index), bucket)
 }
 
 deny contains msg if {
@@ -292,16 +343,23 @@ deny contains msg if {
 
 locked_roles := {"processed", "failed"}
 
-# a bucket's role: its Role tag, its for_each key, or a name ending in -<role>
-role(bucket) := lower(lib.after(bucket).tags_all.Role) if {
-	is_string(lib.after(bucket).tags_all.Role)
+# a bucket's role: its Role or ferry:bucket-role tag, its for_each key, the key
+# of the module instance it lives in (module.data_bucket["failed"]), or a name
+# with -<role> as a whole word (ferry-prod-failed-333333333333, x-processed)
+role(bucket) := lower(tags_role) if {
+	some tag in ["Role", "ferry:bucket-role"]
+	tags_role := lib.after(bucket).tags_all[tag]
+	is_string(tags_role)
 } else := lower(bucket.index) if {
 	is_string(bucket.index)
+} else := lower(module_key) if {
+	module_key := lib.literal_index(lib.module_of(bucket))
+	is_string(module_key)
 } else := r if {
 	name := lib.after(bucket).bucket
 	is_string(name)
 	some r in locked_roles
-	endswith(name, concat("", ["-", r]))
+	regex.match(concat("", ["(^|-)", r, "(-|$)"]), name)
 } else := ""
 
 object_locked(bucket) if {
@@ -346,4 +404,32 @@ deny contains msg if {
 	lib.wildcard_principal(st)
 	count(st.conditions) == 0
 	msg := lib.msg(rules, "FERRY-S3-010", c.address, "a statement allows Principal \"*\" without a condition; name the principals or add a condition (aws:SourceArn, aws:PrincipalOrgID)")
+}
+
+# --- could not evaluate ----------------------------------------------------------------
+
+deny contains msg if {
+	some c in lib.of_type("aws_s3_bucket_policy")
+	lib.policy_unreadable(c, "policy")
+	msg := lib.unknown_msg(rules, "FERRY-S3-UNKNOWN", c.address, "FERRY-S3-005 and FERRY-S3-010", "the bucket policy is known only after apply")
+}
+
+setting_rule := {
+	"aws_s3_bucket_server_side_encryption_configuration": "FERRY-S3-001",
+	"aws_s3_bucket_versioning": "FERRY-S3-002",
+	"aws_s3_bucket_public_access_block": "FERRY-S3-003",
+	"aws_s3_bucket_ownership_controls": "FERRY-S3-004",
+	"aws_s3_bucket_policy": "FERRY-S3-005",
+	"aws_s3_bucket_logging": "FERRY-S3-006",
+	"aws_s3_bucket_lifecycle_configuration": "FERRY-S3-007",
+	"aws_s3_bucket_object_lock_configuration": "FERRY-S3-008",
+}
+
+deny contains msg if {
+	some type in ambiguous_types
+	some i in object.get(lib.type_index, type, set())
+	not i in joined_setting_positions
+	c := input.resource_changes[i]
+	lib.unresolved(c, "bucket")
+	msg := lib.unknown_msg(rules, "FERRY-S3-UNKNOWN", c.address, concat("", [setting_rule[type], " on every bucket of the plan"]), "the bucket this setting belongs to is known only after apply and the configuration does not name it")
 }

@@ -9,12 +9,12 @@ rules := {
 	"FERRY-SEC-001": {
 		"severity": "medium",
 		"title": "Secrets Manager secrets are encrypted with a customer-managed KMS key",
-		"controls": [],
+		"controls": ["CIS8 3.11"],
 	},
 	"FERRY-SEC-002": {
 		"severity": "high",
 		"title": "Database master passwords are managed by RDS in Secrets Manager (no password argument)",
-		"controls": [],
+		"controls": ["CIS8 3.11", "CIS8 5.2"],
 	},
 }
 

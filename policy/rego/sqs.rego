@@ -9,7 +9,7 @@ rules := {
 	"FERRY-SQS-001": {
 		"severity": "medium",
 		"title": "Queues are encrypted with a customer-managed KMS key",
-		"controls": ["FSBP SQS.1"],
+		"controls": ["FSBP SQS.1", "CIS8 3.11"],
 	},
 	"FERRY-SQS-002": {
 		"severity": "medium",
@@ -19,7 +19,12 @@ rules := {
 	"FERRY-SQS-003": {
 		"severity": "high",
 		"title": "Queue policies admit services and wildcard principals only for a named aws:SourceArn",
-		"controls": ["FSBP SQS.3"],
+		"controls": ["FSBP SQS.3", "CIS8 3.3"],
+	},
+	"FERRY-SQS-UNKNOWN": {
+		"severity": "high",
+		"title": "Queue policies are readable at plan time (otherwise FERRY-SQS-003 could not be evaluated)",
+		"controls": [],
 	},
 }
 
@@ -103,4 +108,17 @@ deny contains msg if {
 	needs_source_arn(st)
 	not scoped_by_source_arn(st)
 	msg := lib.msg(rules, "FERRY-SQS-003", q.address, "the inline queue policy admits a service or any principal without an aws:SourceArn condition; add ArnEquals/ArnLike on aws:SourceArn naming the sender")
+}
+
+deny contains msg if {
+	some p in lib.of_type("aws_sqs_queue_policy")
+	lib.policy_unreadable(p, "policy")
+	msg := lib.unknown_msg(rules, "FERRY-SQS-UNKNOWN", p.address, "FERRY-SQS-003", "the queue policy is known only after apply")
+}
+
+deny contains msg if {
+	some q in queues
+	lib.configured(q, "policy")
+	lib.policy_unreadable(q, "policy")
+	msg := lib.unknown_msg(rules, "FERRY-SQS-UNKNOWN", q.address, "FERRY-SQS-003", "the inline queue policy is known only after apply")
 }

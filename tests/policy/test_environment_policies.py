@@ -1,6 +1,15 @@
-"""The Rego rules on ferry's own environments: no finding on dev, staging and
-prod as planned, and the rules are live on them (a setting taken away from
-the real plan is reported on exactly the resources that lost it)."""
+"""The Rego rules on ferry's own environments: exactly the expected findings on
+dev, staging and prod as planned, and the rules are live on them (a setting
+taken away from the real plan is reported on exactly the resources that lost
+it).
+
+The expected findings are the "could not evaluate" ones the modules still
+cause: the processor role's policy is built from dynamic statements whose
+for_each depends on apply-time values, the function's environment map is
+merged with conditionals on apply-time values, and the pipeline queues'
+policies are jsonencode()d from apply-time ARNs. Each goes away when the
+pipeline module makes that value readable at plan time; then this set shrinks.
+"""
 
 from __future__ import annotations
 
@@ -39,9 +48,22 @@ def _of_type(plan: dict, rtype: str) -> list[dict]:
     ]
 
 
-def test_no_findings_on_the_environment(engine, env_plan):
+PIPELINE = "module.ferry.module.pipeline"
+# Findings ferry's own plans get until the pipeline module makes these values
+# readable at plan time (the rules cannot evaluate them; see the module doc).
+COULD_NOT_EVALUATE = {
+    ("FERRY-IAM-UNKNOWN", f"{PIPELINE}.aws_iam_role_policy.processor[0]"),
+    ("FERRY-LAMBDA-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
+    ("FERRY-SQS-UNKNOWN", f"{PIPELINE}.aws_sqs_queue.dlq"),
+    ("FERRY-SQS-UNKNOWN", f"{PIPELINE}.aws_sqs_queue.this"),
+}
+
+
+def test_only_could_not_evaluate_findings_on_the_environment(engine, env_plan):
     env, plan = env_plan
-    assert [v.message for v in engine.evaluate(plan)] == [], env
+    found = {v.key for v in engine.evaluate(plan)}
+    assert found == COULD_NOT_EVALUATE, env
+    assert not any(rid.startswith("FERRY-DEPLOY-") for rid, _ in found)
 
 
 def test_rules_are_live_on_the_environment(engine, env_plan):
@@ -62,4 +84,44 @@ def test_rules_are_live_on_the_environment(engine, env_plan):
         for rc in dbs:
             rc["change"]["after"]["deletion_protection"] = False
         expected |= {("FERRY-RDS-005", rc["address"]) for rc in dbs}
-    assert {v.key for v in engine.evaluate(plan)} == expected
+    assert {v.key for v in engine.evaluate(plan)} - COULD_NOT_EVALUATE == expected
+
+
+def _set(plan: dict, address: str, attr: str, value) -> None:
+    for rc in plan["resource_changes"]:
+        if rc["address"] == address:
+            rc["change"]["after"][attr] = value
+            rc["change"]["after_unknown"].pop(attr, None)
+            return
+    raise AssertionError(f"no {address} in the plan")
+
+
+def test_object_lock_rule_sees_ferrys_buckets(engine, env_plan):
+    """FERRY-S3-008 reads ferry's bucket roles (ferry:bucket-role tag, module key)."""
+    env, plan = env_plan
+    plan = copy.deepcopy(plan)
+    plan["resource_changes"] = [
+        rc
+        for rc in plan["resource_changes"]
+        if rc["type"] != "aws_s3_bucket_object_lock_configuration"
+    ]
+    locked = {
+        rc["address"]
+        for rc in _of_type(plan, "aws_s3_bucket")
+        if rc["change"]["after"]["tags_all"].get("ferry:bucket-role") in {"processed", "failed"}
+    }
+    assert len(locked) == 2
+    found = {v.key for v in engine.evaluate(plan)} - COULD_NOT_EVALUATE
+    assert found == ({("FERRY-S3-008", b) for b in locked} if env == "prod" else set())
+
+
+def test_deployability_rules_are_live_on_the_environment(engine, env_plan):
+    env, plan = env_plan
+    plan = copy.deepcopy(plan)
+    queue = f"{PIPELINE}.aws_sqs_queue.this"
+    mapping = f"{PIPELINE}.aws_lambda_event_source_mapping.queue[0]"
+    _set(plan, queue, "visibility_timeout_seconds", 30)
+    _set(plan, mapping, "scaling_config", [{"maximum_concurrency": 1000}])
+    found = {v.key for v in engine.evaluate(plan)} - COULD_NOT_EVALUATE
+    assert found == {("FERRY-DEPLOY-001", queue), ("FERRY-DEPLOY-002", mapping),
+                     ("FERRY-DEPLOY-003", mapping)}, env  # fmt: skip

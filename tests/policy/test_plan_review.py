@@ -80,9 +80,10 @@ def test_markdown_report(insecure_review):
     result, out = insecure_review
     text = (out / "report.md").read_text()
     assert text.startswith("# Plan review: insecure_root\n")
-    assert "**FAILED**: 55 policy violation(s)" in text
+    assert f"**FAILED**: {len(result.blocking)} blocking finding(s) at or above low" in text
+    assert "55 policy violation(s)" in text
     sections = [line for line in text.splitlines() if line.startswith("## ")]
-    assert sections[:2] == ["## Destructive changes", "## Changes"]
+    assert sections[:3] == ["## Destructive changes", "## Findings", "## Changes"]
     assert "None: nothing is deleted or replaced." in text
     assert "<details><summary>create: 26</summary>" in text
     for v in result.violations:
@@ -102,7 +103,11 @@ def test_sarif_report(insecure_review):
     ids = [r["id"] for r in rules]
     assert len(ids) == len(set(ids))
     assert set(result.rules) <= set(ids)
-    assert len(run["results"]) == len(result.violations) + len(result.checkov.failed)
+    # a fact both engines found is one result
+    assert len(run["results"]) == len(result.findings)
+    assert len(result.findings) < len(result.violations) + len(result.checkov.failed)
+    merged = [r for r in run["results"] if len(r["properties"]["ruleIds"]) > 1]
+    assert merged, "no fact found by both engines on the insecure root"
     for res in run["results"]:
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
         assert res["level"] in {"error", "warning", "note"}
@@ -163,7 +168,7 @@ def test_cli_on_a_given_plan_exit_codes(tmp_path, capsys):
         == 1
     )
     out = capsys.readouterr().out
-    assert "FAILED: 55 policy violation(s)" in out
+    assert "FAILED: 55 blocking finding(s)" in out
     assert "FERRY-IAM-003 (critical): aws_iam_policy.admin:" in out
     (tmp_path / "bad.json").write_text('{"not": "a plan"}')
     assert (

@@ -58,6 +58,8 @@ def test_rego_files_are_conftest_style_v1_packages():
         "rds",
         "secrets",
         "macie",
+        "sns",
+        "deploy",
     }
     assert domains == {f"ferry.{d}" for d in expected}
 
@@ -80,3 +82,13 @@ def test_compliance_table_lists_rules_with_controls(rid):
     text = compliance.render()
     row = next(line for line in text.splitlines() if line.startswith(f"| {rid} |"))
     assert "CIS" in row or "FSBP" in row
+
+
+def test_compliance_table_maps_cis_controls_v8():
+    text = compliance.render()
+    assert "| controls | CIS Controls v8 |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| FERRY-S3-001 |"))
+    assert row.endswith("| FSBP S3.17 | 3.11 |")
+    # the reference design's controls 3, 5, 6, 8 and 11 each have rules
+    for control in ("3.", "5.", "6.", "8.", "11."):
+        assert f"| CIS8 {control}" in text, control

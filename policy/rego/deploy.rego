@@ -1,0 +1,180 @@
+# Deployability: settings that AWS accepts one by one but that fail together at
+# run time, read from any plan. A queue consumed by a function (through an
+# aws_lambda_event_source_mapping) must outlast the function's runs, its
+# batching must fit, the function's reserved concurrency must cover the
+# mapping's maximum concurrency, and messages that keep failing must land in a
+# dead-letter queue. Sources: the Lambda developer guide, "Creating and
+# configuring an Amazon SQS event source mapping" and "Configuring scaling
+# behavior for SQS event source mappings".
+package ferry.deploy
+
+import data.ferry.lib
+import data.ferry.sqs
+import rego.v1
+
+rules := {
+	"FERRY-DEPLOY-001": {
+		"severity": "high",
+		"title": "A queue a function consumes has a visibility timeout of at least 6 x the function's timeout",
+		"controls": [],
+	},
+	"FERRY-DEPLOY-002": {
+		"severity": "high",
+		"title": "Batching fits: batch size within what the queue and batching window allow, and batching window plus function timeout within the visibility timeout",
+		"controls": [],
+	},
+	"FERRY-DEPLOY-003": {
+		"severity": "high",
+		"title": "A function's reserved concurrency is at least its event source mapping's maximum concurrency (and not 0)",
+		"controls": [],
+	},
+	"FERRY-DEPLOY-004": {
+		"severity": "high",
+		"title": "Every queue a function consumes has a dead-letter queue (redrive policy)",
+		"controls": [],
+	},
+	"FERRY-DEPLOY-UNKNOWN": {
+		"severity": "medium",
+		"title": "The queue, function and settings of an event source mapping are readable at plan time (otherwise FERRY-DEPLOY-001 to 004 could not be evaluated)",
+		"controls": [],
+	},
+}
+
+mappings := lib.of_type("aws_lambda_event_source_mapping")
+
+queue_of(m) := [q | some q in lib.of_type("aws_sqs_queue"); lib.joined(m, "event_source_arn", q, ["arn"])]
+
+function_of(m) := [f | some f in lib.of_type("aws_lambda_function"); lib.joined(m, "function_name", f, ["arn", "function_name", "qualified_arn"])]
+
+# every consumed (mapping, queue, function), one per mapping
+triples contains [m, q, f] if {
+	some m in mappings
+	some q in queue_of(m)
+	some f in function_of(m)
+}
+
+# AWS defaults when the attribute is not set
+number(rc, attr, default_value) := v if {
+	v := object.get(lib.after(rc), attr, null)
+	is_number(v)
+} else := default_value if {
+	lib.known(rc, attr)
+}
+
+timeout(f) := number(f, "timeout", 3)
+
+visibility(q) := number(q, "visibility_timeout_seconds", 30)
+
+window(m) := number(m, "maximum_batching_window_in_seconds", 0)
+
+batch(m, q) := number(m, "batch_size", 10)
+
+fifo(q) if lib.after(q).fifo_queue == true
+
+max_concurrency(m) := c if {
+	some s in lib.blocks(lib.after(m), "scaling_config")
+	c := s.maximum_concurrency
+	is_number(c)
+}
+
+s(n) := format_int(n, 10)
+
+# --- FERRY-DEPLOY-001 -------------------------------------------------------------------
+
+deny contains msg if {
+	some t in triples
+	[_, q, f] := t
+	visibility(q) < 6 * timeout(f)
+	msg := lib.msg(rules, "FERRY-DEPLOY-001", q.address, concat("", ["visibility timeout ", s(visibility(q)), " s is less than 6 x the timeout of ", f.address, " (", s(timeout(f)), " s): messages reappear while still being processed and are handled twice; set visibility_timeout_seconds to at least ", s(6 * timeout(f))]))
+}
+
+# --- FERRY-DEPLOY-002 -------------------------------------------------------------------
+
+deny contains msg if {
+	some t in triples
+	[m, q, _] := t
+	batch(m, q) > 10
+	window(m) < 1
+	msg := lib.msg(rules, "FERRY-DEPLOY-002", m.address, concat("", ["batch_size ", s(batch(m, q)), " needs a batching window (Lambda rejects a batch size above 10 for SQS without one); set maximum_batching_window_in_seconds to at least 1 or batch_size to 10 or less"]))
+}
+
+deny contains msg if {
+	some t in triples
+	[m, q, _] := t
+	fifo(q)
+	batch(m, q) > 10
+	msg := lib.msg(rules, "FERRY-DEPLOY-002", m.address, concat("", ["batch_size ", s(batch(m, q)), " on a FIFO queue (at most 10); set batch_size to 10 or less"]))
+}
+
+deny contains msg if {
+	some t in triples
+	[m, q, _] := t
+	batch(m, q) > 10000
+	msg := lib.msg(rules, "FERRY-DEPLOY-002", m.address, concat("", ["batch_size ", s(batch(m, q)), " is above the SQS maximum of 10000; lower it"]))
+}
+
+deny contains msg if {
+	some t in triples
+	[m, q, f] := t
+	visibility(q) < window(m) + timeout(f)
+	msg := lib.msg(rules, "FERRY-DEPLOY-002", m.address, concat("", ["the batching window (", s(window(m)), " s) plus the timeout of ", f.address, " (", s(timeout(f)), " s) exceed the visibility timeout of ", q.address, " (", s(visibility(q)), " s): the first messages of a batch reappear before it is done; shorten the window or lengthen the visibility timeout"]))
+}
+
+# --- FERRY-DEPLOY-003 -------------------------------------------------------------------
+
+reserved(f) := number(f, "reserved_concurrent_executions", -1)
+
+deny contains msg if {
+	some t in triples
+	[m, _, f] := t
+	reserved(f) == 0
+	msg := lib.msg(rules, "FERRY-DEPLOY-003", f.address, "reserved concurrency 0 stops every invocation: the queue is never consumed; set reserved_concurrent_executions to at least the mapping's maximum_concurrency")
+}
+
+deny contains msg if {
+	some t in triples
+	[m, _, f] := t
+	reserved(f) > 0
+	c := max_concurrency(m)
+	c > reserved(f)
+	msg := lib.msg(rules, "FERRY-DEPLOY-003", m.address, concat("", ["maximum_concurrency ", s(c), " is above the reserved concurrency of ", f.address, " (", s(reserved(f)), "): the surplus invocations are throttled and their messages age towards the DLQ; lower maximum_concurrency or raise reserved_concurrent_executions"]))
+}
+
+deny contains msg if {
+	some t in triples
+	[m, _, f] := t
+	reserved(f) > 0
+	not max_concurrency(m)
+	msg := lib.msg(rules, "FERRY-DEPLOY-003", m.address, concat("", ["no scaling_config.maximum_concurrency: the SQS pollers scale past the reserved concurrency of ", f.address, " (", s(reserved(f)), ") and the surplus is throttled; add scaling_config { maximum_concurrency = <at most ", s(reserved(f)), "> }"]))
+}
+
+# --- FERRY-DEPLOY-004 -------------------------------------------------------------------
+
+deny contains msg if {
+	some t in triples
+	[m, q, f] := t
+	not sqs.redrives(q)
+	msg := lib.msg(rules, "FERRY-DEPLOY-004", q.address, concat("", ["consumed by ", f.address, " without a dead-letter queue: a message that keeps failing is retried until it expires; add redrive_policy with a deadLetterTargetArn and maxReceiveCount"]))
+}
+
+# --- could not evaluate -----------------------------------------------------------------
+
+deny contains msg if {
+	some m in mappings
+	some attr in ["event_source_arn", "function_name"]
+	count(queue_or_function(m, attr)) == 0
+	lib.unknown(m, attr)
+	msg := lib.unknown_msg(rules, "FERRY-DEPLOY-UNKNOWN", m.address, "FERRY-DEPLOY-001 to 004", concat("", [attr, " is known only after apply and names no queue or function of this plan"]))
+}
+
+queue_or_function(m, "event_source_arn") := queue_of(m)
+
+queue_or_function(m, "function_name") := function_of(m)
+
+deny contains msg if {
+	some t in triples
+	[m, q, f] := t
+	some pair in [[f, "timeout"], [q, "visibility_timeout_seconds"], [m, "batch_size"], [m, "maximum_batching_window_in_seconds"], [f, "reserved_concurrent_executions"]]
+	lib.unknown(pair[0], pair[1])
+	msg := lib.unknown_msg(rules, "FERRY-DEPLOY-UNKNOWN", pair[0].address, "FERRY-DEPLOY-001 to 003", concat("", [pair[1], " is known only after apply"]))
+}
