@@ -258,8 +258,11 @@ def test_key_policy_is_not_enforced(server: MotoServer, world: dict[str, Any]) -
         server.enforce_iam(0)
 
 
-def test_plain_moto_checks_dynamodb_kms_and_secrets_against_star_only() -> None:
+def test_plain_moto_checks_dynamodb_kms_and_secrets_against_star_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Why ferry_dev.motoserver exists: without it a least-privilege allow is refused."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not a server
     from moto import mock_aws, settings
     from moto.core.authorization import ActionAuthenticatorMixin
 
