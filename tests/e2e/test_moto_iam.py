@@ -308,3 +308,35 @@ def test_plain_moto_checks_dynamodb_kms_and_secrets_against_star_only(
         finally:
             settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
     assert result == "denied"
+
+
+def test_local_stack_assumes_the_roles_and_switches_enforcement_on(
+    server: MotoServer, world: dict[str, Any], tmp_path: Any
+) -> None:
+    """Stack.setup_iam on a role like the one Terraform creates: workers get its credentials."""
+    from ferry_dev.local import Stack
+
+    server.enforce_iam(float("inf"))
+    assert server.proc is not None
+    stack = Stack(tmp_path, verbose=False)
+    stack.state = {
+        "moto": {"port": server.port, "pid": server.proc.pid},
+        "outputs": {"role_arn": f"arn:aws:iam::{ACCOUNT}:role/iam-probe"},
+    }
+    stack.setup_iam()
+    try:
+        assert stack.state["iam"]["enforced"] is True
+        as_role = stack.client("s3", "processor")
+        assert outcome(lambda: as_role.get_object(Bucket="iam-allowed", Key="k")) == "allowed"
+        assert outcome(lambda: as_role.get_object(Bucket="iam-other", Key="k")) == "denied"
+        operator = stack.client("s3")
+        assert outcome(lambda: operator.get_object(Bucket="iam-other", Key="k")) == "allowed"
+        # No dead-letter role here: that worker would run as the operator.
+        assert "deadletter" not in stack.state["credentials"]
+        stack.setup_iam()  # again (make local on a running stack): still one operator key
+        iam = stack.client("iam")
+        keys = iam.list_access_keys(UserName="ferry-local-operator")["AccessKeyMetadata"]
+        assert len(keys) == 1
+    finally:
+        stack.relax_iam()
+        server.enforce_iam(0)
