@@ -73,8 +73,11 @@ lock: ## Re-pin requirements-dev.txt from requirements-dev.in
 
 # --- build --------------------------------------------------------------------
 
+RDS_CA_BUNDLE ?=
+export RDS_CA_BUNDLE
+
 .PHONY: build
-build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64, CONFIG=processing configuration), reproducible; prints sha256
+build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64, CONFIG=..., RDS_CA_BUNDLE=CA file for PostgreSQL TLS), reproducible; prints sha256
 	$(PY) -m ferry_dev.build --arch $(ARCH) --out $(CURDIR)/build --config $(abspath $(CONFIG))
 
 # --- database and benchmarks ---------------------------------------------------
@@ -108,7 +111,7 @@ review: $(VENV)/.installed ## Plan review of ENV (or PLAN=plan.json): Rego + che
 # the real handler on the queue, and the sample set. Leaves everything running.
 
 .PHONY: local
-local: $(VENV)/.installed build ## The whole pipeline on a local AWS emulator + PostgreSQL, with a sample set; stays up
+local: $(VENV)/.installed ## The whole pipeline on a local AWS emulator + PostgreSQL, with a sample set; stays up (builds its own zip, with the local CA)
 	$(PY) -m ferry_dev.local up
 
 .PHONY: local-down
@@ -130,6 +133,12 @@ apply: build ## terraform apply of ENV to AWS (your credentials; state via envir
 	  terraform init -input=false -backend-config=backend.hcl && \
 	  TF_INPUT=1 terraform apply -var package_path=$(CURDIR)/build/processor.zip \
 	    -var package_sha256=$$(cat $(CURDIR)/build/processor.zip.sha256)
+
+SMOKE_TIMEOUT ?= 300
+
+.PHONY: smoke
+smoke: $(VENV)/.installed ## Upload a small sample set to the applied ENV (your credentials), wait for every file's terminal ledger record; non-zero otherwise
+	$(PY) -m ferry_dev.smoke --env $(ENV) --config $(abspath $(CONFIG)) --timeout $(SMOKE_TIMEOUT)
 
 # --- docs ---------------------------------------------------------------------
 # The inputs/outputs section of each modules/*/README.md (between the

@@ -16,15 +16,27 @@ import pytest
 
 from ferry.config import parse_config
 from ferry_dev import build
+from ferry_dev.services import make_tls
 from tests.conftest import missing
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA of the tests' own, passed to the build as RDS_CA_BUNDLE (as the local stack does)."""
+    return make_tls(tmp_path_factory.mktemp("ca")).ca_cert
+
+
+@pytest.fixture(autouse=True)
+def _rds_ca_bundle(test_ca: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RDS_CA_BUNDLE", str(test_ca))
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory: pytest.TempPathFactory, test_ca: Path) -> tuple[Path, Path]:
     outs = (tmp_path_factory.mktemp("build-a"), tmp_path_factory.mktemp("build-b"))
     for out in outs:
         try:
-            build.build(out, "x86_64", log=False)
+            build.build(out, "x86_64", rds_ca_bundle=test_ca, log=False)
         except build.BuildError as err:
             if "could not download" in str(err):
                 missing(f"no package index reachable to fill the wheel cache: {err}")
@@ -196,3 +208,111 @@ def test_command_line_takes_the_configuration(
     missing_file = tmp_path / "missing.json"
     assert build.main(["--out", str(out), "--config", str(missing_file)]) == 1
     assert "cannot read the processing configuration" in capsys.readouterr().err
+
+
+# --- the RDS CA bundle and the architecture sidecar -------------------------------------------
+
+
+def _names(out: Path) -> list[str]:
+    with zipfile.ZipFile(out / "processor.zip") as archive:
+        return archive.namelist()
+
+
+def test_ca_bundle_from_rds_ca_bundle_is_packed_where_the_loader_looks(
+    no_dependencies: None, tmp_path: Path, test_ca: Path
+) -> None:
+    build.build(tmp_path / "out", log=False)  # the default configuration has a CSV route
+    with zipfile.ZipFile(tmp_path / "out" / "processor.zip") as archive:
+        assert archive.read("ferry/certs/rds-ca-bundle.pem") == test_ca.read_bytes()
+    from ferry.settings import CA_BUNDLE_IN_PACKAGE
+
+    assert build.CA_BUNDLE_ENTRY == CA_BUNDLE_IN_PACKAGE
+
+
+def test_no_csv_route_no_bundle(no_dependencies: None, user_config: Path, tmp_path: Path) -> None:
+    build.build(tmp_path / "out", config=user_config, rds_ca_bundle=None, log=False)
+    assert "ferry/certs/rds-ca-bundle.pem" not in _names(tmp_path / "out")
+
+
+def test_not_a_pem_bundle_is_refused(no_dependencies: None, tmp_path: Path) -> None:
+    bad = tmp_path / "bundle.pem"
+    bad.write_text("hello")
+    with pytest.raises(build.BuildError, match="not a PEM CA bundle"):
+        build.build(tmp_path / "out", rds_ca_bundle=bad, log=False)
+    with pytest.raises(build.BuildError, match="cannot read it"):
+        build.build(tmp_path / "out", rds_ca_bundle=tmp_path / "missing.pem", log=False)
+    assert not (tmp_path / "out" / "processor.zip").exists()
+
+
+def test_without_rds_ca_bundle_and_network_the_build_stops_naming_it(tmp_path: Path) -> None:
+    def offline(url: str, timeout: float) -> bytes:
+        raise OSError("Name or service not known")
+
+    with pytest.raises(build.BuildError, match=r"RDS_CA_BUNDLE=/path/to/bundle\.pem") as err:
+        build.ca_bundle(None, fetch=offline, cache=tmp_path, log=False)
+    assert "cannot download" in str(err.value)
+
+
+def test_pinned_download_is_checked_and_cached(tmp_path: Path, test_ca: Path) -> None:
+    urls: list[str] = []
+
+    def changed(url: str, timeout: float) -> bytes:
+        urls.append(url)
+        return test_ca.read_bytes()  # not the pinned bundle
+
+    with pytest.raises(build.BuildError, match="RDS_CA_BUNDLE_SHA256"):
+        build.ca_bundle(None, fetch=changed, cache=tmp_path, log=False)
+    assert urls == [build.RDS_CA_BUNDLE_URL]
+    assert build.RDS_CA_BUNDLE_URL.startswith("https://truststore.pki.rds.amazonaws.com/")
+    assert not list(tmp_path.iterdir())  # nothing unverified is kept
+
+    pinned = test_ca.read_bytes()
+    digest = hashlib.sha256(pinned).hexdigest()
+    original = build.RDS_CA_BUNDLE_SHA256
+    try:
+        build.RDS_CA_BUNDLE_SHA256 = digest
+        assert build.ca_bundle(None, fetch=changed, cache=tmp_path, log=False) == pinned
+        assert (tmp_path / f"{digest}.pem").read_bytes() == pinned
+
+        def offline(url: str, timeout: float) -> bytes:
+            raise OSError("offline")
+
+        assert build.ca_bundle(None, fetch=offline, cache=tmp_path, log=False) == pinned
+    finally:
+        build.RDS_CA_BUNDLE_SHA256 = original
+
+
+def test_a_bundle_left_in_the_source_tree_is_never_packed(
+    no_dependencies: None, tmp_path: Path, test_ca: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "lambda_src"
+    shutil.copytree(
+        build.LAMBDA_SRC / "ferry", source / "ferry", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (source / "ferry" / "certs" / "rds-ca-bundle.pem").write_text("stale")
+    monkeypatch.setattr(build, "LAMBDA_SRC", source)
+    build.build(tmp_path / "out", log=False)
+    with zipfile.ZipFile(tmp_path / "out" / "processor.zip") as archive:
+        assert archive.read("ferry/certs/rds-ca-bundle.pem") == test_ca.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("arch", "written"), [("x86_64", "x86_64"), ("arm64", "arm64"), ("aarch64", "arm64")]
+)
+def test_arch_sidecar(no_dependencies: None, tmp_path: Path, arch: str, written: str) -> None:
+    build.build(tmp_path / "out", arch, log=False)
+    assert (tmp_path / "out" / "processor.zip.arch").read_text() == written + "\n"
+
+
+def test_command_line_takes_the_bundle(
+    no_dependencies: None,
+    tmp_path: Path,
+    test_ca: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("RDS_CA_BUNDLE")
+    out = tmp_path / "out"
+    assert build.main(["--out", str(out), "--rds-ca-bundle", str(test_ca), "--arch", "arm64"]) == 0
+    assert "arch   arm64" in capsys.readouterr().out
+    assert "ferry/certs/rds-ca-bundle.pem" in _names(out)

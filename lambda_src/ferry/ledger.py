@@ -2,8 +2,9 @@
 
 Item (partition key ``ledger_id`` = ``s3://bucket/key#version``)::
 
-    status        in_progress | loaded | rejected | failed
+    status        in_progress | loaded | rejected | dead_lettered | failed
     attempt       how many times the object was claimed
+    last_error    the last transient error (written when a claim is released)
     lease_until   epoch ms; an in_progress claim is live until then (the claiming
                   invocation's deadline, from context.get_remaining_time_in_millis)
     owner         the claiming invocation's request id
@@ -15,7 +16,9 @@ Item (partition key ``ledger_id`` = ``s3://bucket/key#version``)::
 Claiming is one conditional UpdateItem: it succeeds when there is no item yet,
 when an ``in_progress`` lease has expired (the previous invocation crashed or
 timed out: the object is reclaimed and ``attempt`` goes up), or when the object
-was ``failed`` (dead-lettered and then redriven by an operator on purpose).
+was ``dead_lettered`` (its message reached the DLQ, :mod:`ferry.deadletter`
+recorded it, and an operator redrove it on purpose; ``failed`` is the same
+state written by ferry 1.x).
 Otherwise the current item decides: ``loaded`` / ``rejected`` are terminal, so a
 duplicate delivery is a no-op; a live lease held by another invocation is
 :class:`~ferry.model.Transient` (the message comes back after the visibility timeout).
@@ -52,6 +55,8 @@ from ferry.model import ObjectRef, Outcome, Transient
 log = logging.getLogger("ferry.ledger")
 
 TERMINAL = frozenset({"loaded", "rejected"})
+#: Statuses a new claim may take over (a redrive after dead-lettering).
+REDRIVABLE = ("dead_lettered", "failed")
 MAX_DETAILS = 50  # the item must stay far below DynamoDB's 400 KB
 MAX_TEXT = 2_000
 
@@ -151,7 +156,8 @@ class Ledger:
         now = self.clock()
         values: dict[str, Any] = {
             ":in_progress": "in_progress",
-            ":failed": "failed",
+            ":failed": REDRIVABLE[1],
+            ":dead_lettered": REDRIVABLE[0],
             ":lease": _ms(now) + max(lease_ms, 1_000),
             ":now_ms": _ms(now),
             ":now": _iso(now),
@@ -202,7 +208,7 @@ class Ledger:
                     ConditionExpression=(
                         "attribute_not_exists(ledger_id)"
                         " OR (#status = :in_progress AND lease_until < :now_ms)"
-                        " OR #status = :failed"
+                        " OR #status IN (:dead_lettered, :failed)"
                     ),
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
@@ -308,16 +314,27 @@ class Ledger:
 
     # --- failures outside the processors ------------------------------------------------
 
-    def mark_dead_lettered(self, ref: ObjectRef, reason: str) -> bool:
-        """Record ``failed`` for an object whose message reached the DLQ.
+    def mark_dead_lettered(
+        self,
+        ref: ObjectRef,
+        reason: str,
+        *,
+        route: str | None = None,
+        receive_count: int | None = None,
+        message_id: str | None = None,
+    ) -> bool:
+        """Record ``dead_lettered`` for an object whose message reached the DLQ.
 
-        Returns False (and changes nothing) when the object already reached a
-        terminal state: a duplicate message may be dead-lettered after the
-        original was processed.
+        Keeps what a later reprocess needs (bucket, key, version, route) and the
+        attempt count (claims so far; a file never claimed counts its
+        deliveries instead). The last transient error the processor left in
+        ``last_error`` stays, and ``reason`` says what happened. Returns False
+        (and changes nothing) when the object already reached a terminal state:
+        a duplicate message may be dead-lettered after the original was processed.
         """
         now = self.clock()
-        values = {
-            ":failed": "failed",
+        values: dict[str, Any] = {
+            ":dead": "dead_lettered",
             ":reason": _clip(reason),
             ":now": _iso(now),
             ":bucket": ref.bucket,
@@ -326,26 +343,40 @@ class Ledger:
             ":expires": self._expires_at(now),
             ":loaded": "loaded",
             ":rejected": "rejected",
+            ":attempts": max(int(receive_count or 0), 0),
         }
+        sets = [
+            "#status = :dead",
+            "reason = :reason",
+            "dead_lettered_at = :now",
+            "finished_at = :now",
+            "#bucket = :bucket",
+            "#key = :key",
+            "version_id = :version",
+            "expires_at = :expires",
+            "first_seen_at = if_not_exists(first_seen_at, :now)",
+            "attempt = if_not_exists(attempt, :attempts)",
+        ]
+        names = {"#status": "status", "#bucket": "bucket", "#key": "key"}
+        if route:
+            sets.append("#route = if_not_exists(#route, :route)")
+            names["#route"] = "route"
+            values[":route"] = route
+        if receive_count is not None:
+            sets.append("receive_count = :attempts")
+        if message_id:
+            sets.append("message_id = :message_id")
+            values[":message_id"] = message_id
         try:
             with translate_errors(f"UpdateItem {self.table} (dead-lettered)"):
                 self.dynamodb.client.update_item(
                     TableName=self.table,
                     Key={"ledger_id": {"S": ref.ledger_id}},
-                    UpdateExpression=(
-                        "SET #status = :failed, reason = :reason, dead_lettered_at = :now,"
-                        " finished_at = :now, #bucket = :bucket, #key = :key,"
-                        " version_id = :version, expires_at = :expires,"
-                        " first_seen_at = if_not_exists(first_seen_at, :now) REMOVE lease_until"
-                    ),
+                    UpdateExpression="SET " + ", ".join(sets) + " REMOVE lease_until",
                     ConditionExpression=(
                         "attribute_not_exists(ledger_id) OR NOT #status IN (:loaded, :rejected)"
                     ),
-                    ExpressionAttributeNames={
-                        "#status": "status",
-                        "#bucket": "bucket",
-                        "#key": "key",
-                    },
+                    ExpressionAttributeNames=names,
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
                 )
         except Transient as err:
@@ -355,13 +386,22 @@ class Ledger:
         return True
 
     def record_bad_message(
-        self, ledger_id: str, message_id: str | None, reason: str, excerpt: str
+        self,
+        ledger_id: str,
+        message_id: str | None,
+        reason: str,
+        excerpt: str,
+        *,
+        status: str = "failed",
     ) -> None:
-        """A message that named no object (unparseable, unsupported event): ``failed``."""
+        """A message that named no object (unparseable, unsupported event): ``failed``.
+
+        The dead-letter consumer records such messages as ``dead_lettered``.
+        """
         now = self.clock()
         item = {
             "ledger_id": ledger_id,
-            "status": "failed",
+            "status": status,
             "reason": _clip(reason),
             "message_id": message_id or "unknown",
             "body_excerpt": _clip(excerpt) or "",

@@ -26,8 +26,14 @@ writes the metadata table does not need ``FERRY_METADATA_TABLE``.
 ``FERRY_DB_SECRET_ARN``        secret JSON with ``username`` and ``password`` (the
                                RDS-managed secret); ``host``/``port``/``dbname`` in it
                                are used when the variables above are unset
-``FERRY_DB_USER``              user for IAM authentication
-``FERRY_DB_SSLROOTCERT``       CA bundle (default ``ferry/csvload/certs/rds-ca-bundle.pem``)
+``FERRY_DB_USER``              the loader role: user for IAM authentication, and the
+                               role the migration creates (default ``ferry_loader``)
+``FERRY_DB_MASTER_SECRET_ARN`` the master user's secret (RDS-managed: ``username`` and
+                               ``password``): read by the migration function only
+``FERRY_DB_LOADER_PASSWORD``   a password the migration sets for the loader role
+                               (servers without IAM authentication: the local stack)
+``FERRY_DB_SSLROOTCERT``       CA bundle (default: the one the build packs,
+                               ``ferry/certs/rds-ca-bundle.pem``)
 ``FERRY_DB_HOSTADDR``          optional IP to connect to (the certificate is still
                                checked against ``FERRY_DB_HOST``)
 =============================  =====================================================
@@ -45,8 +51,10 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_CONFIG = _PACKAGE_ROOT / "ferry_config.json"
 #: The same configuration in the source tree (used when running from a checkout).
 SOURCE_CONFIG = _PACKAGE_ROOT / "config" / "ferry.json"
-#: The RDS CA bundle shipped in the package (see ``csvload/certs/README.md``).
-DEFAULT_CA_BUNDLE = Path(__file__).resolve().parent / "csvload" / "certs" / "rds-ca-bundle.pem"
+#: Where the build packs the RDS CA bundle (see ``ferry_dev.build``): in Lambda,
+#: ``/var/task/ferry/certs/rds-ca-bundle.pem``.
+CA_BUNDLE_IN_PACKAGE = "ferry/certs/rds-ca-bundle.pem"
+DEFAULT_CA_BUNDLE = _PACKAGE_ROOT / CA_BUNDLE_IN_PACKAGE
 
 DB_AUTH_CHOICES = ("secret", "iam")
 
@@ -68,6 +76,8 @@ class DbSettings:
     sslrootcert: Path = DEFAULT_CA_BUNDLE
     region: str | None = None
     hostaddr: str | None = None  # connect to this IP, verify the certificate against host
+    master_secret_arn: str | None = None  # the migration function's login
+    loader_password: str | None = None  # only where IAM authentication is not available
     connect_timeout: int = 10
     application_name: str = "ferry-csvload"
 
@@ -145,6 +155,8 @@ class Settings:
                 sslrootcert=Path(opt("FERRY_DB_SSLROOTCERT") or DEFAULT_CA_BUNDLE),
                 region=opt("AWS_REGION") or opt("AWS_DEFAULT_REGION"),
                 hostaddr=opt("FERRY_DB_HOSTADDR"),
+                master_secret_arn=opt("FERRY_DB_MASTER_SECRET_ARN"),
+                loader_password=opt("FERRY_DB_LOADER_PASSWORD"),
             ),
         )
 

@@ -10,6 +10,11 @@ One zip per function (today: ``processor``) holding
   what the Lambda Python runtime already provides (boto3, botocore and their
   dependencies);
 * the ``ferry`` package (never ``ferry_dev``);
+* ``ferry/certs/rds-ca-bundle.pem`` when a route uses ``csv_postgres``: the CA
+  bundle the loader verifies the database against (:func:`ca_bundle`: the file
+  ``RDS_CA_BUNDLE`` / ``--rds-ca-bundle`` names, else AWS's global RDS bundle
+  downloaded from :data:`RDS_CA_BUNDLE_URL` and checked against
+  :data:`RDS_CA_BUNDLE_SHA256`, else the build stops);
 * ``ferry_config.json``: the processing configuration (``--config``, default
   ``lambda_src/config/ferry.json``), validated (schemas compiled) and packed
   byte for byte, so its SHA-256 is the one Terraform computes from the same
@@ -21,7 +26,9 @@ build machine's interpreter). Wheels are downloaded once into
 ``.cache/lambda-wheels/<platform>`` and installed from there without an index;
 the installed tree is kept in ``.cache/lambda-deps/<arch>-<hash of requirements>``,
 so a second build takes seconds and works offline. Prints each zip's size and SHA-256 (hex,
-and base64 for Terraform's ``source_code_hash``) and writes ``<zip>.sha256`` (base64).
+and base64 for Terraform's ``source_code_hash``) and writes ``<zip>.sha256`` (base64) and
+``<zip>.arch`` (``x86_64`` or ``arm64``: what ``make apply`` compares with the
+function's architecture).
 """
 
 from __future__ import annotations
@@ -32,12 +39,14 @@ import hashlib
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
 import unicodedata
+import urllib.request
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +66,20 @@ RUNTIME_PROVIDED = frozenset(
 )
 
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+#: Lambda's name for each architecture (``<zip>.arch``, the function's ``architectures``).
+LAMBDA_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}
+
+#: AWS's global RDS CA bundle (every commercial region), from the RDS user guide,
+#: "Using SSL/TLS to encrypt a connection to a DB instance": certificate bundles.
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+#: SHA-256 of that bundle as pinned. AWS republishes it when it adds a CA: the
+#: download then fails this check and the build stops, naming RDS_CA_BUNDLE.
+#: Check the new file against AWS's documentation, then update this pin.
+RDS_CA_BUNDLE_SHA256 = "5fa49cac7e6e9202ef85331c6f83377a71339d692d5644c9417a2d81406f0c03"
+#: Where the bundle goes in the zip (``FERRY_DB_SSLROOTCERT``'s default in Lambda).
+CA_BUNDLE_ENTRY = "ferry/certs/rds-ca-bundle.pem"
+#: Routes with this processor connect to PostgreSQL and need the bundle.
+DATABASE_PROCESSORS = frozenset({"csv_postgres"})
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 EXCLUDED_DIRS = {"__pycache__", "bin"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
@@ -235,6 +258,73 @@ def packaged_config(path: Path = CONFIG) -> bytes:
     return data
 
 
+def needs_ca_bundle(config_bytes: bytes) -> bool:
+    """True when a route of the configuration loads into PostgreSQL."""
+    routes = json.loads(config_bytes).get("routes", [])
+    return any(isinstance(r, dict) and r.get("processor") in DATABASE_PROCESSORS for r in routes)
+
+
+def _check_pem(data: bytes, where: str) -> bytes:
+    """``data`` must be one or more PEM CA certificates (what libpq's sslrootcert reads)."""
+    try:
+        text = data.decode("ascii")
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ValueError("no PEM certificate in it")
+        ssl.create_default_context(cadata=text)
+    except (UnicodeDecodeError, ValueError, ssl.SSLError) as err:
+        raise BuildError(f"{where} is not a PEM CA bundle ({err})") from None
+    return data
+
+
+def _download(url: str, timeout: float) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return bytes(response.read())
+
+
+def ca_bundle(
+    path: Path | None = None,
+    *,
+    fetch: Callable[[str, float], bytes] = _download,
+    cache: Path = CACHE / "rds-ca",
+    log: bool = True,
+) -> bytes:
+    """The CA bundle to pack: ``path`` (RDS_CA_BUNDLE), else the pinned download.
+
+    A verified download is kept in ``cache`` (by its SHA-256), so later builds work offline.
+    """
+    if path is not None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as err:
+            raise BuildError(f"RDS_CA_BUNDLE={path}: cannot read it ({err})") from None
+        return _check_pem(data, f"RDS_CA_BUNDLE={path}")
+    cached = cache / f"{RDS_CA_BUNDLE_SHA256}.pem"
+    if cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == RDS_CA_BUNDLE_SHA256:
+        return cached.read_bytes()
+    stop = (
+        "A route uses csv_postgres, so the zip needs the CA bundle of the database's "
+        "certificates. Give it with RDS_CA_BUNDLE=/path/to/bundle.pem (make build "
+        "RDS_CA_BUNDLE=...), for RDS the global bundle from " + RDS_CA_BUNDLE_URL
+    )
+    if log:
+        print(f"downloading the RDS CA bundle from {RDS_CA_BUNDLE_URL} ...", file=sys.stderr)
+    try:
+        data = fetch(RDS_CA_BUNDLE_URL, 20.0)
+    except OSError as err:
+        raise BuildError(f"cannot download the RDS CA bundle ({err}). {stop}.") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != RDS_CA_BUNDLE_SHA256:
+        raise BuildError(
+            f"the downloaded RDS CA bundle has sha256 {actual}, the pinned one is "
+            f"{RDS_CA_BUNDLE_SHA256} (AWS may have published a new bundle: check it, then "
+            f"update RDS_CA_BUNDLE_SHA256 in ferry_dev/build.py). {stop}."
+        )
+    _check_pem(data, RDS_CA_BUNDLE_URL)
+    cache.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(data)
+    return data
+
+
 def _files(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
     """Files under ``root`` as (zip name, path), without caches, bytecode or scripts."""
     for path in sorted(root.rglob("*")):
@@ -266,11 +356,26 @@ def digest(path: Path) -> tuple[str, str]:
 
 
 def build(
-    out: Path, arch: str = "x86_64", *, config: Path = CONFIG, log: bool = True
+    out: Path,
+    arch: str = "x86_64",
+    *,
+    config: Path = CONFIG,
+    rds_ca_bundle: Path | None = None,
+    log: bool = True,
 ) -> list[Artifact]:
-    """Build every function's zip into ``out`` with the configuration at ``config``."""
+    """Build every function's zip into ``out`` with the configuration at ``config``.
+
+    ``rds_ca_bundle``: the CA bundle file to pack (default: ``RDS_CA_BUNDLE``
+    from the environment, else the pinned download); packed only when a route
+    uses the database.
+    """
+    platforms(arch)  # refuses an unknown architecture before anything else
+    lambda_arch = LAMBDA_ARCH[ARCHES[arch]]
     config_bytes = packaged_config(config)
     config_sha256 = hashlib.sha256(config_bytes).hexdigest()
+    if rds_ca_bundle is None and os.environ.get("RDS_CA_BUNDLE", "").strip():
+        rds_ca_bundle = Path(os.environ["RDS_CA_BUNDLE"].strip())
+    bundle = ca_bundle(rds_ca_bundle, log=log) if needs_ca_bundle(config_bytes) else None
     artifacts = []
     deps = dependencies(arch, log=log)
     dependency_entries = [
@@ -281,14 +386,19 @@ def build(
         taken = {name for name, _ in entries}
         for package in packages:
             for name, path in _files(LAMBDA_SRC / package, prefix=f"{package}/"):
+                if name == CA_BUNDLE_ENTRY:
+                    continue  # only the bundle the build chose is packed
                 if name in taken:
                     raise BuildError(f"{name} is both a dependency and part of {package}")
                 entries.append((name, path.read_bytes()))
         entries.append(("ferry_config.json", config_bytes))
+        if bundle is not None:
+            entries.append((CA_BUNDLE_ENTRY, bundle))
         zip_path = out / f"{function}.zip"
         write_zip(zip_path, entries)
         hex_digest, b64_digest = digest(zip_path)
         (out / f"{function}.zip.sha256").write_text(b64_digest + "\n")
+        (out / f"{function}.zip.arch").write_text(lambda_arch + "\n")
         artifacts.append(
             Artifact(
                 function,
@@ -312,9 +422,16 @@ def main(argv: list[str] | None = None) -> int:
         default=CONFIG,
         help="processing configuration packed as ferry_config.json (default: %(default)s)",
     )
+    parser.add_argument(
+        "--rds-ca-bundle",
+        type=Path,
+        default=None,
+        help="CA bundle to pack for PostgreSQL TLS (default: RDS_CA_BUNDLE, else the pinned"
+        " download of AWS's global RDS bundle)",
+    )
     args = parser.parse_args(argv)
     try:
-        artifacts = build(args.out, args.arch, config=args.config)
+        artifacts = build(args.out, args.arch, config=args.config, rds_ca_bundle=args.rds_ca_bundle)
     except BuildError as err:
         print(f"build failed: {err}", file=sys.stderr)
         return 1
@@ -324,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  sha256 {a.sha256_hex}")
         print(f"  base64 {a.sha256_b64}  (source_code_hash; also in {shown}.sha256)")
         print(f"  config {args.config}  sha256 {a.config_sha256}  (FERRY_CONFIG_SHA256)")
+        print(f"  arch   {LAMBDA_ARCH[ARCHES[args.arch]]}  (in {shown}.arch)")
     return 0
 
 

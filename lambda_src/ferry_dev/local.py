@@ -4,14 +4,23 @@
 
 1. starts a moto server and a PostgreSQL server (TLS, its own CA) in the
    background; ports, PIDs and logs live in the state directory ``.local/``;
-2. applies ``environments/local`` (the same modules as dev, with the switches
-   the emulator needs) against the moto server;
-3. writes the PostgreSQL credentials into the stack's Secrets Manager secret
-   (RDS-managed shape) and runs the dataset migrations;
-4. starts the workers: processes that poll the ingest queue and run the real
-   handler in-process with Lambda's SQS semantics (:mod:`ferry_dev.worker`),
-   one of them also recording dead-lettered messages in the ledger;
-5. uploads the sample set, shows progress, prints the summary table and
+2. builds the zip into ``.local/build`` with the server's own CA as
+   ``RDS_CA_BUNDLE`` (the build's code path) and applies ``environments/local``
+   (the same modules as dev, with the switches the emulator needs) against the
+   moto server;
+3. runs the migration function's code (``ferry.migrate_handler``) with the
+   server's superuser in the stack's Secrets Manager secret (RDS-managed
+   shape): datasets' tables, and the loader role ``ferry_loader`` with a
+   password of its own (the emulator issues no RDS IAM tokens); the secret then
+   holds the loader's login, which is what the processors use;
+4. switches moto's IAM enforcement on (:meth:`Stack.setup_iam`): from then on
+   the stack's own calls use an operator user, and each worker runs with the
+   credentials of its function's role (``sts:AssumeRole`` on the emulator);
+5. starts the workers: processes that poll a queue and run the real handler
+   in-process with Lambda's SQS semantics (:mod:`ferry_dev.worker`): the
+   processor on the ingest queue, the dead-letter consumer
+   (``ferry.deadletter.handler``) on the DLQ;
+6. uploads the sample set, shows progress, prints the summary table and
    leaves everything running.
 
 ``down`` stops everything by PID, ``status`` shows what runs, ``samples``
@@ -25,6 +34,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -38,15 +48,21 @@ from typing import Any
 from ferry_dev import terraform as tf
 from ferry_dev.report import print_summary, print_table, queue_depth, say
 from ferry_dev.samples import build_samples, upload, wait_terminal
-from ferry_dev.services import MotoServer, PostgresServer, ServiceError, free_port
+from ferry_dev.services import MotoServer, PostgresServer, ServiceError, free_port, set_auth
 
 REPO = tf.REPO
 ENV_DIR = REPO / "environments" / "local"
 DEFAULT_STATE_DIR = REPO / ".local"
 SOURCE_CONFIG = REPO / "lambda_src" / "config" / "ferry.json"
-PACKAGE = REPO / "build" / "processor.zip"
 REGION = "eu-west-1"
 HANDLER = "ferry.handler.handler"
+DEADLETTER_HANDLER = "ferry.deadletter.handler"
+#: The PostgreSQL role the processors log in as (created by the migration).
+LOADER = "ferry_loader"
+#: The IAM user the stack's own calls (uploads, reports, tests) use once IAM is enforced.
+OPERATOR = "ferry-local-operator"
+#: The moto server's process marker (its command line).
+MOTO_MARKER = "motoserver"
 
 #: Fake credentials: the emulator accepts any; these never leave the machine.
 LOCAL_AWS_ENV = {
@@ -115,6 +131,7 @@ class Stack:
     state: dict[str, Any] = field(default_factory=dict)
     verbose: bool = True
     moto_env: dict[str, str] = field(default_factory=dict)  # extra settings of the emulator
+    enforce_iam: bool = True  # moto checks every call against IAM once the stack is set up
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).resolve()
@@ -140,8 +157,12 @@ class Stack:
         return self.state_dir / "ferry.json"
 
     @property
-    def worker_config(self) -> Path:
-        return self.state_dir / "worker.json"
+    def package(self) -> Path:
+        """The zip Terraform is given: built for the local stack, with the local CA."""
+        return self.state_dir / "build" / "processor.zip"
+
+    def worker_config(self, function: str) -> Path:
+        return self.state_dir / f"worker-{function}.json"
 
     def save(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +181,7 @@ class Stack:
         return f"http://127.0.0.1:{self.state['moto']['port']}"
 
     def moto_running(self) -> bool:
-        return pid_alive(self.state.get("moto", {}).get("pid"), "moto.server")
+        return pid_alive(self.state.get("moto", {}).get("pid"), MOTO_MARKER)
 
     def postgres(self) -> PostgresServer:
         pg = self.state["postgres"]
@@ -270,8 +291,8 @@ class Stack:
 
     def apply(self) -> dict[str, Any]:
         """Init and apply environments/local against the emulator; returns its outputs."""
-        if not PACKAGE.exists():
-            raise LocalError(f"{PACKAGE} is missing: run `make build` first (make local does)")
+        if not self.package.exists():
+            self.build_package()
         (_plugin_cache()).mkdir(parents=True, exist_ok=True)
         init = ["init", "-no-color", "-input=false", f"-backend-config=path={self.tf_state}"]
         if (ENV_DIR / ".terraform.lock.hcl").exists():
@@ -284,7 +305,7 @@ class Stack:
                     "endpoint": self.endpoint,
                     "region": REGION,
                     "database": {"host": "localhost", "port": self.state["postgres"]["port"]},
-                    "package_path": str(PACKAGE),
+                    "package_path": str(self.package),
                     # The file the workers load (FERRY_CONFIG_PATH): Terraform derives
                     # the queue's filters and FERRY_CONFIG_SHA256 from the same bytes.
                     "processing_config_path": str(self.config_path),
@@ -312,7 +333,7 @@ class Stack:
             check=True,
             timeout=300,
         )
-        outputs = {k: v["value"] for k, v in json.loads(out.stdout).items()}
+        outputs = flatten_outputs(json.loads(out.stdout))
         self.state["outputs"] = outputs
         self.state["apply_seconds"] = round(time.monotonic() - started, 1)
         self.save()
@@ -327,28 +348,59 @@ class Stack:
             raise LocalError("the local stack has not been applied: run `make local`")
         return self.state["outputs"]
 
+    def _credentials_env(self, name: str | None) -> dict[str, str]:
+        """Credentials: the assumed role ``name``'s, else the operator's, else the set-up ones."""
+        creds = self.state.get("credentials", {}).get(name or "") or self.state.get("operator")
+        if not creds:
+            return dict(LOCAL_AWS_ENV)
+        env = {
+            **LOCAL_AWS_ENV,
+            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        }
+        if creds.get("SessionToken"):
+            env["AWS_SESSION_TOKEN"] = creds["SessionToken"]
+        return env
+
     def aws_env(self) -> dict[str, str]:
-        return {**LOCAL_AWS_ENV, "AWS_ENDPOINT_URL": self.endpoint}
+        """The operator's environment (uploads, reports, tests)."""
+        return {**self._credentials_env(None), "AWS_ENDPOINT_URL": self.endpoint}
 
     def function_env(self) -> dict[str, str]:
-        """What the processors see: the pipeline's function environment plus the local bits."""
+        """What the processors see: the pipeline's function environment, the role's credentials."""
         env = {
-            **self.aws_env(),
+            **self._credentials_env("processor"),
+            "AWS_ENDPOINT_URL": self.endpoint,
             **self.outputs["function_environment"],
             "FERRY_DB_SSLROOTCERT": str(self.pg_dir / "tls" / "ca.crt"),
             "FERRY_CONFIG_PATH": str(self.config_path),
             "AWS_LAMBDA_FUNCTION_NAME": "ferry-local-processor",
-            "FERRY_LOCAL_QUEUE_ARN": self.outputs["queue_arn"],
-            "FERRY_LOCAL_MAX_RECEIVE_COUNT": str(self.max_receive_count()),
         }
         return env
 
-    def client(self, service: str) -> Any:
+    def deadletter_env(self) -> dict[str, str]:
+        """The dead-letter consumer's environment (the contract's four settings)."""
+        fn = self.outputs["function_environment"]
+        return {
+            **self._credentials_env("deadletter"),
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "FERRY_LEDGER_TABLE": fn["FERRY_LEDGER_TABLE"],
+            "FERRY_LOG_LEVEL": fn.get("FERRY_LOG_LEVEL", "INFO"),
+            "FERRY_METRICS_NAMESPACE": fn.get("FERRY_METRICS_NAMESPACE", "Ferry"),
+            "FERRY_ROLE": "deadletter",
+            "FERRY_CONFIG_PATH": str(self.config_path),
+            "AWS_LAMBDA_FUNCTION_NAME": "ferry-local-deadletter",
+        }
+
+    def client(self, service: str, role: str | None = None) -> Any:
+        """A client as the operator, or as function ``role`` (processor, deadletter)."""
         import boto3
 
+        env = self._credentials_env(role)
         return boto3.session.Session(
-            aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
             region_name=REGION,
         ).client(service, endpoint_url=self.endpoint)
 
@@ -374,19 +426,57 @@ class Stack:
         self.config_path.write_text(json.dumps(config, indent=2))
         return self.config_path
 
-    def store_database_secret(self) -> None:
-        """Put the PostgreSQL credentials into the stack's secret, as RDS does for a master user."""
-        pg = self.postgres()
+    def build_package(self) -> Path:
+        """The zip for Terraform, with the local server's CA packed (RDS_CA_BUNDLE's code path)."""
+        from ferry_dev import build
+
+        ca = self.pg_dir / "tls" / "ca.crt"
+        try:
+            build.build(self.package.parent, "x86_64", config=self.config_path, rds_ca_bundle=ca)
+        except build.BuildError as err:
+            raise LocalError(f"building the zip failed: {err}") from err
+        return self.package
+
+    def _put_secret(self, username: str, password: str) -> None:
         self.client("secretsmanager").put_secret_value(
             SecretId=self.outputs["database_secret_arn"],
-            SecretString=json.dumps({"username": pg.user, "password": pg.password}),
+            SecretString=json.dumps({"username": username, "password": password}),
         )
 
     def migrate(self) -> None:
-        """Create the datasets' tables (the same command a deployment runs against RDS)."""
+        """The migration function's code, as the master user; then the processors' login.
+
+        The secret first holds the server's superuser (as RDS's master secret
+        does), the migration creates ``ferry_loader`` with a password of its own
+        (``FERRY_DB_LOADER_PASSWORD``: the emulator issues no RDS IAM tokens),
+        and the secret then holds that login, which is what the processors use.
+        """
+        pg = self.postgres()
+        loader_password = self.state.setdefault("loader_password", secrets.token_urlsafe(24))
+        self.save()
+        self._put_secret(pg.user, pg.password)
+        import hashlib
+
+        event = {
+            "action": "migrate",
+            "config_sha256": hashlib.sha256(self.config_path.read_bytes()).hexdigest(),
+        }
+        env = {
+            **os.environ,
+            **self.function_env(),
+            **self.aws_env(),
+            "FERRY_DB_MASTER_SECRET_ARN": self.outputs["database_secret_arn"],
+            "FERRY_DB_USER": LOADER,
+            "FERRY_DB_LOADER_PASSWORD": loader_password,
+            "PYTHONPATH": str(REPO / "lambda_src"),
+        }
+        code = (
+            "import json, sys; from ferry.migrate_handler import handler; "
+            "print(json.dumps(handler(json.loads(sys.argv[1]), None)))"
+        )
         proc = subprocess.run(
-            [sys.executable, "-m", "ferry.csvload.migrate", "--config", str(self.config_path)],
-            env={**os.environ, **self.function_env(), "PYTHONPATH": str(REPO / "lambda_src")},
+            [sys.executable, "-c", code, json.dumps(event)],
+            env=env,
             capture_output=True,
             text=True,
             timeout=300,
@@ -394,37 +484,137 @@ class Stack:
         (self.state_dir / "migrate.log").write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
             raise LocalError(f"migrations failed:\n{(proc.stderr or proc.stdout).strip()}")
-        self._say("dataset migrations applied")
+        self._put_secret(LOADER, loader_password)
+        self._say(f"dataset migrations applied; processors log in as {LOADER}")
+
+    # --- IAM -----------------------------------------------------------------------------
+
+    def role_arns(self) -> dict[str, str | None]:
+        """Execution roles Terraform created on the emulator (None: not created)."""
+        out = self.outputs
+        return {
+            "processor": out.get("role_arn"),
+            "deadletter": out.get("deadletter_role_arn"),
+        }
+
+    def setup_iam(self) -> None:
+        """Assume each function's role, create the operator, then enforce IAM on every call."""
+        self.relax_iam()  # set-up runs with the set-up credentials, unchecked
+        roles = self.role_arns()
+        if not self.enforce_iam or not roles["processor"]:
+            reason = (
+                "switched off"
+                if not self.enforce_iam
+                else "environments/local created no processor role (role_arn is null)"
+            )
+            self.state["iam"] = {"enforced": False, "reason": reason}
+            self.save()
+            self._say(f"IAM not enforced: {reason}")
+            return
+        iam = self.client("iam")
+        if OPERATOR not in [u["UserName"] for u in iam.list_users()["Users"]]:
+            iam.create_user(UserName=OPERATOR)
+            iam.put_user_policy(
+                UserName=OPERATOR,
+                PolicyName="operator",
+                PolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                    }
+                ),
+            )
+        for old in iam.list_access_keys(UserName=OPERATOR)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=OPERATOR, AccessKeyId=old["AccessKeyId"])
+        key = iam.create_access_key(UserName=OPERATOR)["AccessKey"]
+        sts = self.client("sts")
+        credentials = {}
+        for name, arn in roles.items():
+            if arn:
+                credentials[name] = sts.assume_role(
+                    RoleArn=arn, RoleSessionName=f"ferry-local-{name}"
+                )["Credentials"]
+        self.state["operator"] = {
+            "AccessKeyId": key["AccessKeyId"],
+            "SecretAccessKey": key["SecretAccessKey"],
+        }
+        self.state["credentials"] = {
+            n: {k: c[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+            for n, c in credentials.items()
+        }
+        set_auth(self.endpoint, 0)
+        self.state["iam"] = {"enforced": True, "roles": roles}
+        self.save()
+        missing = [n for n, arn in roles.items() if not arn]
+        self._say(
+            "IAM enforced: workers run with their roles' credentials"
+            + (f" ({', '.join(missing)} has no role: runs as the operator)" if missing else "")
+        )
+
+    def relax_iam(self) -> None:
+        """Stop enforcing (before Terraform runs again); :meth:`setup_iam` switches it back on."""
+        if self.moto_running():
+            set_auth(self.endpoint, float("inf"))
+        for name in ("iam", "operator", "credentials"):
+            self.state.pop(name, None)
+        self.save()
 
     # --- workers -------------------------------------------------------------------------
 
+    def _write_worker(
+        self, function: str, handler: str, env: dict[str, str], source: dict[str, Any]
+    ) -> Path:
+        path = self.worker_config(function)
+        path.write_text(
+            json.dumps({"environment": env, "handler": handler, "event_source": source}, indent=2)
+        )
+        path.chmod(0o600)
+        return path
+
     def start_workers(self, count: int = 2, *, batch_size: int = 10) -> list[int]:
+        """``count`` processor workers on the ingest queue, one dead-letter consumer on the DLQ."""
         self.stop_workers()
         outputs = self.outputs
-        self.worker_config.write_text(
-            json.dumps(
+        timeout = float(outputs["function_timeout_seconds"])
+        dlq_arn = (
+            outputs.get("dlq_arn")
+            or self.client("sqs").get_queue_attributes(
+                QueueUrl=outputs["dlq_url"], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+        )
+        configs = [
+            self._write_worker(
+                "processor",
+                HANDLER,
+                self.function_env(),
                 {
-                    "environment": self.function_env(),
-                    "handler": HANDLER,
-                    "dlq_url": outputs["dlq_url"],
-                    "event_source": {
-                        "queue_url": outputs["queue_url"],
-                        "queue_arn": outputs["queue_arn"],
-                        "function_name": "ferry-local-processor",
-                        "batch_size": batch_size,
-                        "function_timeout": float(outputs["function_timeout_seconds"]),
-                        "region": REGION,
-                    },
+                    "queue_url": outputs["queue_url"],
+                    "queue_arn": outputs["queue_arn"],
+                    "function_name": "ferry-local-processor",
+                    "batch_size": batch_size,
+                    "function_timeout": timeout,
+                    "region": REGION,
                 },
-                indent=2,
+            )
+        ] * count
+        configs.append(
+            self._write_worker(
+                "deadletter",
+                DEADLETTER_HANDLER,
+                self.deadletter_env(),
+                {
+                    "queue_url": outputs["dlq_url"],
+                    "queue_arn": dlq_arn,
+                    "function_name": "ferry-local-deadletter",
+                    "batch_size": 10,
+                    "function_timeout": timeout,
+                    "region": REGION,
+                },
             )
         )
-        self.worker_config.chmod(0o600)
         pids = []
-        for n in range(count):
-            args = [sys.executable, "-m", "ferry_dev.worker", "--config", str(self.worker_config)]
-            if n == 0:
-                args.append("--watch-dlq")
+        for n, config in enumerate(configs):
+            args = [sys.executable, "-m", "ferry_dev.worker", "--config", str(config)]
             log = open(self.state_dir / f"worker-{n}.log", "ab")  # noqa: SIM115
             proc = subprocess.Popen(
                 args,
@@ -438,7 +628,10 @@ class Stack:
             pids.append(proc.pid)
         self.state["workers"] = pids
         self.save()
-        self._say(f"{count} workers polling the ingest queue (pids {', '.join(map(str, pids))})")
+        self._say(
+            f"{count} workers polling the ingest queue, 1 on the dead-letter queue"
+            f" (pids {', '.join(map(str, pids))})"
+        )
         return pids
 
     def stop_workers(self) -> None:
@@ -457,11 +650,13 @@ class Stack:
             # The emulator's memory is gone: so is everything the old state describes.
             self.down(quiet=True)
         self.start_moto()
+        self.relax_iam()  # Terraform and the set-up below run before enforcement
         self.start_postgres()
         self.write_config()
+        self.build_package()
         self.apply()
-        self.store_database_secret()
         self.migrate()
+        self.setup_iam()
         if workers:
             self.start_workers(workers)
 
@@ -475,7 +670,7 @@ class Stack:
             self.stop_postgres()
             stopped.append(f"PostgreSQL {pid}")
         moto = self.state.get("moto", {})
-        if moto and stop_pid(moto["pid"], "moto.server", group=True):
+        if moto and stop_pid(moto["pid"], MOTO_MARKER, group=True):
             stopped.append(f"moto server {moto['pid']}")
         # Terraform state describes the emulator's memory, which is gone now.
         for path in (self.tf_state, self.tf_state.with_suffix(".tfstate.backup")):
@@ -531,6 +726,19 @@ _DROPPED_CONNECTION = (
     "connection reset by peer",
     "EOF",
 )
+
+
+def flatten_outputs(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``terraform output -json`` as name -> value; the ``ferry`` output's keys at the top.
+
+    Environments expose the composition's outputs as one object, ``ferry``; a
+    root's own outputs of the same name win.
+    """
+    values = {k: v["value"] if isinstance(v, dict) and "value" in v else v for k, v in raw.items()}
+    composition = values.get("ferry")
+    if isinstance(composition, dict):
+        return {**composition, **{k: v for k, v in values.items() if k != "ferry"}}
+    return values
 
 
 def _plugin_cache() -> Path:

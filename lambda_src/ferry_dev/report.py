@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ferry_dev.uploads import Upload, resolve
+from ferry_dev.uploads import DEAD, TERMINAL, Upload, resolve
 
 if TYPE_CHECKING:
     from ferry_dev.services import PostgresServer
@@ -243,7 +243,7 @@ def totals(stack: StackView, items: list[dict[str, Any]]) -> Totals:
     return Totals(
         files=len(items),
         by_status=by_status,
-        unfinished=sum(1 for s in statuses if s not in ("loaded", "rejected", "failed")),
+        unfinished=sum(1 for s in statuses if s not in TERMINAL),
         loaded=sum(loaded_count(i) for i in items if i.get("status") == "loaded"),
         rejects=sum(reject_count(i) for i in items),
         latency_median=latencies[len(latencies) // 2] if latencies else None,
@@ -306,7 +306,7 @@ def print_summary(
             (
                 upload.sample.name if upload else "",
                 _short(key, 48),
-                status if status != "failed" else "dead-lettered",
+                status if status not in DEAD else "dead-lettered",
                 str(loaded_count(item)) if status != "missing" else "-",
                 str(reject_count(item)) if status != "missing" else "-",
                 _short(outputs[-1], 60) if outputs else _short(str(item.get("reason") or "-"), 60),
@@ -325,7 +325,7 @@ def print_summary(
     say(
         f"files: {t.files}  loaded {t.by_status.get('loaded', 0)}"
         f"  rejected {t.by_status.get('rejected', 0)}"
-        f"  dead-lettered {t.by_status.get('failed', 0)}  not finished {t.unfinished}"
+        f"  dead-lettered {sum(t.by_status.get(d, 0) for d in DEAD)}  not finished {t.unfinished}"
     )
     latency = (
         f"; latency median {t.latency_median:.2f}s, max {t.latency_max:.2f}s"

@@ -16,7 +16,7 @@ import zlib
 from typing import Any
 
 from ferry_dev.report import StackView, ledger_items, queue_depth, say
-from ferry_dev.uploads import TERMINAL, Sample, Upload, resolve
+from ferry_dev.uploads import DEAD, TERMINAL, Sample, Upload, resolve
 
 
 def _route(config: dict[str, Any], processor: str) -> dict[str, Any]:
@@ -309,7 +309,7 @@ def wait_terminal(
             line = (
                 f"{done}/{len(uploads)} done: "
                 f"{statuses.count('loaded')} loaded, {statuses.count('rejected')} rejected, "
-                f"{statuses.count('failed')} dead-lettered;"
+                f"{sum(statuses.count(d) for d in DEAD)} dead-lettered;"
                 f" queue {waiting} waiting, {in_flight} in flight"
             )
             if line != last:

@@ -3,7 +3,8 @@
 * :class:`PostgresServer`: ``initdb`` + ``pg_ctl`` in a folder of its own,
   listening on a unix socket and a free loopback port, with TLS from a CA that
   is created on the spot (so clients can use ``sslmode=verify-full``).
-* :class:`MotoServer`: ``python -m moto.server`` on a free loopback port.
+* :class:`MotoServer`: moto's server (through :mod:`ferry_dev.motoserver`, which
+  adds resource-level IAM checks) on a free loopback port.
 
 Both are plain objects with ``start()`` / ``stop()`` and context-manager
 support; nothing here listens on anything but 127.0.0.1 or a unix socket.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -316,7 +318,10 @@ class PostgresServer:
 
 @dataclass
 class MotoServer:
-    """``moto.server`` in a child process on 127.0.0.1:<free port>."""
+    """moto's server in a child process on 127.0.0.1:<free port>.
+
+    IAM is not enforced until :meth:`enforce_iam` (moto's ``reset-auth``).
+    """
 
     port: int = 0
     log_file: Path | None = None
@@ -330,10 +335,25 @@ class MotoServer:
     def start(self, timeout: float = 60.0) -> MotoServer:
         if not self.port:
             self.port = free_port()
-        env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **self.env}
+        package_root = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        env = {
+            **os.environ,
+            "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+            "PYTHONPATH": path,
+            **self.env,
+        }
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "ferry_dev.motoserver",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -357,6 +377,10 @@ class MotoServer:
         with urllib.request.urlopen(req, timeout=30):
             pass
 
+    def enforce_iam(self, after: float = 0) -> None:
+        """Check every request against IAM after ``after`` more requests (``inf``: never)."""
+        set_auth(self.endpoint_url, after)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -371,6 +395,18 @@ class MotoServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def set_auth(endpoint_url: str, after: float) -> float:
+    """moto's ``reset-auth``: authenticate requests after ``after`` more; returns the old count."""
+    req = urllib.request.Request(
+        f"{endpoint_url}/moto-api/reset-auth",
+        data=str(after).encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},  # a form body would be parsed away
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return float(json.loads(resp.read())["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"])
 
 
 def _run(cmd: list[str], what: str, log: Path | None = None, user: str | None = None) -> None:

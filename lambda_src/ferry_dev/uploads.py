@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Ledger statuses after which nothing more happens to a file.
-TERMINAL = ("loaded", "rejected", "failed")
+TERMINAL = ("loaded", "rejected", "dead_lettered", "failed")
+#: Statuses that mean "dead-lettered" (``failed``: written by ferry 1.x).
+DEAD = ("dead_lettered", "failed")
 
 
 @dataclass

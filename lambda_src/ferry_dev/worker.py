@@ -17,9 +17,9 @@ handler in-process, with the semantics of an event source mapping that has
   policy moves them to the dead-letter queue (moto implements redrive on
   receive, as SQS does: see ``tests/test_worker.py``).
 
-:class:`DeadLetterWatcher` reads the dead-letter queue and reports each message
-once (it keeps them in the queue, hidden, so the queue's depth stays the
-truth about what was dead-lettered).
+The dead-letter queue gets the same event source mapping, with the
+dead-letter consumer ``ferry.deadletter.handler`` (as in AWS): a worker is
+one function's execution environment, with that function's credentials.
 """
 
 from __future__ import annotations
@@ -42,10 +42,6 @@ from typing import Any
 log = logging.getLogger("ferry.local.worker")
 
 Handler = Callable[[dict[str, Any], Any], Any]
-
-# Longest visibility timeout SQS accepts: the watcher hides DLQ messages it has
-# recorded for this long instead of deleting them.
-MAX_VISIBILITY_SECONDS = 43_200
 
 
 @dataclass
@@ -284,61 +280,6 @@ def _names_all(response: Any, ids: list[str]) -> bool:
     return named == set(ids)
 
 
-class DeadLetterWatcher:
-    """Report each message that reaches the dead-letter queue, once.
-
-    Messages are not deleted: each is hidden for :data:`MAX_VISIBILITY_SECONDS`
-    after it is recorded, so the DLQ's depth keeps counting it. ``on_message``
-    must be idempotent (it may see a message again after that window).
-    """
-
-    def __init__(
-        self,
-        sqs: Any,
-        dlq_url: str,
-        on_message: Callable[[dict[str, Any]], None],
-        wait_seconds: int = 2,
-        retry_seconds: int = 5,
-    ) -> None:
-        self.sqs = sqs
-        self.retry_seconds = retry_seconds
-        self.dlq_url = dlq_url
-        self.on_message = on_message
-        self.wait_seconds = wait_seconds
-        self.recorded = 0
-
-    def poll_once(self) -> int:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.dlq_url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=self.wait_seconds,
-            VisibilityTimeout=MAX_VISIBILITY_SECONDS,
-            AttributeNames=["All"],
-        ).get("Messages", [])
-        done = 0
-        for m in messages:
-            try:
-                self.on_message(m)
-                done += 1
-            except Exception:
-                log.exception("recording dead-lettered message %s failed", m.get("MessageId"))
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.dlq_url,
-                    ReceiptHandle=m["ReceiptHandle"],
-                    VisibilityTimeout=self.retry_seconds,
-                )
-        self.recorded += done
-        return done
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.poll_once()
-            except Exception:
-                log.exception("polling the dead-letter queue failed; retrying in 1s")
-                stop.wait(1.0)
-
-
 def load_handler(spec: str) -> Handler:
     """``package.module.function`` → the function (Lambda's handler string)."""
     module_name, _, attr = spec.rpartition(".")
@@ -348,13 +289,10 @@ def load_handler(spec: str) -> Handler:
 
 
 def _main(argv: list[str]) -> int:
-    """Run one execution environment: the queue poller (and optionally the DLQ watcher)."""
+    """Run one execution environment: a queue poller calling one handler."""
     parser = argparse.ArgumentParser(prog="python -m ferry_dev.worker", description=__doc__)
     parser.add_argument(
         "--config", required=True, type=Path, help="worker JSON written by ferry_dev.local"
-    )
-    parser.add_argument(
-        "--watch-dlq", action="store_true", help="also record dead-lettered messages"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -370,22 +308,8 @@ def _main(argv: list[str]) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    threads: list[threading.Thread] = []
-    if args.watch_dlq:
-        from ferry_dev.deadletter import record_dead_letter
-
-        watcher = DeadLetterWatcher(
-            boto3.client("sqs", endpoint_url=cfg["environment"]["AWS_ENDPOINT_URL"]),
-            cfg["dlq_url"],
-            record_dead_letter,
-        )
-        threads.append(threading.Thread(target=watcher.run, args=(stop,), name="dlq", daemon=True))
-    for t in threads:
-        t.start()
-    log.info("polling %s (batch %d)", source.queue_url, source.batch_size)
+    log.info("polling %s (batch %d) for %s", source.queue_url, source.batch_size, cfg["handler"])
     SqsEventSource(sqs, source, handler).run(stop)
-    for t in threads:
-        t.join(timeout=source.wait_seconds + 5)
     return 0
 
 

@@ -58,7 +58,9 @@ def test_command_line(postgres: PostgresServer, pg_conn: psycopg.Connection) -> 
     for _ in range(2):
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "migrated: ferry.loads, sales.orders"
+        assert (
+            done.stdout.strip() == "migrated: ferry.loads, sales.orders; loader role ferry_loader"
+        )
     row = pg_conn.execute("SELECT to_regclass('sales.orders') IS NOT NULL").fetchone()
     assert row == (True,)
     bad = subprocess.run(

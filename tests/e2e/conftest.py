@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from ferry_dev.local import PACKAGE, REPO, Stack, environment
+from ferry_dev.local import REPO, Stack, environment
 from ferry_dev.services import ServiceError, find_pg_bin
 from ferry_dev.worker import EventSource, SqsEventSource
 from tests.conftest import missing
@@ -38,10 +38,6 @@ def local_stack(terraform_ready: str) -> Iterator[Stack]:
         find_pg_bin("pg_ctl")
     except ServiceError as err:
         missing(str(err))
-    if not PACKAGE.exists():
-        from ferry_dev import build
-
-        build.build(PACKAGE.parent, "x86_64")
     # Tests purge the queues between them; SQS (and moto by default) allow one
     # purge a minute per queue.
     # Under the repository, not pytest's private tmp: PostgreSQL runs as its own
@@ -123,6 +119,16 @@ def new_runtime() -> Any:
     return Runtime.from_env()
 
 
+def deadletter_handler(stack: Stack) -> Callable[[dict[str, Any], Any], Any]:
+    """The dead-letter consumer in-process, with its own environment and credentials."""
+    from ferry import deadletter
+
+    with environment(stack.deadletter_env()):
+        consumer = deadletter.Consumer.from_env()
+        _ = consumer.ledger.dynamodb.client  # made now: with the consumer's credentials
+    return lambda event, context: deadletter.handle(event, context, consumer)
+
+
 def environment_handler(runtime: Any | None = None) -> Callable[[dict[str, Any], Any], Any]:
     from ferry.flow import handle
 
@@ -137,16 +143,19 @@ def pollers(
     *,
     visibility_timeout: int | None = None,
     batch_size: int = 10,
+    queue: str = "queue_url",
+    role: str = "processor",
 ) -> Iterator[list[SqsEventSource]]:
-    """Run one in-process poller thread per handler on the ingest queue."""
+    """Run one in-process poller thread per handler on a queue, with the function role's SQS."""
     out = stack.outputs
     stop = threading.Event()
+    arn = out["queue_arn"] if queue == "queue_url" else dlq_arn(stack)
     sources = [
         SqsEventSource(
-            stack.client("sqs"),
+            stack.client("sqs", role),
             EventSource(
-                queue_url=out["queue_url"],
-                queue_arn=out["queue_arn"],
+                queue_url=out[queue],
+                queue_arn=arn,
                 batch_size=batch_size,
                 wait_seconds=1,
                 function_timeout=float(out["function_timeout_seconds"]),

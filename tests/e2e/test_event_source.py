@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from ferry_dev.worker import (
-    DeadLetterWatcher,
     EventSource,
     LambdaContext,
     SqsEventSource,
@@ -214,33 +213,6 @@ def test_redrive_to_the_dlq_after_max_receive_count(aws):
     assert poison_deliveries == 2  # maxReceiveCount, never more
     assert _depth(sqs, url) == 0
     assert _depth(sqs, dlq_url) == 1
-
-    seen: list[str] = []
-    watcher = DeadLetterWatcher(sqs, dlq_url, lambda m: seen.append(m["Body"]), wait_seconds=0)
-    assert watcher.poll_once() == 1
-    assert watcher.poll_once() == 0  # recorded once, still counted in the DLQ
-    assert seen == ["poison"]
-    assert _depth(sqs, dlq_url) == 1
-
-
-def test_dlq_watcher_retries_a_failed_recording(aws):
-    sqs = aws("sqs")
-    _, _, dlq_url = _queues(sqs)
-    sqs.send_message(QueueUrl=dlq_url, MessageBody="dead")
-    calls: list[str] = []
-
-    def flaky(message: dict[str, Any]) -> None:
-        calls.append(message["Body"])
-        if len(calls) == 1:
-            raise RuntimeError("ledger unavailable")
-
-    watcher = DeadLetterWatcher(sqs, dlq_url, flaky, wait_seconds=0, retry_seconds=1)
-    assert watcher.poll_once() == 0
-    deadline = time.monotonic() + 10
-    while watcher.recorded == 0 and time.monotonic() < deadline:
-        watcher.poll_once()
-        time.sleep(0.5)
-    assert calls == ["dead", "dead"]
 
 
 def test_two_pollers_race_when_visibility_is_shorter_than_processing(aws):

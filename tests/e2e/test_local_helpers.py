@@ -16,7 +16,6 @@ import pytest
 from ferry.config import parse_config
 from ferry.csvload.config import parse_datasets
 from ferry_dev import local, samples
-from ferry_dev.deadletter import reason_for
 from ferry_dev.local import LOCAL_MAX_OBJECT_BYTES, SOURCE_CONFIG, Stack, pid_alive, stop_pid
 from ferry_dev.report import latency_seconds, loaded_count, postgres_tables, reject_count
 
@@ -87,14 +86,15 @@ def test_summary_arithmetic():
     assert latency_seconds({"status": "in_progress"}) is None
 
 
-def test_dead_letter_reason_names_the_deliveries_and_the_last_error(monkeypatch):
-    monkeypatch.setenv("FERRY_LOCAL_MAX_RECEIVE_COUNT", "3")
-    reason = reason_for({}, {"last_error": "database unavailable"})
+def test_dead_letter_reason_names_the_deliveries_and_the_last_error():
+    from ferry.deadletter import reason_for
+
+    reason = reason_for(3, "database unavailable")
     assert (
         reason
-        == "dead-lettered: processing failed on all 3 deliveries; last error: database unavailable"
+        == "dead-lettered: processing failed on 3 deliveries; last error: database unavailable"
     )
-    assert "last error" not in reason_for({}, None)
+    assert "last error" not in reason_for(None, None)
 
 
 def test_local_config_lowers_only_the_size_limits(tmp_path):

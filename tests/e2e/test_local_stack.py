@@ -14,7 +14,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from ferry_dev.deadletter import record_dead_letter
 from ferry_dev.local import LOCAL_MAX_OBJECT_BYTES, Stack
 from ferry_dev.report import (
     all_ledger_items,
@@ -25,9 +24,9 @@ from ferry_dev.report import (
     reject_count,
 )
 from ferry_dev.samples import build_samples, orders_csv, telemetry, upload, wait_terminal
-from ferry_dev.worker import DeadLetterWatcher
 from tests.e2e.conftest import (
     E2E_GROUP,
+    deadletter_handler,
     environment_handler,
     ledger,
     orders_dataset,
@@ -41,7 +40,7 @@ from tests.e2e.conftest import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(E2E_GROUP)]
 
-TERMINAL = {"loaded", "rejected", "failed"}
+TERMINAL = {"loaded", "rejected", "dead_lettered"}
 
 
 def _first_id() -> int:
@@ -271,32 +270,28 @@ def test_poison_file_ends_in_the_dlq_and_the_ledger_says_so(stack: Stack, run_id
     monkeypatch.setattr(original, "run", always_transient)
     set_queue(stack, visibility=1, max_receive=3)
     put(stack, key, json.dumps(telemetry(run_id, 3)).encode())
-    watcher = DeadLetterWatcher(
-        stack.client("sqs"), stack.outputs["dlq_url"], record_dead_letter, wait_seconds=1
-    )
-    stop = threading.Event()
-    thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        with pollers(stack, [environment_handler()], batch_size=1) as (source,):
-            wait_for(
-                lambda: (
-                    (ledger(stack, stack.outputs["bucket_names"]["raw"], key) or {}).get("status")
-                    == "failed"
-                ),
-                60,
-                "the poison file to be dead-lettered",
-            )
-    finally:
-        stop.set()
-        thread.join(timeout=10)
+    with (
+        pollers(stack, [environment_handler()], batch_size=1) as (source,),
+        pollers(stack, [deadletter_handler(stack)], queue="dlq_url", role="deadletter") as (dlq,),
+    ):
+        wait_for(
+            lambda: (
+                (ledger(stack, stack.outputs["bucket_names"]["raw"], key) or {}).get("status")
+                == "dead_lettered"
+                and queue_total(stack, "dlq_url") == 0
+            ),
+            60,
+            "the poison file to be dead-lettered by the DLQ consumer",
+        )
     item = ledger(stack, stack.outputs["bucket_names"]["raw"], key)
     assert item is not None
     assert "dead-lettered" in item["reason"]
     assert "throttled (injected)" in item["reason"]
+    assert item["attempt"] == 3  # the processor's claims
+    assert item["route"] == "telemetry"
     assert source.invocations == 3  # maxReceiveCount deliveries, then the DLQ
+    assert dlq.invocations >= 1
     assert queue_total(stack) == 0
-    assert queue_total(stack, "dlq_url") == 1
     assert "dead_lettered_at" in item
 
 
@@ -369,3 +364,46 @@ def test_visibility_timeout_shorter_than_processing_two_workers_race(stack: Stac
     assert orders_rows(stack, first, first + 119) == 120
     rows = count_postgres_rows(stack, {"sales.orders"})["sales.orders"]
     assert rows >= 120
+
+
+def test_smoke_runs_against_the_local_stack(stack: Stack, capsys: pytest.CaptureFixture[str]):
+    """`make smoke`'s code, against the local stack: every file terminal and as expected."""
+    from ferry_dev import smoke
+
+    stack.start_workers(1)
+    config = json.loads(stack.config_path.read_text())
+    assert smoke.run(stack, config, timeout=150) == []
+    out = capsys.readouterr().out
+    assert "smoke: passed" in out
+    for name in ("valid CSV", "invalid JSON", "PDF document"):
+        assert name in out
+
+
+def _denied(call: Any) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        call()
+    except ClientError as err:
+        status = err.response["ResponseMetadata"].get("HTTPStatusCode")
+        return status == 403 or "AccessDenied" in err.response["Error"].get("Code", "")
+    return False
+
+
+def test_workers_run_with_their_roles_and_moto_enforces_iam(stack: Stack):
+    iam = stack.state.get("iam", {})
+    assert iam.get("enforced"), (
+        f"IAM is not enforced on the local stack: {iam.get('reason')}. environments/local "
+        "must create the processor's (and the dead-letter consumer's) execution role and "
+        "policy on the emulator and expose role_arn / deadletter_role_arn."
+    )
+    out = stack.outputs
+    raw, ledger_table = out["bucket_names"]["raw"], out["table_names"]["ledger"]
+    s3, ddb, sqs = (stack.client(s, "processor") for s in ("s3", "dynamodb", "sqs"))
+    # What the role allows works ...
+    ddb.get_item(TableName=ledger_table, Key={"ledger_id": {"S": "probe"}})
+    # ... and what it does not allow is refused.
+    assert _denied(lambda: s3.put_object(Bucket=raw, Key="probe", Body=b""))
+    assert _denied(lambda: ddb.delete_table(TableName=ledger_table))
+    assert _denied(lambda: sqs.purge_queue(QueueUrl=out["dlq_url"]))
+    assert _denied(lambda: stack.client("iam", "processor").list_users())

@@ -315,12 +315,12 @@ def test_live_lease_is_transient_and_expired_lease_is_reclaimed(stack: Stack) ->
     assert second.attempt == 2
 
 
-def test_dead_lettered_object_is_marked_failed_and_can_be_redriven(stack: Stack) -> None:
+def test_dead_lettered_object_can_be_redriven(stack: Stack) -> None:
     ledger = stack.runtime.ledger
     ref = stack.put("incoming/reports/dlq.json", fixture_bytes("report_seed_001.json"))
     assert ledger.mark_dead_lettered(ref, "maxReceiveCount reached") is True
     item = stack.ledger(ref)
-    assert (item["status"], item["reason"]) == ("failed", "maxReceiveCount reached")
+    assert (item["status"], item["reason"]) == ("dead_lettered", "maxReceiveCount reached")
     # An operator redrives the message: the object is processed after all.
     assert failures(stack.run(stack.event(ref))) == []
     assert stack.ledger(ref)["status"] == "loaded"
@@ -335,7 +335,7 @@ def test_ledger_from_env_uses_the_environment(
     monkeypatch.setenv("FERRY_LEDGER_TABLE", stack.runtime.ledger.table)
     ref = ObjectRef(bucket=stack.raw, key="incoming/x.json", version_id="v1")
     assert ledger_module.from_env().mark_dead_lettered(ref, "dead-lettered by the local stack")
-    assert stack.ledger(ref)["status"] == "failed"
+    assert stack.ledger(ref)["status"] == "dead_lettered"
 
 
 def test_unparseable_message_is_acknowledged_and_ledgered(stack: Stack) -> None:

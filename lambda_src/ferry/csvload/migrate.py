@@ -1,6 +1,9 @@
-"""Create the tables the CSV datasets load into, and ``ferry.loads``. Idempotent.
+"""Create the tables the CSV datasets load into, ``ferry.loads`` and the loader role. Idempotent.
 
-Run once per deployment (``make migrate``), never on every invocation::
+In AWS the migration runs inside the VPC as the function
+``ferry.migrate_handler.handler`` (Terraform invokes it on every apply that
+changes the processing configuration). Against any other server, run it once
+per deployment (``make migrate``), never on every invocation::
 
     python -m ferry.csvload.migrate --config lambda_src/config/ferry.json \\
         --dsn "host=... sslmode=verify-full sslrootcert=..."
@@ -9,6 +12,15 @@ Without ``--dsn`` the connection comes from the same environment the Lambda
 uses (``FERRY_DB_*``, see :mod:`ferry.db`). Every statement is
 ``CREATE ... IF NOT EXISTS``; an existing table is left as it is (a column
 that differs from the specification is reported, not altered).
+
+The loader role (``FERRY_DB_USER``, default ``ferry_loader``) is what the
+processor logs in as: a ``LOGIN`` role that owns nothing, with exactly what a
+load needs (:func:`loader_statements`): ``USAGE`` on ``ferry`` and the dataset
+schemas, ``INSERT`` on the dataset tables (``COPY ... FROM STDIN``), ``SELECT``
+and ``INSERT`` on ``ferry.loads`` (the exactly-once record). It cannot create,
+alter, drop or truncate anything, nor read a table it was not granted. On RDS
+it is granted ``rds_iam`` (IAM database authentication, no password); elsewhere
+a password can be set for it (the local stack does).
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from ferry.csvload.config import Column, Dataset, DatasetError, parse_datasets
+
+DEFAULT_LOADER = "ferry_loader"
 
 LOADS_DDL = """
 CREATE TABLE IF NOT EXISTS ferry.loads (
@@ -85,9 +99,11 @@ def drift(conn: Any, ds: Dataset) -> list[str]:
             problems.append(f"{ds.qualified_table}: column {col.name} is missing")
             continue
         kind, notnull = have[col.name]
-        want = {"int": "integer", "text": f"character varying({col.max_length})"}.get(
-            col.type, col.sql_type
-        )
+        want = {
+            "int": "integer",
+            "text": f"character varying({col.max_length})",
+            "timestamptz": "timestamp with time zone",
+        }.get(col.type, col.sql_type)
         if kind != want:
             problems.append(f"{ds.qualified_table}.{col.name}: is {kind}, the dataset says {want}")
         if notnull == col.nullable:
@@ -114,6 +130,49 @@ def migrate(conn: Any, datasets: Sequence[Dataset]) -> list[str]:
     return warnings
 
 
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def loader_statements(user: str, datasets: Sequence[Dataset]) -> list[str]:
+    """The grants of the loader role (after the role exists). Re-running them is harmless."""
+    role = _ident(user)
+    schemas = sorted({"ferry", *(ds.schema for ds in datasets)})
+    out = [f"GRANT USAGE ON SCHEMA {', '.join(_ident(s) for s in schemas)} TO {role}"]
+    out.append(f"GRANT SELECT, INSERT ON ferry.loads TO {role}")
+    tables = sorted({f"{_ident(ds.schema)}.{_ident(ds.table)}" for ds in datasets})
+    if tables:
+        out.append(f"GRANT INSERT ON {', '.join(tables)} TO {role}")
+    return out
+
+
+def grant_loader(
+    conn: Any, datasets: Sequence[Dataset], user: str = DEFAULT_LOADER, password: str | None = None
+) -> None:
+    """Create the loader role if missing, set its password if given, grant what loads need.
+
+    ``rds_iam`` is granted when that role exists (RDS): the loader then logs in
+    with an IAM authentication token. One transaction, serialised like :func:`migrate`.
+    """
+    from psycopg import sql
+
+    role = sql.Identifier(user)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('ferry.csvload.migrate'))")
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
+        # A new role has no other attribute (NOSUPERUSER, NOCREATEDB, ...); RDS's
+        # master user could not change the superuser-only ones anyway.
+        conn.execute(
+            sql.SQL("{} ROLE {} LOGIN").format(sql.SQL("ALTER" if exists else "CREATE"), role)
+        )
+        if password:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(password)))
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'").fetchone():
+            conn.execute(sql.SQL("GRANT rds_iam TO {}").format(role))
+        for statement in loader_statements(user, datasets):
+            conn.execute(statement)
+
+
 def load_datasets(config_path: Path) -> list[Dataset]:
     data = json.loads(config_path.read_text(encoding="utf-8"))
     return list(parse_datasets(data.get("datasets", {})).values())
@@ -128,19 +187,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True, help="processing configuration")
     parser.add_argument("--dsn", help="libpq connection string (default: FERRY_DB_* environment)")
     parser.add_argument("--print", action="store_true", help="print the SQL, connect to nothing")
+    parser.add_argument(
+        "--loader-user",
+        default=None,
+        help=f"loader role to create and grant (default: FERRY_DB_USER, else {DEFAULT_LOADER})",
+    )
     args = parser.parse_args(argv)
     try:
         datasets = load_datasets(args.config)
     except (OSError, ValueError, DatasetError) as err:
         print(f"error: {args.config}: {err}", file=sys.stderr)
         return 2
+    from ferry.settings import Settings, SettingsError
+
+    loader = args.loader_user or Settings.from_env().db.user or DEFAULT_LOADER
     if args.print:
-        print(";\n\n".join(statements(datasets)) + ";")
+        print(";\n\n".join(statements(datasets) + loader_statements(loader, datasets)) + ";")
         return 0
     import psycopg
 
     from ferry import db
-    from ferry.settings import SettingsError
 
     try:
         conn = psycopg.connect(args.dsn, autocommit=True) if args.dsn else db.connect()
@@ -150,10 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with conn:
         conn.autocommit = True
         warnings = migrate(conn, datasets)
+        grant_loader(conn, datasets, loader)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     names = ", ".join(ds.qualified_table for ds in datasets) or "no datasets"
-    print(f"migrated: ferry.loads, {names}")
+    print(f"migrated: ferry.loads, {names}; loader role {loader}")
     return 0
 
 
