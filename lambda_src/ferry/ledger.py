@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ferry.aws import DynamoDB, translate_errors
+from ferry.aws import DynamoDB, Refused, translate_errors
 from ferry.model import ObjectRef, Outcome, Transient
 
 log = logging.getLogger("ferry.ledger")
@@ -87,7 +87,7 @@ def _clean_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _is_conditional_failure(err: Transient) -> bool:
+def _is_conditional_failure(err: Exception) -> bool:
     cause = err.__cause__
     response = getattr(cause, "response", None)
     return (
@@ -208,7 +208,7 @@ class Ledger:
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
                     ReturnValues="ALL_NEW",
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             if not _is_conditional_failure(err):
                 raise
             current = self.get(ref.ledger_id)
@@ -274,7 +274,7 @@ class Ledger:
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             if not _is_conditional_failure(err):
                 raise
             # Our lease ran out and another invocation reclaimed the object; its
@@ -302,7 +302,7 @@ class Ledger:
                         }
                     ),
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             # Releasing is an optimisation (the lease expires anyway): keep the original error.
             log.warning("could not release the ledger lease: %s", err)
 
@@ -348,7 +348,7 @@ class Ledger:
                     },
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             if _is_conditional_failure(err):
                 return False
             raise
