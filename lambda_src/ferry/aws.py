@@ -360,6 +360,30 @@ def full_jitter(attempt: int, base_ms: int, cap_ms: int) -> float:
     return random.uniform(0, min(cap_ms, base_ms * (2**attempt))) / 1000.0
 
 
+def _serializer() -> Any:
+    """boto3's TypeSerializer, for numbers DynamoDB stores but boto3's context refuses.
+
+    boto3 converts numbers in a 38-digit context that traps rounding, so ``10**40``
+    or ``1.000...0`` (more than 38 digits, but only zeros past the 38th) raise
+    there, though DynamoDB keeps 38 *significant* digits and stores them exactly.
+    Such numbers are written without their trailing zeros (``1E+40``): the same value.
+    """
+    from decimal import Context, Decimal
+
+    from boto3.dynamodb.types import TypeSerializer
+
+    wide = Context(prec=400)
+
+    class Serializer(TypeSerializer):  # type: ignore[misc]
+        def _serialize_n(self, value: Any) -> str:
+            number = Decimal(value)
+            if len(number.as_tuple().digits) > 38:
+                number = number.normalize(wide)
+            return str(super()._serialize_n(number))
+
+    return Serializer()
+
+
 class DynamoDB:
     """Typed item writes over the low-level client (numbers as ``Decimal``)."""
 
@@ -382,9 +406,7 @@ class DynamoDB:
 
     def serialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
         if self._serializer is None:
-            from boto3.dynamodb.types import TypeSerializer
-
-            self._serializer = TypeSerializer()
+            self._serializer = _serializer()
         return {k: self._serializer.serialize(v) for k, v in item.items()}
 
     def deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:

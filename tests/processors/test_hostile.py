@@ -479,3 +479,15 @@ def test_json_records_do_not_read_whole_objects(stack: Stack) -> None:
     rt.s3.read = refuse  # type: ignore[method-assign]
     assert stack.run(stack.event(ref))["batchItemFailures"] == []
     assert stack.ledger(ref)["status"] == "loaded"
+
+
+def test_numbers_with_trailing_zeros_past_38_digits_are_stored(stack: Stack) -> None:
+    """DynamoDB keeps 38 significant digits; boto3's own context would trap these."""
+    from ferry.aws import DynamoDB
+
+    ddb = DynamoDB(stack.ddb)
+    item = {"device_id": "z", "timestamp": TS, "a": 10**40, "b": Decimal("1." + "0" * 45)}
+    check_item(item)
+    ddb.put_item(stack.records, item)
+    (stored,) = stack.scan(stack.records)
+    assert (stored["a"], stored["b"]) == (10**40, 1)
