@@ -69,9 +69,19 @@ def _ms(moment: dt.datetime) -> int:
 
 
 def _clip(text: str | None) -> str | None:
+    """At most MAX_TEXT characters of valid UTF-8 (a lone surrogate becomes ``\\udXXX``)."""
     if text is None:
         return None
+    text = _utf8(text)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _clean_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -79,7 +89,7 @@ def _clean_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for detail in details[:MAX_DETAILS]:
         cleaned.append(
             {
-                str(k): _clip(v) if isinstance(v, str) else v
+                _utf8(str(k)): _clip(v) if isinstance(v, str) else v
                 for k, v in detail.items()
                 if v is not None and (isinstance(v, str | int | bool))
             }

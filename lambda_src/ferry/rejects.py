@@ -73,7 +73,9 @@ def sidecar_document(
 
 
 def to_json_bytes(document: Any) -> bytes:
-    return json.dumps(document, indent=2, default=str, ensure_ascii=False).encode("utf-8")
+    """UTF-8 JSON; a lone surrogate from a hostile file is written as its ``\\uXXXX`` escape."""
+    text = json.dumps(document, indent=2, default=str, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace")
 
 
 class FailedBucket:

@@ -491,3 +491,43 @@ def test_numbers_with_trailing_zeros_past_38_digits_are_stored(stack: Stack) -> 
     ddb.put_item(stack.records, item)
     (stored,) = stack.scan(stack.records)
     assert (stored["a"], stored["b"]) == (10**40, 1)
+
+
+def test_a_lone_surrogate_in_a_member_name_is_reported_not_retried(stack: Stack) -> None:
+    """Paths and reasons naming it still reach the ledger and the failed bucket."""
+    good = [json.dumps(record(f"g{i}")) for i in range(19)]
+    bad = _BAD % '{"\\udc80name": 1}'
+    ref = stack.put("incoming/telemetry/surrogate.jsonl", "\n".join([bad, *good]).encode())
+    assert stack.run(stack.event(ref))["batchItemFailures"] == []
+    item = stack.ledger(ref)
+    assert item["status"] == "loaded"
+    assert item["counts"]["records_invalid"] == 1
+    assert "\\udc80name" in item["details"][0]["path"]
+    report_key = ref.key + ".invalid-records.json"
+    report = json.loads(stack.s3.get_object(Bucket=stack.failed, Key=report_key)["Body"].read())
+    assert report["invalid"][0]["path"] == "$.metrics.\udc80name"
+
+
+def test_duplicate_keys_are_counted_exactly_and_the_last_wins(stack: Stack) -> None:
+    lines = [record(d, n=i) for i, d in enumerate(["d1", "d2", "d1", "d3", "d1"])]
+    body = "\n".join(json.dumps(x) for x in lines * 6).encode()  # across batches of 25 too
+    ref = stack.put("incoming/telemetry/dups.jsonl", body)
+    assert stack.run(stack.event(ref))["batchItemFailures"] == []
+    item = stack.ledger(ref)
+    assert item["status"] == "loaded"
+    assert (item["counts"]["records_loaded"], item["counts"]["duplicates"]) == (3, 27)
+    stored = {i["device_id"]: i["metrics"]["n"] for i in stack.scan(stack.records)}
+    assert stored == {"d1": 4, "d2": 1, "d3": 3}
+
+
+def test_the_key_filter_is_exact_despite_false_positives() -> None:
+    from ferry.processors.json_records import KeyFilter
+
+    keys = KeyFilter(0)
+    keys.bits, keys._array = 64, bytearray(8)  # tiny: most keys collide
+    sequence = [(f"k{i % 40}",) for i in range(100)]
+    for key in sequence:
+        keys.add(key)
+    for key in sequence:
+        keys.count(key)
+    assert keys.duplicates == 60

@@ -33,7 +33,7 @@ the failed bucket.
 from __future__ import annotations
 
 import hashlib
-from array import array
+from collections import deque
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -74,49 +74,53 @@ def dynamodb_problem(record: dict[str, Any], key: tuple[str, ...] = ()) -> tuple
     return None
 
 
-class KeyHashes:
-    """Which item keys a file has already had: 8-byte hashes in an open-addressing table.
+class KeyFilter:
+    """Which item keys may repeat in a file, in bounded memory (a Bloom filter).
 
-    About 11 bytes per record (a Python set of tuples would take well over 100).
-    Two different keys colliding in 64 bits only miscounts ``duplicates``: what is
-    written never depends on this table.
+    Pass 1 adds every valid record's key; a key whose bits are all set already is
+    a *candidate* (a repeat, or rarely a false positive) and is kept exactly. Pass 2
+    counts the candidates' occurrences, so ``duplicates`` is exact while memory is
+    the filter (at most 16 MiB) plus the candidates.
     """
 
-    def __init__(self) -> None:
-        self._slots = array("Q", bytes(8 * 1024))
-        self._used = 0
+    MAX_BITS = 1 << 27  # 16 MiB
+    HASHES = 3
 
-    @staticmethod
-    def _hash(key: tuple[Any, ...]) -> int:
-        digest = hashlib.blake2b(repr(key).encode("utf-8", "surrogatepass"), digest_size=8)
-        return int.from_bytes(digest.digest(), "little") or 1  # 0 marks an empty slot
+    def __init__(self, object_bytes: int) -> None:
+        wanted = 16 * max(1, object_bytes // 100)  # 16 bits per record of >= 100 bytes
+        self.bits = 1 << 16
+        while self.bits < min(wanted, self.MAX_BITS):
+            self.bits <<= 1
+        self._array = bytearray(self.bits // 8)
+        self.candidates: dict[tuple[Any, ...], int] = {}
 
-    def add(self, key: tuple[Any, ...]) -> bool:
-        """Add ``key``; False when it was already there."""
-        value = self._hash(key)
-        if not self._insert(self._slots, value):
-            return False
-        self._used += 1
-        if self._used * 4 > len(self._slots) * 3:
-            bigger = array("Q", bytes(16 * len(self._slots)))
-            for old in self._slots:
-                if old:
-                    self._insert(bigger, old)
-            self._slots = bigger
-        return True
+    def _slots(self, key: tuple[Any, ...]) -> list[int]:
+        data = repr(key).encode("utf-8", "surrogatepass")
+        digest = hashlib.blake2b(data, digest_size=4 * self.HASHES).digest()
+        mask = self.bits - 1
+        return [
+            int.from_bytes(digest[i : i + 4], "little") & mask for i in range(0, len(digest), 4)
+        ]
 
-    @staticmethod
-    def _insert(slots: array[int], value: int) -> bool:
-        mask = len(slots) - 1
-        index = value & mask
-        while True:
-            current = slots[index]
-            if current == 0:
-                slots[index] = value
-                return True
-            if current == value:
-                return False
-            index = (index + 1) & mask
+    def add(self, key: tuple[Any, ...]) -> None:
+        array = self._array
+        seen = True
+        for slot in self._slots(key):
+            byte, bit = slot >> 3, 1 << (slot & 7)
+            if not array[byte] & bit:
+                seen = False
+                array[byte] |= bit
+        if seen:
+            self.candidates[key] = 0
+
+    def count(self, key: tuple[Any, ...]) -> None:
+        """Pass 2: one more occurrence of ``key`` (only candidates are counted)."""
+        if key in self.candidates:
+            self.candidates[key] += 1
+
+    @property
+    def duplicates(self) -> int:
+        return sum(n - 1 for n in self.candidates.values() if n > 1)
 
 
 class JsonRecordsProcessor(BaseProcessor):
@@ -166,10 +170,10 @@ class JsonRecordsProcessor(BaseProcessor):
             return [problem] if problem else []
 
         # Pass 1: check everything, write nothing.
-        total = invalid_records = duplicates = 0
+        total = invalid_records = 0
         invalid: list[dict[str, Any]] = []
         bad = bytearray()  # one bit per record index: invalid
-        seen = KeyHashes()
+        keys = KeyFilter(size)
         try:
             for index, (location, record) in enumerate(self._records(ref, ctx)):
                 total += 1
@@ -186,19 +190,13 @@ class JsonRecordsProcessor(BaseProcessor):
                         if len(invalid) < MAX_REPORTED_INVALID:
                             invalid.append({"record": location, "path": path, "message": message})
                     continue
-                if not seen.add(tuple(_key_value(record.get(f)) for f in key_fields)):
-                    duplicates += 1
+                keys.add(tuple(_key_value(record.get(f)) for f in key_fields))
         except JsonProblem as problem:
             return self.rejected(problem.reason, details=problem.details)
         if not total:
             return self.rejected("file holds no records")
 
-        counts = {
-            "records_total": total,
-            "records_invalid": invalid_records,
-            "records_loaded": 0,
-            "duplicates": duplicates,
-        }
+        counts = {"records_total": total, "records_invalid": invalid_records, "records_loaded": 0}
         shown = invalid[: limits.max_reported_errors]
         threshold = float(ctx.route.get("max_invalid_fraction", 0))
         first = _first_problem(invalid)
@@ -219,18 +217,22 @@ class JsonRecordsProcessor(BaseProcessor):
 
         # Pass 2: read the object again and write the records pass 1 found valid.
         table = ctx.route.get("table") or ctx.settings.require("records_table")
-        locations: list[str] = []
+        recent: deque[str] = deque(maxlen=64)  # locations of the items in the current batch
+        written = [0]
 
         def items() -> Iterator[dict[str, Any]]:
             for index, (location, record) in enumerate(self._records(ref, ctx)):
                 if not _bit(bad, index):
-                    locations.append(location)
+                    keys.count(tuple(_key_value(record.get(f)) for f in key_fields))
+                    recent.append(location)
+                    written[0] += 1
                     yield {**record, **added}
 
         refused: list[dict[str, Any]] = []
 
         def on_refused(position: int, message: str) -> None:
-            refused.append({"record": locations[position], "path": "$", "message": message})
+            location = recent[position - written[0]]  # a position in the batch just sent
+            refused.append({"record": location, "path": "$", "message": message})
 
         try:
             ctx.dynamodb.batch_write(
@@ -248,7 +250,8 @@ class JsonRecordsProcessor(BaseProcessor):
             invalid.extend(refused[: max(0, MAX_REPORTED_INVALID - len(invalid))])
             counts["records_invalid"] += len({r["record"] for r in refused})
             shown = invalid[: limits.max_reported_errors]
-        counts["records_loaded"] = total - counts["records_invalid"] - duplicates
+        counts["duplicates"] = keys.duplicates
+        counts["records_loaded"] = total - counts["records_invalid"] - keys.duplicates
         outputs = [f"dynamodb:{table}"]
         if invalid:
             report = {
