@@ -2,14 +2,21 @@
 
 Clients are created lazily with botocore's standard retry mode and bounded
 timeouts; boto3 picks up ``AWS_ENDPOINT_URL`` (the local stack and the tests
-point it at a moto server). Errors are translated once, here:
+point it at a moto server). Errors are translated once, here, by AWS's error
+code (:func:`classify`), using botocore's own lists for its standard retry mode:
 
-* throttling, 5xx, timeouts and connection failures -> :class:`~ferry.model.Transient`
-  (the message is retried by SQS, then dead-lettered);
+* throttling codes, 5xx answers, botocore's transient codes (``RequestTimeout``,
+  ``PriorRequestNotComplete``), timeouts and connection failures
+  -> :class:`~ferry.model.Transient` (the message is retried by SQS, then dead-lettered);
 * a missing object or version -> :class:`ObjectGone` (permanent: the file is rejected);
-* anything else (access denied, a KMS key that is disabled, a missing table) is
-  a deployment problem, also raised as :class:`Transient`: retrying is right once
-  the deployment is fixed, and the DLQ and its alarm catch it meanwhile.
+* answers that describe the deployment rather than the file (access denied,
+  expired or unknown credentials, a KMS key that is disabled, a missing table or
+  bucket) -> :class:`~ferry.model.Transient`: retrying is right once the
+  deployment is fixed, and the DLQ and its alarm catch it meanwhile;
+* every other 4xx answer (``ValidationException``, ``KeyTooLongError``,
+  ``InvalidArgument``, ``EntityTooLarge``, ...), a request botocore refuses to
+  send (parameter validation) and a header value the HTTP client refuses ->
+  :class:`Refused`: permanent, the file is rejected with the service's message.
 """
 
 from __future__ import annotations
@@ -28,6 +35,102 @@ _COPY_OBJECT_MAX = 5 * 1024**3  # CopyObject handles up to 5 GiB; beyond, a mana
 
 class ObjectGone(Exception):
     """The object (or this version of it) no longer exists: nothing to process."""
+
+
+class Refused(Exception):
+    """AWS refused the request for a reason a retry will not change (a 4xx answer).
+
+    ``code`` is the service's error code (``ValidationException``, ``KeyTooLongError``)
+    and the message is the service's own; the file that led to the request is rejected.
+    """
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# botocore's lists for its "standard" retry mode (botocore.retries.standard), read from
+# botocore when it has them; the copies below are the lists of botocore 1.35.
+_THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+_TRANSIENT_CODES = frozenset(
+    {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"}
+)
+_TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+#: 4xx answers about the deployment (credentials, permissions, keys, missing resources),
+#: not about the file: retried until the deployment is fixed (the DLQ alarm meanwhile).
+DEPLOYMENT_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AllAccessDisabled",
+        "AuthorizationHeaderMalformed",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "InvalidToken",
+        "MissingAuthenticationToken",
+        "NoSuchBucket",
+        "RequestExpired",
+        "RequestTimeTooSkewed",
+        "ResourceNotFoundException",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+        "KMS.DisabledException",
+        "KMS.KMSInvalidStateException",
+        "KMS.NotFoundException",
+        "KMS.AccessDeniedException",
+        "DecryptionFailure",
+        "DecryptionFailureException",
+    }
+)
+_GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+
+
+def _botocore_lists() -> tuple[frozenset[str], frozenset[str], frozenset[int]]:
+    try:
+        from botocore.retries import standard
+    except ImportError:  # pragma: no cover - botocore without the standard retry mode
+        return _THROTTLING_CODES, _TRANSIENT_CODES, _TRANSIENT_STATUS
+    throttled = getattr(standard.ThrottledRetryableChecker, "_THROTTLED_ERROR_CODES", ())
+    transient = getattr(standard.TransientRetryableChecker, "_TRANSIENT_ERROR_CODES", ())
+    status = getattr(standard.TransientRetryableChecker, "_TRANSIENT_STATUS_CODES", ())
+    return (
+        _THROTTLING_CODES | frozenset(throttled),
+        _TRANSIENT_CODES | frozenset(transient),
+        _TRANSIENT_STATUS | frozenset(status),
+    )
+
+
+def classify(code: str, status: int | None) -> str:
+    """``"transient"``, ``"gone"``, ``"deployment"`` or ``"refused"`` for one AWS error answer."""
+    throttled, transient, transient_status = _botocore_lists()
+    if code in throttled or code in transient:
+        return "transient"
+    if code in _GONE_CODES:
+        return "gone"
+    if code in DEPLOYMENT_CODES or code.startswith("KMS."):
+        return "deployment"
+    if status is None or status >= 500 or status in transient_status or status < 400:
+        return "transient"
+    return "refused"
 
 
 def client(service: str) -> Any:
@@ -51,18 +154,53 @@ def _error_code(err: BaseException) -> str:
     return ""
 
 
+def _error_status(err: BaseException) -> int | None:
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if isinstance(status, int) else None
+    return None
+
+
+def _error_message(err: BaseException) -> str:
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        message = str(response.get("Error", {}).get("Message") or "")
+        if message:
+            return message
+    return str(err)
+
+
 @contextmanager
 def translate_errors(action: str) -> Iterator[None]:
     """Turn botocore errors into Transient / ObjectGone with a one-line reason."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        HTTPClientError,
+        ParamValidationError,
+    )
 
     try:
         yield
     except ClientError as err:
         code = _error_code(err)
-        if code in {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}:
+        kind = classify(code, _error_status(err))
+        if kind == "gone":
             raise ObjectGone(f"{action}: {code}") from err
+        if kind == "refused":
+            raise Refused(f"{action}: {code}: {_error_message(err)}", code) from err
         raise Transient(f"{action}: {code or 'error'}: {err}") from err
+    except ParamValidationError as err:  # botocore will not send this request as it is
+        message = " ".join(str(err).split())
+        raise Refused(f"{action}: {message}", "ParamValidationError") from err
+    except HTTPClientError as err:
+        # The HTTP client refusing a header value (a line break in metadata) is not a
+        # network problem; everything else under HTTPClientError is.
+        cause = err.kwargs.get("error")
+        if isinstance(cause, ValueError) and "header" in str(cause).lower():
+            raise Refused(f"{action}: {cause}", "InvalidHeader") from err
+        raise Transient(f"{action}: {type(err).__name__}: {err}") from err
     except BotoCoreError as err:  # timeouts, connection errors, exhausted retries
         raise Transient(f"{action}: {type(err).__name__}: {err}") from err
 
@@ -187,14 +325,63 @@ class S3:
             self.client.delete_object(Bucket=ref.bucket, Key=ref.key)
 
 
-def ascii_metadata(value: str) -> str:
-    """S3 user metadata must be ASCII: keep it readable, escape the rest."""
-    return value.encode("ascii", "backslashreplace").decode("ascii")[:1024]
+#: Longest user-metadata value ferry writes: two of them and their names stay within
+#: S3's 2 KB of user-defined metadata per object.
+MAX_METADATA_VALUE = 1000
+MAX_KEY_BYTES = 1024  # S3's limit on an object key (UTF-8 bytes)
+_HEADER_SAFE = frozenset(chr(c) for c in range(0x21, 0x7F)) - {"%"}
+
+
+def ascii_metadata(value: str, limit: int = MAX_METADATA_VALUE) -> str:
+    """A value S3 (and every HTTP client) accepts as user metadata, readable and reversible.
+
+    S3 sends user metadata as HTTP headers: US-ASCII, no control characters, and
+    leading or trailing spaces are lost. Everything outside printable ASCII (and
+    ``%`` and the space) is percent-encoded as UTF-8 (``urllib.parse.unquote``
+    reverses it); the value is cut to ``limit`` characters without splitting an escape.
+    """
+    out: list[str] = []
+    length = 0
+    for ch in value:
+        piece = (
+            ch
+            if ch in _HEADER_SAFE
+            else "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+        )
+        if length + len(piece) > limit:
+            break
+        out.append(piece)
+        length += len(piece)
+    return "".join(out)
 
 
 def full_jitter(attempt: int, base_ms: int, cap_ms: int) -> float:
     """Seconds to wait before retry ``attempt`` (0-based): uniform in [0, min(cap, base * 2^n)]."""
     return random.uniform(0, min(cap_ms, base_ms * (2**attempt))) / 1000.0
+
+
+def _serializer() -> Any:
+    """boto3's TypeSerializer, for numbers DynamoDB stores but boto3's context refuses.
+
+    boto3 converts numbers in a 38-digit context that traps rounding, so ``10**40``
+    or ``1.000...0`` (more than 38 digits, but only zeros past the 38th) raise
+    there, though DynamoDB keeps 38 *significant* digits and stores them exactly.
+    Such numbers are written without their trailing zeros (``1E+40``): the same value.
+    """
+    from decimal import Context, Decimal
+
+    from boto3.dynamodb.types import TypeSerializer
+
+    wide = Context(prec=400)
+
+    class Serializer(TypeSerializer):  # type: ignore[misc]
+        def _serialize_n(self, value: Any) -> str:
+            number = Decimal(value)
+            if len(number.as_tuple().digits) > 38:
+                number = number.normalize(wide)
+            return str(super()._serialize_n(number))
+
+    return Serializer()
 
 
 class DynamoDB:
@@ -219,9 +406,7 @@ class DynamoDB:
 
     def serialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
         if self._serializer is None:
-            from boto3.dynamodb.types import TypeSerializer
-
-            self._serializer = TypeSerializer()
+            self._serializer = _serializer()
         return {k: self._serializer.serialize(v) for k, v in item.items()}
 
     def deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,26 +425,59 @@ class DynamoDB:
         table: str,
         items: Iterable[Mapping[str, Any]],
         *,
+        key: Sequence[str] = (),
+        on_refused: Callable[[int, str], None] | None = None,
         max_attempts: int = 8,
         base_delay_ms: int = 50,
         max_delay_ms: int = 5_000,
     ) -> int:
         """PutRequests in batches of 25; UnprocessedItems retried with full-jitter backoff.
 
+        ``key`` names the table's key attributes: an item whose key is already in the
+        batch being built replaces the earlier one (BatchWriteItem refuses a key twice;
+        the later record wins, as it would across batches). ``on_refused(position,
+        message)``: when DynamoDB refuses a batch (:class:`Refused`), its items are
+        written one by one and each one refused is reported with its position in
+        ``items``; without it the refusal is raised.
+
         Returns the number of items written. Raises :class:`Transient` when a batch
         still has unprocessed items after ``max_attempts`` calls (the items written
         so far are idempotent overwrites, so retrying the whole file is safe).
         """
         written = 0
-        batch: list[dict[str, Any]] = []
+        batch: dict[Any, tuple[int, dict[str, Any]]] = {}
         backoff = (max_attempts, base_delay_ms, max_delay_ms)
-        for item in items:
-            batch.append({"PutRequest": {"Item": self.serialize(item)}})
+        for position, item in enumerate(items):
+            item_key = tuple(repr(item.get(k)) for k in key) if key else position
+            batch.pop(item_key, None)
+            batch[item_key] = (position, {"PutRequest": {"Item": self.serialize(item)}})
             if len(batch) == 25:
-                written += self._write_batch(table, batch, *backoff)
-                batch = []
+                written += self._write_checked(table, list(batch.values()), on_refused, backoff)
+                batch = {}
         if batch:
-            written += self._write_batch(table, batch, *backoff)
+            written += self._write_checked(table, list(batch.values()), on_refused, backoff)
+        return written
+
+    def _write_checked(
+        self,
+        table: str,
+        batch: list[tuple[int, dict[str, Any]]],
+        on_refused: Callable[[int, str], None] | None,
+        backoff: tuple[int, int, int],
+    ) -> int:
+        try:
+            return self._write_batch(table, [request for _, request in batch], *backoff)
+        except Refused:
+            if on_refused is None:
+                raise
+        written = 0
+        for position, request in batch:  # find the item DynamoDB refuses; write the others
+            try:
+                with translate_errors(f"PutItem {table}"):
+                    self.client.put_item(TableName=table, Item=request["PutRequest"]["Item"])
+                written += 1
+            except Refused as err:
+                on_refused(position, str(err))
         return written
 
     def _write_batch(

@@ -84,9 +84,10 @@ DELETE_RAW_CHOICES = ("never", "on_loaded", "always")
 class Limits:
     """Bounds that keep one bad file from exhausting the function."""
 
-    max_object_bytes: int = 100 * 1024 * 1024
+    max_object_bytes: int = 100 * 1024 * 1024  # objects read whole (json_transform)
+    max_stream_bytes: int = 1024**3  # objects streamed (json_records): bench/README.md
     max_json_depth: int = 64
-    max_records: int = 1_000_000
+    max_records: int = 10_000_000
     max_reported_errors: int = 100
     sniff_bytes: int = 512
     batch_write_max_attempts: int = 8

@@ -18,7 +18,9 @@ Intake (pure) turns the event into object refs; for each object, in order:
 
 Only transient failures (throttling, timeouts, a database that is down, a
 lease held by another invocation) are returned in ``batchItemFailures``
-(:class:`Retries`); permanently bad files are rejected and acknowledged. An
+(:class:`Retries`); permanently bad files are rejected and acknowledged, and
+so is a file that made AWS answer a request with a permanent 4xx
+(:class:`ferry.aws.Refused`: the file is rejected with the service's message). An
 unexpected exception (a bug) is also returned for retry: the message then
 reaches the DLQ and the object is marked dead-lettered there, rather than being
 recorded as the file's fault. Invoked directly by S3 or EventBridge (no SQS),
@@ -35,7 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ferry import intake, obs, processors, tracing
-from ferry.aws import ObjectGone
+from ferry.aws import ObjectGone, Refused
 from ferry.config import Route
 from ferry.model import ObjectRef, Outcome, Transient
 from ferry.runtime import DEFAULT_REMAINING_MS, Runtime
@@ -249,3 +251,5 @@ def _run_processor(
             return processor.run(ref, rt.for_object(ref, route, remaining_ms))
         except ObjectGone as err:
             return _rejected(route.processor, f"object version no longer exists ({err})")
+        except Refused as err:  # a 4xx answer to a request made from this file: permanent
+            return _rejected(route.processor, f"AWS refused a request for this file: {err}")

@@ -200,11 +200,12 @@ def _size(value: Any, where: str) -> int | None:
     return value
 
 
-def _check_key(key: Any, where: str) -> str:
+def _check_key(key: Any, where: str, limit: int = 1024) -> str:
+    """A present key of at most ``limit`` bytes (S3's limit applies to the decoded key)."""
     if not isinstance(key, str) or not key:
         raise IntakeError(f"{where}: object key is missing")
-    if len(key.encode("utf-8", "surrogatepass")) > 1024:
-        raise IntakeError(f"{where}: object key is longer than 1024 bytes")
+    if len(key.encode("utf-8", "surrogatepass")) > limit:
+        raise IntakeError(f"{where}: object key is longer than {limit} bytes")
     return key
 
 
@@ -220,7 +221,8 @@ def _from_s3_record(record: dict[str, Any], index: int, message_id: str | None) 
     obj = s3.get("object") or {}
     if not isinstance(bucket, dict) or not isinstance(obj, dict):
         raise IntakeError(f"{where}: s3.bucket and s3.object must be objects")
-    raw_key = _check_key(obj.get("key"), where)
+    # URL-encoded, a 1024-byte key takes up to three times as many characters.
+    raw_key = _check_key(obj.get("key"), where, limit=3 * 1024)
     try:
         key = unquote_plus(raw_key, errors="strict")
     except UnicodeDecodeError:

@@ -49,7 +49,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ferry.aws import DynamoDB, translate_errors
+from ferry.aws import DynamoDB, Refused, translate_errors
 from ferry.model import ObjectRef, Outcome, Transient
 
 log = logging.getLogger("ferry.ledger")
@@ -74,9 +74,19 @@ def _ms(moment: dt.datetime) -> int:
 
 
 def _clip(text: str | None) -> str | None:
+    """At most MAX_TEXT characters of valid UTF-8 (a lone surrogate becomes ``\\udXXX``)."""
     if text is None:
         return None
+    text = _utf8(text)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _clean_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -84,7 +94,7 @@ def _clean_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for detail in details[:MAX_DETAILS]:
         cleaned.append(
             {
-                str(k): _clip(v) if isinstance(v, str) else v
+                _utf8(str(k)): _clip(v) if isinstance(v, str) else v
                 for k, v in detail.items()
                 if v is not None and (isinstance(v, str | int | bool))
             }
@@ -92,7 +102,7 @@ def _clean_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _is_conditional_failure(err: Transient) -> bool:
+def _is_conditional_failure(err: Exception) -> bool:
     cause = err.__cause__
     response = getattr(cause, "response", None)
     return (
@@ -214,7 +224,7 @@ class Ledger:
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
                     ReturnValues="ALL_NEW",
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             if not _is_conditional_failure(err):
                 raise
             current = self.get(ref.ledger_id)
@@ -280,7 +290,7 @@ class Ledger:
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             if not _is_conditional_failure(err):
                 raise
             # Our lease ran out and another invocation reclaimed the object; its
@@ -308,7 +318,7 @@ class Ledger:
                         }
                     ),
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             # Releasing is an optimisation (the lease expires anyway): keep the original error.
             log.warning("could not release the ledger lease: %s", err)
 
@@ -379,7 +389,7 @@ class Ledger:
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
                 )
-        except Transient as err:
+        except (Transient, Refused) as err:
             if _is_conditional_failure(err):
                 return False
             raise

@@ -2,7 +2,10 @@
 
 For a rejected file (:meth:`FailedBucket.quarantine`) the original is copied
 server side from its exact version to the same key in the failed bucket, and
-next to it ``<key>.error.json`` says why. Processors that load a file but skip
+next to it ``<key>.error.json`` says why. A key plus suffix longer than S3's
+1024 bytes is shortened with a hash (:func:`derived_key`); the documents hold
+the full key, and metadata values are always valid header values
+(:func:`ferry.aws.ascii_metadata`). Processors that load a file but skip
 some of its rows or records write their report with :meth:`FailedBucket.write`
 (``<key>.rejects.csv``, ``<key>.invalid-records.json``). Every object written
 carries the ``ferry-ledger-id`` metadata and no encryption parameters (the
@@ -14,16 +17,37 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
-from ferry.aws import S3, ObjectGone, ascii_metadata
+from ferry.aws import MAX_KEY_BYTES, S3, ObjectGone, ascii_metadata
 from ferry.model import ObjectRef, Outcome
 from ferry.settings import SettingsError
 
 SIDECAR_SUFFIX = ".error.json"
 REPORT_SUFFIX = ".invalid-records.json"
 REJECTS_SUFFIX = ".rejects.csv"
+
+
+def derived_key(key: str, suffix: str, limit: int = MAX_KEY_BYTES) -> str:
+    """``key + suffix``, or, when that is longer than S3's 1024 bytes, a shortened key.
+
+    The shortened form keeps the start of the key (cut on a character boundary),
+    then ``~`` and 24 hex digits of the SHA-256 of the whole key, then the suffix:
+    unique per key, stable across retries, always within ``limit`` bytes. The
+    documents ferry writes there carry the full key.
+    """
+    whole = key + suffix
+    if len(whole.encode("utf-8", "surrogatepass")) <= limit:
+        return whole
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    tail = f"~{digest}{suffix}"
+    room = limit - len(tail.encode("utf-8", "surrogatepass"))
+    if room < 0:
+        raise ValueError(f"suffix {suffix!r} leaves no room in a {limit}-byte key")
+    head = key.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+    return head + tail
 
 
 def sidecar_document(
@@ -49,7 +73,9 @@ def sidecar_document(
 
 
 def to_json_bytes(document: Any) -> bytes:
-    return json.dumps(document, indent=2, default=str, ensure_ascii=False).encode("utf-8")
+    """UTF-8 JSON; a lone surrogate from a hostile file is written as its ``\\uXXXX`` escape."""
+    text = json.dumps(document, indent=2, default=str, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace")
 
 
 class FailedBucket:
@@ -72,10 +98,10 @@ class FailedBucket:
         *,
         content_type: str = "application/json",
     ) -> str:
-        """Put ``<ref.key><suffix>``; returns its s3:// URI."""
+        """Put ``<ref.key><suffix>`` (shortened if too long: :func:`derived_key`); its s3:// URI."""
         return self.s3.put(
             self._name(),
-            ref.key + suffix,
+            derived_key(ref.key, suffix),
             body,
             content_type=content_type,
             metadata={"ferry-ledger-id": ascii_metadata(ref.ledger_id)},

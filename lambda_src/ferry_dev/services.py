@@ -56,6 +56,22 @@ def _chown_tree(path: Path, user: str | None) -> None:
             shutil.chown(os.path.join(root, name), user)
 
 
+#: sun_path holds 108 bytes including the terminating NUL.
+MAX_SOCKET_PATH = 107
+
+
+def socket_dir_for(base_dir: Path) -> Path:
+    """``<tmp>/ferry-pg-<hash of base_dir>``: short, stable for one cluster folder."""
+    import hashlib
+
+    digest = hashlib.sha256(str(base_dir.resolve()).encode()).hexdigest()[:12]
+    tmp = Path(tempfile.gettempdir())
+    # ".s.PGSQL.<port>" is at most 15 bytes; a long TMPDIR falls back to /tmp.
+    if len(str(tmp)) + len(f"/ferry-pg-{digest}/.s.PGSQL.65535") > MAX_SOCKET_PATH:
+        tmp = Path("/tmp")
+    return tmp / f"ferry-pg-{digest}"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -179,8 +195,14 @@ class PostgresServer:
 
     @property
     def socket_dir(self) -> Path:
+        """Where the unix socket lives: a short folder in the temporary directory.
+
+        A unix socket path is limited to 107 bytes, so it never lives under the
+        cluster's folder (a checkout at a long path would break it). The name is
+        derived from the cluster's folder: a restarted cluster finds its socket again.
+        """
         assert self.base_dir is not None
-        return self.base_dir / "sock"
+        return socket_dir_for(self.base_dir)
 
     @property
     def log_file(self) -> Path:
@@ -208,13 +230,14 @@ class PostgresServer:
             self.base_dir = Path(tempfile.mkdtemp(prefix="ferry-pg-"))
             self._owns_dir = True
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.mkdir(exist_ok=True)
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
         if not self.port:
             self.port = free_port()
         run_as = _server_user()
         if self.tls:
             self.tls_files = make_tls(self.base_dir / "tls")
         _chown_tree(self.base_dir, run_as)
+        _chown_tree(self.socket_dir, run_as)
         if not (self.data_dir / "PG_VERSION").exists():
             pwfile = self.base_dir / "pwfile"
             pwfile.write_text(self.password + "\n")
@@ -308,6 +331,7 @@ class PostgresServer:
         )
         if self._owns_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
         return self.start()

@@ -7,6 +7,7 @@ import io
 import pytest
 
 from ferry.csvload import Dataset
+from ferry.csvload.loader import reader_line
 from ferry.csvload.reader import RecordReader
 from ferry.csvload.validate import (
     HeaderError,
@@ -15,6 +16,7 @@ from ferry.csvload.validate import (
     RowValidator,
     map_header,
     parse_header,
+    tail_lines,
 )
 from tests.csvload.csvdata import ORDERS_HEADER, order_row, small_dataset
 
@@ -42,8 +44,8 @@ def validate_file(
         payload += result.payload
         rejects += result.rejects
         if chunk.broken_tail:
-            rows += 1
-            rejects.append(validator.broken_tail(chunk.broken_tail, 0))
+            rows += tail_lines(chunk.broken_tail)
+            rejects.append(validator.broken_tail(chunk.broken_tail, reader_line(chunk)))
     return rows, payload, rejects
 
 
@@ -146,7 +148,9 @@ def test_line_feed_row_in_crlf_file_is_rejected() -> None:
 def test_unterminated_quote_at_end_of_file() -> None:
     _rows, payload, rejects = validate_file(PAIR, b'id,note\n1,a\n2,"never closed\n3,x\n')
     assert payload == b"1,a\n"
-    assert [r.reason for r in rejects] == ["unterminated quoted field at end of file"]
+    assert [r.reason for r in rejects] == [
+        "unterminated quoted field at end of file (it swallowed lines 3-4)"
+    ]
 
 
 def test_blank_lines_are_skipped() -> None:

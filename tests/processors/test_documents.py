@@ -148,10 +148,10 @@ def test_schema_violations_have_json_paths_and_validators_are_cached() -> None:
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        ({"n": Decimal("0." + "1" * 39)}, "more than 38 significant digits"),
-        ({"n": Decimal("1E+200")}, "outside DynamoDB's range"),
-        ({"n": Decimal("1E-200")}, "outside DynamoDB's range"),
-        ({"s": "x" * (401 * 1024)}, "limited to 400 KB"),
+        ({"n": Decimal("0." + "1" * 39)}, "39 significant digits, DynamoDB keeps 38"),
+        ({"n": Decimal("1E+200")}, "larger than DynamoDB's maximum"),
+        ({"n": Decimal("1E-200")}, "smaller in magnitude than DynamoDB's minimum (1E-130)"),
+        ({"s": "x" * (401 * 1024)}, "the limit is 409600 (400 KB)"),
     ],
 )
 def test_records_dynamodb_cannot_store_are_named(record: dict, message: str) -> None:
@@ -164,7 +164,9 @@ def test_dynamodb_depth_limit() -> None:
     nested: dict = {"leaf": 1}
     for _ in range(40):
         nested = {"n": nested}
-    assert dynamodb_problem(nested) == ("$", "nested deeper than DynamoDB's 32 levels")
+    path, message = dynamodb_problem(nested)
+    assert message == "nested deeper than DynamoDB's 32 levels"
+    assert path == "$" + ".n" * 33
     assert dynamodb_problem({"n": Decimal("21.5"), "i": 10**37, "z": Decimal(0)}) is None
 
 

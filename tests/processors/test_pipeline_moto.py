@@ -157,7 +157,7 @@ BAD_INPUTS = [
     ("incoming/telemetry/blank.json", b"  \n ", "only whitespace"),
     ("incoming/telemetry/latin1.json", b'[{"device_id": "caf\xe9"}]', "not valid UTF-8"),
     ("incoming/telemetry/deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    ("incoming/telemetry/deep2.json", b"[" * 70 + b"]" * 70, "nested deeper than 64"),
+    ("incoming/telemetry/deep2.json", b"[" * 70 + b"]" * 70, "[0]: JSON nested deeper than 64"),
     ("incoming/telemetry/nan.json", b'[{"metrics": {"t": NaN}}]', "NaN is not valid JSON"),
     ("incoming/telemetry/object.json", b'{"device_id": "a"}', "expected a JSON array of records"),
     ("incoming/telemetry/one.jsonl", b'{"device_id": "a"}\n', "the record is invalid"),
@@ -190,7 +190,7 @@ def test_bad_input_is_rejected_with_a_specific_reason(
 def test_oversize_file_is_rejected(stack: Stack) -> None:
     rt = stack.runtime
     rt.config = dataclasses.replace(
-        rt.config, limits=dataclasses.replace(rt.config.limits, max_object_bytes=100)
+        rt.config, limits=dataclasses.replace(rt.config.limits, max_stream_bytes=100)
     )
     ref = stack.put("incoming/telemetry/big.json", b"[" + b" " * 200 + b"]")
     assert failures(stack.run(stack.event(ref))) == []

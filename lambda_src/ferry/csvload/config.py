@@ -21,7 +21,11 @@ Column types: ``smallint``, ``int``, ``bigint``, ``numeric`` (``precision``,
 ``boolean``, ``date``, ``timestamptz``, ``text`` (``max_length`` in characters,
 required) and ``enum`` (``values``). ``nullable`` defaults to true; primary-key
 columns are never nullable. Names are lowercase SQL identifiers; the file's
-header matches them case-insensitively, in any order.
+header matches them case-insensitively, in any order. A column read from a
+header that is not its name says so with ``header`` (``{"name":
+"contact_phone_number", "header": "Contact Phone Number", ...}``: spaces,
+punctuation, any case), and ``ignore_headers`` lists header columns files
+carry that are not loaded. Headers match trimmed and case-insensitively.
 
 :func:`parse_dataset` checks everything and raises :class:`DatasetError` with
 the exact place: ``datasets.orders.columns[3].scale: must be <= precision (2)``.
@@ -51,6 +55,11 @@ MAX_NUMERIC_PRECISION = 1000
 MAX_TEXT_LENGTH = 10_485_760  # PostgreSQL's varchar(n) limit
 
 
+def header_key(text: str) -> str:
+    """Headers match whatever their case and surrounding spaces."""
+    return text.strip().casefold()
+
+
 class DatasetError(ValueError):
     """A dataset specification is invalid; the message says where and why."""
 
@@ -65,6 +74,13 @@ class Column:
     scale: int | None = None  # numeric
     values: tuple[str, ...] = ()  # enum
     allow_special: bool = False  # double: NaN, Infinity, -Infinity
+    header: str | None = None  # the file's header for this column, when not its name
+    ignored: bool = False  # a header column the dataset ignores (never loaded)
+
+    @property
+    def header_key(self) -> str:
+        """How the file's header is matched: trimmed, case-insensitive."""
+        return header_key(self.header or self.name)
 
     @property
     def sql_type(self) -> str:
@@ -132,6 +148,7 @@ class Dataset:
     delimiter: str = ","
     threshold: RejectThreshold = field(default_factory=RejectThreshold)
     max_record_bytes: int = 1 << 20
+    ignore_headers: tuple[str, ...] = ()  # header columns present in files, never loaded
 
     @property
     def qualified_table(self) -> str:
@@ -178,8 +195,11 @@ def _check_keys(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
 def _parse_column(raw: Any, where: str, delimiter: str) -> Column:
     if not isinstance(raw, dict):
         raise _fail(where, "must be an object with name and type")
-    base = {"name", "type", "nullable", "description"}
+    base = {"name", "type", "nullable", "description", "header"}
     name = _ident(raw.get("name"), f"{where}.name")
+    header = raw.get("header")
+    if header is not None:
+        header = _header_text(header, f"{where}.header")
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise _fail(f"{where}.type", f"must be one of {list(TYPES)}")
@@ -222,7 +242,15 @@ def _parse_column(raw: Any, where: str, delimiter: str) -> Column:
         extra["values"] = tuple(values)
     else:
         _check_keys(raw, base, where)
-    return Column(name=name, type=kind, nullable=nullable, **extra)
+    return Column(name=name, type=kind, nullable=nullable, header=header, **extra)
+
+
+def _header_text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 256:
+        raise _fail(where, f"must be a non-blank string of at most 256 characters, got {value!r}")
+    if {"\r", "\n", "\x00"} & set(value):
+        raise _fail(where, f"{value!r} must not contain line breaks or NUL")
+    return value
 
 
 def _parse_threshold(raw: Any, where: str) -> RejectThreshold:
@@ -254,7 +282,7 @@ def parse_dataset(name: str, raw: Any, where: str | None = None) -> Dataset:
     _check_keys(
         raw,
         {"table", "columns", "primary_key", "delimiter", "reject_threshold", "description"}
-        | {"max_record_bytes"},
+        | {"max_record_bytes", "ignore_headers"},
         where,
     )
     table = raw.get("table")
@@ -276,10 +304,29 @@ def parse_dataset(name: str, raw: Any, where: str | None = None) -> Dataset:
         _parse_column(c, f"{where}.columns[{i}]", delimiter) for i, c in enumerate(columns_raw)
     )
     seen: set[str] = set()
+    headers: dict[str, str] = {}
     for i, c in enumerate(columns):
         if c.name in seen:
             raise _fail(f"{where}.columns[{i}].name", f"duplicate column {c.name!r}")
         seen.add(c.name)
+        if c.header_key in headers:
+            raise _fail(
+                f"{where}.columns[{i}].header",
+                f"{c.header or c.name!r} is also the header of column {headers[c.header_key]!r}",
+            )
+        headers[c.header_key] = c.name
+    ignore_raw = raw.get("ignore_headers", [])
+    if not isinstance(ignore_raw, list):
+        raise _fail(f"{where}.ignore_headers", "must be a list of header names")
+    ignore = tuple(
+        _header_text(h, f"{where}.ignore_headers[{i}]") for i, h in enumerate(ignore_raw)
+    )
+    for i, h in enumerate(ignore):
+        if header_key(h) in headers:
+            raise _fail(
+                f"{where}.ignore_headers[{i}]",
+                f"{h!r} is the header of column {headers[header_key(h)]!r}",
+            )
     pk_raw = raw.get("primary_key", [])
     if isinstance(pk_raw, str):
         pk_raw = [pk_raw]
@@ -313,6 +360,7 @@ def parse_dataset(name: str, raw: Any, where: str | None = None) -> Dataset:
         delimiter=delimiter,
         threshold=_parse_threshold(raw.get("reject_threshold"), f"{where}.reject_threshold"),
         max_record_bytes=max_record,
+        ignore_headers=ignore,
     )
 
 

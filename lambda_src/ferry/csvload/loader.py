@@ -42,6 +42,7 @@ from ferry.csvload.validate import (
     RowValidator,
     map_header,
     parse_header,
+    tail_lines,
 )
 from ferry.model import Transient
 
@@ -270,6 +271,13 @@ class Loader:
         )
         try:
             header, eol = reader.header()
+            if not header.strip():
+                empty = _only_whitespace(reader, eol)
+                raise HeaderError(
+                    "file is empty" + (" (only whitespace)" if reader.max_buffer else "")
+                    if empty
+                    else "line 1: the header line is empty"
+                )
             order = map_header(ds, parse_header(header, ds.delimiter))
         except (HeaderError, RecordTooLong) as err:
             return LoadResult(
@@ -281,7 +289,7 @@ class Loader:
             " WITH (FORMAT csv, DELIMITER {delimiter}, NULL '', QUOTE '\"', ESCAPE '\"')"
         ).format(
             table=sql.Identifier(ds.schema, ds.table),
-            columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in order),
+            columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in validator.loaded),
             delimiter=sql.Literal(ds.delimiter),
         )
         seen = KeySet() if track_keys else None
@@ -297,10 +305,11 @@ class Loader:
                         if res.rejects:
                             log.add(res.rejects)
                         if chunk.broken_tail:
-                            total += 1
+                            # every physical line the unterminated quote swallowed counts
+                            total += tail_lines(chunk.broken_tail)
                             log.add([validator.broken_tail(chunk.broken_tail, reader_line(chunk))])
                         if res.payload:
-                            copy.write(res.payload)
+                            copy.write(validator.payload(res.payload))
                         if threshold.max_rows is not None and total - good > threshold.max_rows:
                             raise _Rejected(self._too_many(total, good, log, early=True))
                 finally:
@@ -347,6 +356,13 @@ class Loader:
 
 class _AlreadyLoaded(Exception):
     pass
+
+
+def _only_whitespace(reader: RecordReader, eol: bytes) -> bool:
+    """After an empty header line: is the rest of the file only whitespace?"""
+    return all(
+        not chunk.data.strip() and not chunk.broken_tail.strip() for chunk in reader.chunks(eol)
+    )
 
 
 def reader_line(chunk: Any) -> int:

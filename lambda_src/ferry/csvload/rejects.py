@@ -1,4 +1,11 @@
-"""The rejected rows of one file, as a CSV (``line,column,reason,raw``) on disk, not in memory."""
+"""The rejected rows of one file, as a CSV (``line,column,reason,raw``) on disk, not in memory.
+
+Operators open this file in spreadsheets, and its cells hold text from the
+uploaded file: every text cell is neutralised against formula injection as
+OWASP's CSV injection guidance says (a cell starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return, or their full-width forms, gets a leading
+``'``), and every cell is quoted.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,14 @@ from typing import IO, Any
 from ferry.csvload.validate import Reject
 
 HEADER = ("line", "column", "reason", "raw")
+_FORMULA_START = tuple("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet shows as text, never evaluates (OWASP: prefix with ``'``)."""
+    if cell.lstrip(" ").startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
 
 
 class RejectLog:
@@ -19,7 +34,7 @@ class RejectLog:
     def __init__(self, *, max_details: int = 100, spool_bytes: int = 4 << 20) -> None:
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115
         self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="", write_through=True)
-        self._writer = csv.writer(self._text, lineterminator="\r\n")
+        self._writer = csv.writer(self._text, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
         self._writer.writerow(HEADER)
         self.max_details = max_details
         self.details: list[dict[str, Any]] = []
@@ -33,7 +48,8 @@ class RejectLog:
                 self.rows += 1
                 last_line = r.line
             self.lines += 1
-            self._writer.writerow((r.line, r.column or "", r.reason, r.raw))
+            cells = (r.column or "", r.reason, r.raw)
+            self._writer.writerow((r.line, *(neutralise(c) for c in cells)))
             if len(self.details) < self.max_details:
                 detail: dict[str, Any] = {"line": r.line, "reason": r.reason}
                 if r.column:

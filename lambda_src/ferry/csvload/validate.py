@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ferry.csvload import fields
-from ferry.csvload.config import INT_RANGES, Column, Dataset
+from ferry.csvload.config import INT_RANGES, MAX_TEXT_LENGTH, Column, Dataset, header_key
 
 # One record as PostgreSQL's CSV line reader sees it: every quote toggles.
 RECORD_RE = re.compile(r'(?:[^"\n]++|"[^"]*+")*+\n')
@@ -107,29 +107,45 @@ class Reject:
 
 @dataclass(slots=True)
 class ChunkResult:
-    rows: int = 0  # records seen (good + rejected; blank lines not counted)
+    rows: int = 0  # good records + physical lines of rejected ones (blank lines not counted)
     good: int = 0
     payload: bytes = b""  # what to COPY: original bytes of the good records
     rejects: list[Reject] = field(default_factory=list)
 
 
+def ignored_column(header: str) -> Column:
+    """A header column the dataset ignores: read as any text, never loaded."""
+    return Column(name=header, type="text", max_length=MAX_TEXT_LENGTH, ignored=True)
+
+
 def map_header(dataset: Dataset, header: Sequence[str]) -> tuple[Column, ...]:
-    """Columns in file order; names match case-insensitively (exactly, apart from case)."""
-    expected = {c.name: c for c in dataset.columns}
+    """Columns in file order (ignored ones included, marked ``ignored``).
+
+    A column matches its ``header`` (or its name) trimmed and case-insensitively.
+    """
+    expected = {c.header_key: c for c in dataset.columns}
+    ignore = {header_key(h) for h in dataset.ignore_headers}
     seen: dict[str, int] = {}
     order: list[Column] = []
     unknown: list[str] = []
     duplicates: list[str] = []
     for raw in header:
-        name = raw.lower()
+        name = header_key(raw)
         if name in seen:
             duplicates.append(raw)
         elif name in expected:
             seen[name] = len(order)
             order.append(expected[name])
+        elif name in ignore:
+            seen[name] = len(order)
+            order.append(ignored_column(raw))
         else:
             unknown.append(raw)
-    missing = [c.name for c in dataset.columns if c.name not in seen]
+    missing = [
+        c.name if c.header is None else f'{c.name} (header "{c.header}")'
+        for c in dataset.columns
+        if c.header_key not in seen
+    ]
     if missing or unknown or duplicates:
         problems = []
         if missing:
@@ -138,9 +154,10 @@ def map_header(dataset: Dataset, header: Sequence[str]) -> tuple[Column, ...]:
             problems.append("unexpected: " + ", ".join(f'"{u}"' for u in unknown))
         if duplicates:
             problems.append("repeated: " + ", ".join(f'"{d}"' for d in duplicates))
+        ignorable = f" and may have {len(ignore)} ignored" if ignore else ""
         raise HeaderError(
             f'line 1: header has {len(header)} columns, dataset "{dataset.name}" expects '
-            f"{len(dataset.columns)} ({'; '.join(problems)})"
+            f"{len(dataset.columns)}{ignorable} ({'; '.join(problems)})"
         )
     return tuple(order)
 
@@ -222,6 +239,16 @@ class RowValidator:
         self.rows_re = re.compile(f"(?:{row})()", re.ASCII)
         self.rows_run_re = re.compile(f"(?:{row})*+", re.ASCII)
         self.dirty = False  # a chunk of this file had bad rows: skip the whole-chunk try
+        self.loaded = tuple(c for c in self.order if not c.ignored)
+        self._project: tuple[re.Pattern[str], str] | None = None
+        if len(self.loaded) != len(self.order):
+            any_field = rf'("(?:[^"]|"")*"|[^"{d}\r\n]*)'
+            keep = [f"\\g<{i + 1}>" for i, c in enumerate(self.order) if not c.ignored]
+            template = dataset.delimiter.replace("\\", "\\\\").join(keep) + eol
+            self._project = (
+                re.compile(d.join([any_field] * len(self.order)) + re.escape(eol)),
+                template,
+            )
         key_parts = [
             fields.key_pattern(c, dataset.delimiter)
             if c.name in dataset.primary_key
@@ -243,6 +270,14 @@ class RowValidator:
         )
 
     # --- bulk ---------------------------------------------------------------
+
+    def payload(self, data: bytes) -> bytes:
+        """What to COPY: the good records, without the columns the dataset ignores."""
+        if self._project is None or not data:
+            return data
+        pattern, template = self._project
+        text = data.decode("utf-8", "surrogateescape")
+        return pattern.sub(template, text).encode("utf-8", "surrogateescape")
 
     def validate(
         self, data: bytes, first_line: int, seen_keys: KeySet | None = None
@@ -344,8 +379,16 @@ class RowValidator:
             if errors is None:  # a blank line: skipped, not counted
                 return False
             if errors:
-                result.rows += 1
+                # A malformed record that spans several physical lines (an unbalanced
+                # quote joined them) counts each line it swallowed toward the reject
+                # threshold; a well-formed multi-line record with a bad value is one row.
+                structural = any(col is None for col, _ in errors)
+                lines = max(1, rec.count("\n")) if structural else 1
+                result.rows += lines
                 raw = _printable(rec[: -len(self.eol)] if rec.endswith(self.eol) else rec)
+                if lines > 1:
+                    span = f" (the record spans lines {line}-{line + lines - 1})"
+                    errors = [(col, why + span) for col, why in errors]
                 result.rejects.extend(Reject(line, col, why, raw) for col, why in errors)
                 return False
         result.rows += 1
@@ -368,7 +411,9 @@ class RowValidator:
 
     def broken_tail(self, data: bytes, line: int) -> Reject:
         raw = _printable(data.decode("utf-8", "surrogateescape"))
-        return Reject(line, None, "unterminated quoted field at end of file", raw)
+        lines = tail_lines(data)
+        span = f" (it swallowed lines {line}-{line + lines - 1})" if lines > 1 else ""
+        return Reject(line, None, "unterminated quoted field at end of file" + span, raw)
 
     # --- one record -----------------------------------------------------------
 
@@ -401,6 +446,11 @@ class RowValidator:
         if self.dataset.primary_key and not errors:
             key = self.canonical_key([canonical[i] or "" for i in self.key_positions])
         return errors, key
+
+
+def tail_lines(data: bytes) -> int:
+    """Physical lines in a broken tail (its last line feed ends the last line)."""
+    return data.rstrip(b"\r\n").count(b"\n") + 1
 
 
 def _printable(raw: str) -> str:

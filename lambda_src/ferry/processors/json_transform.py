@@ -4,37 +4,27 @@ The document must satisfy the route's ``schema``. It is written unchanged with
 one added member, ``_ingestion`` (source bucket, key, version, etag, event time,
 ingested_at, ledger id, route, schema), to a deterministic key in the processed
 bucket: ``<output_prefix><key without .json>.<version id>.json`` (``null`` for an
-unversioned object). A redelivery overwrites the same object; a new version of
-the source becomes a new output.
+unversioned object; shortened with a hash when longer than S3's 1024 bytes, the
+full key being in ``_ingestion.source_key``). A redelivery overwrites the same
+object; a new version of the source becomes a new output. Numbers are written
+exactly as they were read (no float round trip).
 """
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-from typing import Any
-
 from ferry.aws import ascii_metadata
-from ferry.jsondoc import JsonProblem, decode_text, loads, validator, violations
+from ferry.jsondoc import JsonProblem, decode_text, dumps_exact, loads, validator, violations
 from ferry.model import ObjectRef, Outcome
 from ferry.processors.base import BaseProcessor
+from ferry.rejects import derived_key
 from ferry.runtime import Runtime
 
 
 def output_key(ref: ObjectRef, prefix: str) -> str:
+    """``<prefix><key without .json>.<version>.json``, shortened with a hash past 1024 bytes."""
     stem = ref.key[:-5] if ref.key.lower().endswith(".json") else ref.key
     version = (ref.version_id or "null").replace("/", "_")
-    return f"{prefix}{stem}.{version}.json"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return (
-            int(value)
-            if value == value.to_integral_value() and "E" not in str(value)
-            else float(value)
-        )
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return derived_key(prefix + stem, f".{version}.json")
 
 
 class JsonTransformProcessor(BaseProcessor):
@@ -81,7 +71,7 @@ class JsonTransformProcessor(BaseProcessor):
                 "schema": schema_name,
             },
         }
-        body = json.dumps(enriched, default=_json_default, ensure_ascii=False).encode("utf-8")
+        body = dumps_exact(enriched).encode("utf-8")
         bucket = ctx.settings.require("processed_bucket")
         key = output_key(ref, ctx.route.get("output_prefix", "processed/"))
         uri = ctx.s3.put(bucket, key, body, metadata={"ferry-source-key": ascii_metadata(ref.key)})
