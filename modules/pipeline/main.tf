@@ -64,7 +64,9 @@ locals {
   # The RDS CA bundle `make build` packs into the zip when a CSV route exists.
   db_ca_bundle_path = "/var/task/ferry/certs/rds-ca-bundle.pem"
   csv_routes        = anytrue([for r in try(local.processing_config.routes, []) : try(r.processor, "") == "csv_postgres"])
-  create_migrate    = local.create_function && var.database.master_secret_arn != "" && local.csv_routes
+  # Said by create_migration rather than read from database.master_secret_arn:
+  # that ARN is unknown until the database exists, and counts must be known.
+  create_migrate = local.create_function && var.create_migration && local.csv_routes
 
   database_environment = merge(
     var.database.host == "" ? {} : {

@@ -101,6 +101,13 @@ resource "aws_lambda_function" "migrate" {
 
   tags = var.tags
 
+  lifecycle {
+    precondition {
+      condition     = var.database.master_secret_arn != "" && var.database.host != ""
+      error_message = "create_migration needs database.host and database.master_secret_arn (the RDS-managed master secret the migration logs in with)."
+    }
+  }
+
   depends_on = [aws_cloudwatch_log_group.migrate, aws_iam_role_policy.migrate]
 }
 

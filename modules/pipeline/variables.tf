@@ -390,6 +390,13 @@ variable "log_retention_days" {
   }
 }
 
+variable "create_migration" {
+  description = "Create the migration function (ferry.migrate_handler, in the VPC) and invoke it from the apply whenever the processing configuration changes: true when database.master_secret_arn names the RDS-managed master secret (said here because that ARN is unknown until the database exists). Only with create_function and a csv_postgres route."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "deadletter_timeout" {
   description = "Timeout (s) of the dead-letter consumer; the dead-letter queue's visibility timeout is 6 x this."
   type        = number

@@ -155,6 +155,7 @@ run "no_migration_without_a_master_secret_or_csv_route" {
   command = plan
 
   variables {
+    create_migration = true
     database = {
       host              = "ferry.abc.eu-west-1.rds.amazonaws.com"
       name              = "ferry"
@@ -178,6 +179,7 @@ run "migration_runs_in_the_vpc_with_the_master_secret" {
       routes   = [{ name = "orders", prefix = "incoming/orders/", suffix = ".csv", processor = "csv_postgres", dataset = "orders" }]
       datasets = { orders = { table = "sales.orders", columns = [{ name = "id", type = "integer" }] } }
     })
+    create_migration = true
     database = {
       host              = "ferry.abc.eu-west-1.rds.amazonaws.com"
       name              = "ferry"
@@ -237,6 +239,20 @@ run "rejects_a_master_secret_that_is_not_a_secret_arn" {
   }
 
   expect_failures = [var.database]
+}
+
+run "migration_needs_the_master_secret" {
+  command = plan
+
+  variables {
+    processing_config = jsonencode({
+      routes = [{ name = "orders", prefix = "incoming/orders/", processor = "csv_postgres", dataset = "orders" }]
+    })
+    create_migration = true
+    database         = { host = "ferry.abc.eu-west-1.rds.amazonaws.com" }
+  }
+
+  expect_failures = [aws_lambda_function.migrate]
 }
 
 run "rejects_a_dead_letter_timeout_out_of_range" {
