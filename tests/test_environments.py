@@ -583,15 +583,14 @@ def test_lambda_in_vpc_with_tracing(plan: Plan):
     assert queues[main].get("redrive_policy") is not None or plan.unknown(main, "redrive_policy")
 
 
-def test_processor_uses_iam_database_auth_and_the_migration_runs(plan: Plan):
+def test_migration_runs_from_the_apply(plan: Plan):
     # The environment map is unknown until the database exists (its address);
     # modules/ferry's tests assert FERRY_DB_AUTH=iam and FERRY_DB_USER there.
-    statements = plan.policy_statements(
-        next(a for a in plan.of_type("aws_iam_role_policy") if a.endswith(".processor[0]"))
-    )
-    actions = {a for s in statements for a in s["actions"]}
-    assert "rds-db:connect" in actions
-    assert "secretsmanager:GetSecretValue" not in actions
+    # So is the role policy (rds-db:connect names the instance's resource id):
+    # modules/pipeline's tests assert rds-db:connect and no secret there.
+    functions = plan.after("aws_lambda_function")
+    migrate = next(f for f in functions.values() if f["handler"] == "ferry.migrate_handler.handler")
+    assert migrate["function_name"] == f"ferry-{plan.env}-migrate"
     (invocation,) = plan.after("aws_lambda_invocation").values()
     config = (REPO / "lambda_src" / "config" / "ferry.json").read_text()
     assert json.loads(invocation["input"]) == {

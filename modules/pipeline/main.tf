@@ -38,6 +38,7 @@ locals {
     deadletter = "/aws/lambda/${local.names.deadletter}"
     migrate    = "/aws/lambda/${local.names.migrate}"
   }
+  log_group_arns = { for k, n in local.log_group_names : k => "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:${n}" }
 
   table_names = {
     ledger   = "${var.name_prefix}-ledger"
@@ -46,16 +47,17 @@ locals {
   }
 
   arns = {
-    queue      = "arn:${local.partition}:sqs:${local.region}:${var.account_id}:${local.names.queue}"
-    dlq        = "arn:${local.partition}:sqs:${local.region}:${var.account_id}:${local.names.dlq}"
-    rule       = "arn:${local.partition}:events:${local.region}:${var.account_id}:rule/${local.names.rule}"
-    topic      = "arn:${local.partition}:sns:${local.region}:${var.account_id}:${local.names.topic}"
-    log_group  = "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:${local.log_group_name}"
-    log_groups = { for k, n in local.log_group_names : k => "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:${n}" }
-    tables     = { for k, n in local.table_names : k => "arn:${local.partition}:dynamodb:${local.region}:${var.account_id}:table/${n}" }
-    buckets    = { for k, n in var.bucket_names : k => "arn:${local.partition}:s3:::${n}" }
-    functions  = { for k in ["function", "deadletter", "migrate"] : k => "arn:${local.partition}:lambda:${local.region}:${var.account_id}:function:${local.names[k]}" }
+    queue     = "arn:${local.partition}:sqs:${local.region}:${var.account_id}:${local.names.queue}"
+    dlq       = "arn:${local.partition}:sqs:${local.region}:${var.account_id}:${local.names.dlq}"
+    rule      = "arn:${local.partition}:events:${local.region}:${var.account_id}:rule/${local.names.rule}"
+    topic     = "arn:${local.partition}:sns:${local.region}:${var.account_id}:${local.names.topic}"
+    log_group = "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:${local.log_group_name}"
+    tables    = { for k, n in local.table_names : k => "arn:${local.partition}:dynamodb:${local.region}:${var.account_id}:table/${n}" }
+    buckets   = { for k, n in var.bucket_names : k => "arn:${local.partition}:s3:::${n}" }
   }
+  # Kept out of local.arns: checkov's HCL scan evaluates local.arns in the
+  # queue policies and cannot evaluate an index by a for variable.
+  function_arns = [for n in [local.names.function, local.names.deadletter, local.names.migrate] : "arn:${local.partition}:lambda:${local.region}:${var.account_id}:function:${n}"]
 
   # IAM database authentication (the processor logs in as a dedicated loader
   # role with a token) or a Secrets Manager secret (an existing database, the
@@ -173,19 +175,22 @@ locals {
   # failed processing ("Using dead-letter queues to process undelivered
   # events", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html#eb-rule-dlq:
   # the queue policy lets events.amazonaws.com send with aws:SourceArn = the rule).
+  # One literal document (the rule's ARN is this account's and this
+  # pipeline's, so the statement is harmless without EventBridge delivery):
+  # checkov's HCL scan can then evaluate it.
   dlq_policy = {
     Version = "2012-10-17"
-    Statement = concat(
-      local.eventbridge ? [{
+    Statement = [
+      {
         Sid       = "AllowObjectCreatedRuleDeadLetters"
         Effect    = "Allow"
         Principal = { Service = "events.amazonaws.com" }
         Action    = "sqs:SendMessage"
         Resource  = local.arns.dlq
         Condition = { ArnEquals = { "aws:SourceArn" = local.arns.rule } }
-      }] : [],
-      [merge(local.deny_insecure_transport, { Resource = local.arns.dlq })],
-    )
+      },
+      merge(local.deny_insecure_transport, { Resource = local.arns.dlq }),
+    ]
   }
 
   # EventBridge passes the processor only what it reads from an Object
@@ -419,6 +424,8 @@ data "aws_iam_policy_document" "assume" {
 # Shared by every function of the module: X-Ray and the VPC network
 # interfaces Lambda creates with the function's role.
 data "aws_iam_policy_document" "function_base" {
+  # checkov:skip=CKV_AWS_111:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
+  # checkov:skip=CKV_AWS_356:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
   # X-Ray trace submission has no resource-level permissions: AWS only accepts "*".
   statement {
     sid       = "WriteTraces"
@@ -565,6 +572,8 @@ resource "aws_iam_role" "processor" {
 }
 
 resource "aws_iam_role_policy" "processor" {
+  # checkov:skip=CKV_AWS_290:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
+  # checkov:skip=CKV_AWS_355:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
   count = local.create_function ? 1 : 0
 
   name   = "${local.names.function}-least-privilege"

@@ -166,21 +166,21 @@ output "deployer_placement_policy_json" {
         Sid       = "OnlyInAVpc"
         Effect    = "Deny"
         Action    = ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"]
-        Resource  = values(local.arns.functions)
+        Resource  = local.function_arns
         Condition = { Null = { "lambda:VpcIds" = "true" } }
       },
       {
         Sid       = "OnlyInTheirSubnets"
         Effect    = "Deny"
         Action    = ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"]
-        Resource  = values(local.arns.functions)
+        Resource  = local.function_arns
         Condition = { "ForAnyValue:StringNotEquals" = { "lambda:SubnetIds" = var.subnet_ids } }
       },
       {
         Sid       = "OnlyWithTheirSecurityGroups"
         Effect    = "Deny"
         Action    = ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"]
-        Resource  = values(local.arns.functions)
+        Resource  = local.function_arns
         Condition = { "ForAnyValue:StringNotEquals" = { "lambda:SecurityGroupIds" = var.security_group_ids } }
       },
     ]

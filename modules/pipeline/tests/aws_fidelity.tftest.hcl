@@ -74,15 +74,6 @@ run "eventbridge_target_has_a_dead_letter_queue_and_strips_the_event" {
   }
 }
 
-run "s3_notification_dlq_admits_no_eventbridge" {
-  command = plan
-
-  assert {
-    condition     = [for s in jsondecode(aws_sqs_queue.dlq.policy).Statement : s.Sid] == ["DenyInsecureTransport"]
-    error_message = "without EventBridge nothing but redrive writes to the dead-letter queue"
-  }
-}
-
 run "dead_letter_consumer" {
   command = plan
 

@@ -88,8 +88,8 @@ run "queue_policy_allows_only_the_raw_bucket_and_denies_plain_http" {
     error_message = "both queues must deny requests without TLS"
   }
   assert {
-    condition     = length(jsondecode(aws_sqs_queue.dlq.policy).Statement) == 1
-    error_message = "nothing may send to the DLQ directly"
+    condition     = [for s in jsondecode(aws_sqs_queue.dlq.policy).Statement : "${s.Sid} ${jsonencode(s.Principal)} ${jsonencode(try(s.Condition.ArnEquals, null))}" if s.Effect == "Allow"] == ["AllowObjectCreatedRuleDeadLetters {\"Service\":\"events.amazonaws.com\"} {\"aws:SourceArn\":\"arn:aws:events:eu-west-1:111122223333:rule/ferry-test-object-created\"}"]
+    error_message = "nothing but the pipeline's own EventBridge rule (its target dead-letter queue) may send to the DLQ directly"
   }
 }
 
