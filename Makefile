@@ -125,14 +125,18 @@ local-status: ## What the local stack runs, and its queues
 # --- deploy -------------------------------------------------------------------
 
 .PHONY: apply
-apply: build ## terraform apply of ENV to AWS (your credentials; state via environments/<env>/backend.hcl); asks before changing
+apply: build ## terraform apply of ENV to AWS (ARCH= as for build; refuses a zip of another architecture; state via environments/<env>/backend.hcl); asks before changing
 	@test -f environments/$(ENV)/main.tf || { echo "no environment '$(ENV)' (environments/: $$(ls environments | tr '\n' ' '))" >&2; exit 1; }
 	@test -f environments/$(ENV)/backend.hcl || { echo "environments/$(ENV)/backend.hcl is missing: copy backend.hcl.example next to it and fill in your state bucket" >&2; exit 1; }
+	@test -f build/processor.zip.arch || { echo "build/processor.zip.arch is missing: run make build ARCH=$(ARCH)" >&2; exit 1; }
+	@zip_arch=$$(tr -d '[:space:]' < build/processor.zip.arch); [ "$$zip_arch" = "$(ARCH)" ] || { \
+	  echo "build/processor.zip is built for $$zip_arch, not ARCH=$(ARCH): run make build ARCH=$(ARCH) (or make apply ARCH=$$zip_arch)" >&2; exit 1; }
 	@rc=$$($(TF) cli-config); cd environments/$(ENV) && \
 	  if [ -n "$$rc" ]; then export TF_CLI_CONFIG_FILE=$$rc; fi && \
 	  terraform init -input=false -backend-config=backend.hcl && \
 	  TF_INPUT=1 terraform apply -var package_path=$(CURDIR)/build/processor.zip \
-	    -var package_sha256=$$(cat $(CURDIR)/build/processor.zip.sha256)
+	    -var package_sha256=$$(cat $(CURDIR)/build/processor.zip.sha256) \
+	    -var architecture=$(ARCH)
 
 SMOKE_TIMEOUT ?= 300
 

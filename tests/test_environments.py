@@ -73,11 +73,15 @@ _DEV_COUNTS = {
     "aws_s3_bucket_object_lock_configuration": 2,
     # pipeline
     "aws_s3_bucket_notification": 1,
-    "aws_sqs_queue": 2,
-    "aws_lambda_function": 1,
-    "aws_lambda_event_source_mapping": 1,
+    # ingest queue and DLQ, and the Macie findings targets' dead-letter queue
+    "aws_sqs_queue": 3,
+    "aws_sqs_queue_policy": 1,
+    # processor, dead-letter consumer, migration (RDS and a csv_postgres route)
+    "aws_lambda_function": 3,
+    "aws_lambda_event_source_mapping": 2,
+    "aws_lambda_invocation": 1,
     "aws_dynamodb_table": 3,
-    "aws_cloudwatch_metric_alarm": 4,
+    "aws_cloudwatch_metric_alarm": 6,
     # database
     "aws_db_instance": 1,
     "aws_db_parameter_group": 1,
@@ -93,34 +97,24 @@ _DEV_COUNTS = {
     "aws_cloudwatch_log_resource_policy": 1,
     "aws_sns_topic_policy": 1,
     # shared by several modules
-    "aws_cloudwatch_log_group": 6,  # function, flow logs, 2 database exports, trail, findings
-    "aws_iam_role": 4,  # processor, flow logs, RDS monitoring, trail delivery
-    "aws_iam_role_policy": 3,
+    # processor, dead-letter, migration, flow logs, 2 database exports, trail, findings
+    "aws_cloudwatch_log_group": 8,
+    # processor, dead-letter, migration, flow logs, RDS monitoring, trail delivery
+    "aws_iam_role": 6,
+    "aws_iam_role_policy": 5,
     "aws_sns_topic": 2,  # pipeline alarms, Macie findings
 }
 EXPECTED_COUNTS = {
     "dev": _DEV_COUNTS,
-    # one NAT gateway: public subnets, an internet gateway, routes out
-    "staging": {
+    # NAT only with egress CIDRs, and staging gives none: no public subnets,
+    # internet gateway, NAT gateway or route out
+    "staging": _DEV_COUNTS,
+    # three zones, no NAT either (no egress CIDRs)
+    "prod": {
         **_DEV_COUNTS,
         "aws_subnet": 6,
         "aws_route_table": 4,
         "aws_route_table_association": 6,
-        "aws_internet_gateway": 1,
-        "aws_nat_gateway": 1,
-        "aws_eip": 1,
-        "aws_route": 3,
-    },
-    # three zones, a NAT gateway in each
-    "prod": {
-        **_DEV_COUNTS,
-        "aws_subnet": 9,
-        "aws_route_table": 5,
-        "aws_route_table_association": 9,
-        "aws_internet_gateway": 1,
-        "aws_nat_gateway": 3,
-        "aws_eip": 3,
-        "aws_route": 4,
     },
 }
 
@@ -443,8 +437,8 @@ def test_kms_everywhere(plan: Plan):
         assert plan.unknown(db, attribute), f"database {attribute} must be a CMK of this plan"
     (trail,) = plan.of_type("aws_cloudtrail")
     assert plan.unknown(trail, "kms_key_id")
-    (function,) = plan.of_type("aws_lambda_function")
-    assert plan.unknown(function, "kms_key_arn")
+    for function in plan.of_type("aws_lambda_function"):
+        assert plan.unknown(function, "kms_key_arn"), function
 
 
 def test_buckets_versioned_private_tls_only(plan: Plan):
@@ -567,20 +561,42 @@ def test_database_in_isolated_subnets(plan: Plan):
 
 
 def test_lambda_in_vpc_with_tracing(plan: Plan):
-    ((address, fn),) = plan.after("aws_lambda_function").items()
-    assert fn["tracing_config"][0]["mode"] == "Active"
-    assert fn["vpc_config"], "the processor must run in the VPC"
-    assert plan.unknown(address, "vpc_config", 0, "subnet_ids")
-    assert plan.unknown(address, "vpc_config", 0, "security_group_ids")
+    functions = plan.after("aws_lambda_function")
+    assert {fn["handler"] for fn in functions.values()} == {
+        "ferry.handler.handler",
+        "ferry.deadletter.handler",
+        "ferry.migrate_handler.handler",
+    }
+    for address, fn in functions.items():
+        assert fn["tracing_config"][0]["mode"] == "Active", address
+        assert fn["vpc_config"], f"{address} must run in the VPC"
+        assert plan.unknown(address, "vpc_config", 0, "subnet_ids")
+        assert plan.unknown(address, "vpc_config", 0, "security_group_ids")
     refs = _composition_call(plan, "pipeline")
     assert "local.network.private_subnet_ids" in refs["subnet_ids"]["references"]
-    (mapping,) = plan.after("aws_lambda_event_source_mapping").values()
-    assert "ReportBatchItemFailures" in mapping["function_response_types"]
+    mappings = plan.after("aws_lambda_event_source_mapping")
+    assert len(mappings) == 2
+    for mapping in mappings.values():
+        assert "ReportBatchItemFailures" in mapping["function_response_types"]
     queues = plan.after("aws_sqs_queue")
-    main = next(q for a, q in queues.items() if ".dlq" not in a)
-    assert main.get("redrive_policy") is not None or any(
-        plan.unknown(a, "redrive_policy") for a in queues if ".dlq" not in a
-    )
+    main = next(a for a in queues if a.endswith(".aws_sqs_queue.this"))
+    assert queues[main].get("redrive_policy") is not None or plan.unknown(main, "redrive_policy")
+
+
+def test_migration_runs_from_the_apply(plan: Plan):
+    # The environment map is unknown until the database exists (its address);
+    # modules/ferry's tests assert FERRY_DB_AUTH=iam and FERRY_DB_USER there.
+    # So is the role policy (rds-db:connect names the instance's resource id):
+    # modules/pipeline's tests assert rds-db:connect and no secret there.
+    functions = plan.after("aws_lambda_function")
+    migrate = next(f for f in functions.values() if f["handler"] == "ferry.migrate_handler.handler")
+    assert migrate["function_name"] == f"ferry-{plan.env}-migrate"
+    (invocation,) = plan.after("aws_lambda_invocation").values()
+    config = (REPO / "lambda_src" / "config" / "ferry.json").read_text()
+    assert json.loads(invocation["input"]) == {
+        "action": "migrate",
+        "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
+    }
 
 
 def test_cloudtrail_multi_region_validated_with_data_events(plan: Plan):
@@ -648,13 +664,11 @@ def test_object_lock_per_environment(plan: Plan):
         assert (retention["mode"], retention["days"]) == expected, address
 
 
-def test_nat_per_environment(plan: Plan):
-    nat = len(plan.of_type("aws_nat_gateway"))
-    zones = len(plan.doc["variables"]["availability_zones"]["value"])
-    assert nat == {"dev": 0, "staging": 1, "prod": zones}[plan.env]
-    if plan.env == "dev":
-        assert not plan.of_type("aws_internet_gateway")
-        assert not plan.of_type("aws_eip")
+def test_no_nat_without_egress_cidrs(plan: Plan):
+    """NAT only with a purpose: no environment gives egress CIDRs, so none has NAT."""
+    assert not plan.of_type("aws_nat_gateway")
+    assert not plan.of_type("aws_internet_gateway")
+    assert not plan.of_type("aws_eip")
 
 
 def test_default_routes_use_gateways(plan: Plan):
@@ -746,6 +760,24 @@ def test_checkov_has_no_failed_checks(plan: Plan):
 
 # --- upgrade from the layout before modules/ferry -------------------------------------
 
+# Resources 2.x adds (the dead-letter consumer, the migration, the findings
+# dead-letter queue, their alarms) and the ones it removes on purpose: staging
+# and prod lose their NAT (gateways, addresses, internet gateway, public
+# subnets and routes), which nothing could use, unless egress CIDRs are given.
+_ADDED_SINCE_1_0 = re.compile(
+    r"\.(deadletter|migrate)(\[|$)|aws_lambda_invocation\.|\.findings_dlq$"
+    r'|aws_cloudwatch_metric_alarm\.function\["(files-dead-lettered|deadletter-errors)"\]'
+)
+_NAT_REMOVED = re.compile(
+    r"aws_nat_gateway\.|aws_eip\.nat|aws_internet_gateway\.|aws_subnet\.public"
+    r"|aws_route_table\.public|aws_route\.(public_internet|private_nat)"
+    r"|aws_route_table_association\.public"
+)
+
+
+def _removed_since_1_0(env: str, address: str) -> bool:
+    return env in ("staging", "prod") and bool(_NAT_REMOVED.search(address))
+
 
 def test_upgrade_moves_every_resource(plan: Plan, old_layout: Path, tf_root, planning_base):
     """Each resource of the 1.0.0 plan, moved as Terraform would, is one of the new plan.
@@ -756,12 +788,19 @@ def test_upgrade_moves_every_resource(plan: Plan, old_layout: Path, tf_root, pla
     old = _old_plan(plan.env, old_layout, tf_root, planning_base)
     root_dir = planning_base / plan.env / "environments" / plan.env
     calls = plan.doc["configuration"]["root_module"]["module_calls"]
-    old_addresses = managed_addresses(old)
+    old_addresses = {a for a in managed_addresses(old) if not _removed_since_1_0(plan.env, a)}
     mapped = {resolve(address, root_dir, calls): address for address in old_addresses}
     new_addresses = managed_addresses(plan.doc)
     unmoved = sorted(mapped[a] for a in set(mapped) - new_addresses)
     assert unmoved == [], f"no moved block takes these 1.0.0 addresses to the new layout: {unmoved}"
-    added = sorted(new_addresses - set(mapped))
+    added = sorted(a for a in new_addresses - set(mapped) if not _ADDED_SINCE_1_0.search(a))
     assert added == [], f"resources the 1.0.0 plan did not have: {added}"
-    old_types = Counter(rc["type"] for rc in old["resource_changes"] if rc["mode"] == "managed")
-    assert old_types == Counter(rc["type"] for rc in plan.changes.values())
+    old_types = Counter(
+        rc["type"]
+        for rc in old["resource_changes"]
+        if rc["mode"] == "managed" and not _removed_since_1_0(plan.env, rc["address"])
+    )
+    new_types = Counter(
+        rc["type"] for a, rc in plan.changes.items() if not _ADDED_SINCE_1_0.search(a)
+    )
+    assert old_types == new_types

@@ -34,6 +34,12 @@ variable "package_sha256" {
   type    = string
   default = null
 }
+# The zip's architecture: `make build ARCH=` and `make apply ARCH=` pass the
+# same value, and `make apply` refuses a zip built for another one.
+variable "architecture" {
+  type    = string
+  default = "x86_64"
+}
 # Tests and offline reviews only: plan without AWS credentials.
 variable "offline_plan" {
   type    = bool
@@ -68,7 +74,7 @@ module "ferry" {
     nat_mode           = "none"
   }
   object_lock = { mode = "GOVERNANCE", retention_days = 1 }
-  processor   = { memory_size = 512, reserved_concurrent_executions = 5, maximum_concurrency = 2 }
+  processor   = { architecture = var.architecture, memory_size = 512, reserved_concurrent_executions = 5, maximum_concurrency = 2 }
   database = {
     instance_class              = "db.t4g.medium"
     allocated_storage           = 20

@@ -55,3 +55,8 @@ output "kms_key_arns" {
   description = "Customer-managed keys by tier."
   value       = module.ferry.kms_key_arns
 }
+
+output "deadletter_environment" {
+  description = "Environment the dead-letter consumer would get in AWS; the local dead-letter worker sets the same."
+  value       = module.ferry.deadletter_environment
+}

@@ -1,7 +1,7 @@
-# prod: NAT per zone across three zones, a Multi-AZ database with deletion
-# protection and 35 days of backups, COMPLIANCE Object Lock for a year, audit
-# logs kept seven years, every object scanned by Macie daily. Account, region
-# and zones are in terraform.tfvars.
+# prod: NAT per zone only for egress CIDRs (none given: no NAT), three zones, a
+# Multi-AZ database with deletion protection and 35 days of backups, COMPLIANCE
+# Object Lock for a year, audit logs kept seven years, every object scanned by
+# Macie daily. Account, region and zones are in terraform.tfvars.
 
 terraform {
   required_version = ">= 1.11"
@@ -34,6 +34,12 @@ variable "package_sha256" {
   type    = string
   default = null
 }
+# The zip's architecture: `make build ARCH=` and `make apply ARCH=` pass the
+# same value, and `make apply` refuses a zip built for another one.
+variable "architecture" {
+  type    = string
+  default = "x86_64"
+}
 # Tests and offline reviews only: plan without AWS credentials.
 variable "offline_plan" {
   type    = bool
@@ -65,11 +71,14 @@ module "ferry" {
   network = {
     vpc_cidr           = "10.42.0.0/16"
     availability_zones = var.availability_zones
-    nat_mode           = "per_az"
+    # NAT only for egress_cidrs (networks outside AWS the processors call on
+    # 443); none given, so no NAT: AWS services through the VPC endpoints.
+    egress_cidrs = []
+    nat_mode     = "per_az"
   }
   object_lock                  = { mode = "COMPLIANCE", retention_days = 365 }
   allow_compliance_object_lock = true
-  processor                    = { memory_size = 2048, reserved_concurrent_executions = 50, maximum_concurrency = 20 }
+  processor                    = { architecture = var.architecture, memory_size = 2048, reserved_concurrent_executions = 50, maximum_concurrency = 20 }
   database = {
     instance_class          = "db.r7g.large"
     allocated_storage       = 100

@@ -1,7 +1,7 @@
-# staging: production's shape at a smaller size: one NAT gateway, a Multi-AZ
-# database with deletion protection, GOVERNANCE Object Lock for a week, daily
-# Macie scans of half the objects. Account, region and zones are in
-# terraform.tfvars.
+# staging: production's shape at a smaller size: no NAT unless egress CIDRs are
+# given (then one NAT gateway), a Multi-AZ database with deletion protection,
+# GOVERNANCE Object Lock for a week, daily Macie scans of half the objects.
+# Account, region and zones are in terraform.tfvars.
 
 terraform {
   required_version = ">= 1.11"
@@ -34,6 +34,12 @@ variable "package_sha256" {
   type    = string
   default = null
 }
+# The zip's architecture: `make build ARCH=` and `make apply ARCH=` pass the
+# same value, and `make apply` refuses a zip built for another one.
+variable "architecture" {
+  type    = string
+  default = "x86_64"
+}
 # Tests and offline reviews only: plan without AWS credentials.
 variable "offline_plan" {
   type    = bool
@@ -65,10 +71,13 @@ module "ferry" {
   network = {
     vpc_cidr           = "10.41.0.0/16"
     availability_zones = var.availability_zones
-    nat_mode           = "single"
+    # NAT only for egress_cidrs (networks outside AWS the processors call on
+    # 443); none given, so no NAT: AWS services through the VPC endpoints.
+    egress_cidrs = []
+    nat_mode     = "single"
   }
   object_lock = { mode = "GOVERNANCE", retention_days = 7 }
-  processor   = { memory_size = 1024, reserved_concurrent_executions = 10, maximum_concurrency = 5 }
+  processor   = { architecture = var.architecture, memory_size = 1024, reserved_concurrent_executions = 10, maximum_concurrency = 5 }
   database = {
     instance_class          = "db.t4g.large"
     allocated_storage       = 50

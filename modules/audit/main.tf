@@ -247,7 +247,9 @@ resource "aws_cloudtrail" "this" {
 # --- Macie ---------------------------------------------------------------------
 
 # Created here (rather than implicitly by enabling Macie) so that its ARN can be
-# granted kms:Decrypt on the storage key before Macie scans SSE-KMS objects.
+# granted kms:Decrypt on the storage key before Macie scans SSE-KMS objects:
+# Macie needs Decrypt only ("Allowing Macie to use a customer managed AWS KMS
+# key", https://docs.aws.amazon.com/macie/latest/user/discovery-supported-encryption-types.html#discovery-supported-encryption-cmk-configuration).
 resource "aws_iam_service_linked_role" "macie" {
   count = local.macie_role ? 1 : 0
 
@@ -329,6 +331,11 @@ data "aws_iam_policy_document" "findings_topic" {
     }
   }
 
+  # "Permissions for Amazon SNS" (EventBridge targets),
+  # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions.
+  # The topic's key admits EventBridge by the SNS encryption context
+  # (modules/kms), not by source conditions, which encrypted topics do not
+  # support for EventBridge.
   statement {
     sid       = "EventBridgePublishesFindings"
     effect    = "Allow"
@@ -373,13 +380,74 @@ resource "aws_sns_topic_policy" "findings" {
   policy = data.aws_iam_policy_document.findings_topic[0].json
 }
 
+# Findings EventBridge could not deliver (topic or log group refused, key
+# policy wrong) land here instead of being lost ("Using dead-letter queues to
+# process undelivered events",
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html#eb-rule-dlq).
+# Encrypted with the findings key, which admits EventBridge by the SQS
+# encryption context (modules/kms).
+resource "aws_sqs_queue" "findings_dlq" {
+  name                              = "${var.name_prefix}-macie-findings-dlq"
+  message_retention_seconds         = 1209600 # 14 days, the SQS maximum
+  kms_master_key_id                 = var.findings_kms_key_arn
+  kms_data_key_reuse_period_seconds = 300
+  tags                              = local.tags
+}
+
+data "aws_iam_policy_document" "findings_dlq" {
+  statement {
+    sid       = "EventBridgeDeadLetters"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.findings_dlq.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.findings.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.findings_dlq.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "findings_dlq" {
+  queue_url = aws_sqs_queue.findings_dlq.id
+  policy    = data.aws_iam_policy_document.findings_dlq.json
+}
+
 resource "aws_cloudwatch_event_target" "findings_topic" {
   rule      = aws_cloudwatch_event_rule.findings.name
   target_id = "sns"
   # An existing topic's policy must let events.amazonaws.com publish (README).
   arn = local.topic_arn
 
-  depends_on = [aws_sns_topic_policy.findings]
+  dead_letter_config {
+    arn = aws_sqs_queue.findings_dlq.arn
+  }
+
+  depends_on = [aws_sns_topic_policy.findings, aws_sqs_queue_policy.findings_dlq]
 }
 
 resource "aws_sns_topic_subscription" "findings_email" {
@@ -398,6 +466,8 @@ resource "aws_cloudwatch_log_group" "findings" {
   tags              = local.tags
 }
 
+# "Permissions for Amazon CloudWatch Logs" (EventBridge targets),
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-cloudwatchlogs-permissions
 data "aws_iam_policy_document" "findings_logs" {
   statement {
     sid       = "EventBridgeWritesFindings"
@@ -422,7 +492,11 @@ resource "aws_cloudwatch_event_target" "findings_logs" {
   target_id = "logs"
   arn       = aws_cloudwatch_log_group.findings.arn
 
-  depends_on = [aws_cloudwatch_log_resource_policy.findings]
+  dead_letter_config {
+    arn = aws_sqs_queue.findings_dlq.arn
+  }
+
+  depends_on = [aws_cloudwatch_log_resource_policy.findings, aws_sqs_queue_policy.findings_dlq]
 }
 
 # --- upgrade from the layout with an inline trail bucket and no opt-outs ----------

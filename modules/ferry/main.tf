@@ -23,20 +23,36 @@ locals {
   # Only read the zip when no hash is given (coalesce would read it regardless).
   package_sha256 = var.package_sha256 != null ? var.package_sha256 : filebase64sha256(var.package_path)
 
-  # Where the processor connects: the RDS instance, a PostgreSQL that exists,
-  # or the emulator's local server (credentials in the secret below).
+  # Where the processor connects: the RDS instance (IAM database
+  # authentication as the loader role the migration creates; only the
+  # migration reads the master secret), a PostgreSQL that exists, or the
+  # emulator's local server (credentials in the secret below).
   database = (
     local.create_database ? {
-      host       = module.database[0].address
-      port       = module.database[0].port
-      name       = module.database[0].db_name
-      secret_arn = module.database[0].master_user_secret_arn
+      host              = module.database[0].address
+      port              = module.database[0].port
+      name              = module.database[0].db_name
+      secret_arn        = ""
+      iam_auth_user     = "ferry_loader"
+      resource_id       = module.database[0].instance_resource_id
+      master_secret_arn = module.database[0].master_user_secret_arn
       } : local.emulated ? {
-      host       = var.emulator.database.host
-      port       = var.emulator.database.port
-      name       = var.emulator.database.name
-      secret_arn = aws_secretsmanager_secret.emulator_database[0].arn
-    } : var.existing_database
+      host              = var.emulator.database.host
+      port              = var.emulator.database.port
+      name              = var.emulator.database.name
+      secret_arn        = aws_secretsmanager_secret.emulator_database[0].arn
+      iam_auth_user     = ""
+      resource_id       = ""
+      master_secret_arn = ""
+      } : {
+      host              = try(var.existing_database.host, null)
+      port              = try(var.existing_database.port, null)
+      name              = try(var.existing_database.name, null)
+      secret_arn        = try(var.existing_database.secret_arn, null)
+      iam_auth_user     = ""
+      resource_id       = ""
+      master_secret_arn = ""
+    }
   )
 }
 
@@ -49,8 +65,18 @@ module "kms" {
   tags                    = var.tags
   deletion_window_in_days = local.emulated ? 7 : var.kms_deletion_window_in_days
 
+  key_administrators = var.kms_key_administrators
+  # The functions' roles (from the created roles, so the keys wait for them:
+  # KMS refuses a policy naming a principal that does not exist) and any
+  # named users; nobody else in the account can use a data key.
   key_users = {
-    # Macie reads SSE-KMS objects in the raw and failed buckets itself.
+    storage     = concat(module.pipeline.key_user_role_arns.storage, var.kms_key_users.storage)
+    operational = concat(module.pipeline.key_user_role_arns.operational, var.kms_key_users.operational)
+    logs        = var.kms_key_users.logs
+  }
+  key_decrypt_only_users = {
+    # Macie reads SSE-KMS objects in the raw and failed buckets itself, and
+    # needs kms:Decrypt alone.
     storage = var.create_audit && var.create_macie ? [module.audit[0].macie_service_role_arn] : []
   }
   # The trail's ARN is known from audit's naming rule at plan time, so the
@@ -68,6 +94,7 @@ module "network" {
   vpc_cidr           = var.network.vpc_cidr
   availability_zones = var.network.availability_zones
   nat_mode           = var.network.nat_mode
+  egress_cidrs       = var.network.egress_cidrs
   logs_kms_key_arn   = local.kms_key_arns.logs
   log_retention_days = var.log_retention_days
 }
@@ -160,7 +187,8 @@ module "pipeline" {
   notification_emails            = var.notification_emails
   existing_sns_topic_arn         = var.existing_sns_topic_arn
 
-  database = local.database
+  database         = local.database
+  create_migration = local.create_database
 
   create_function             = !local.emulated
   create_event_source_mapping = !local.emulated
@@ -183,6 +211,8 @@ module "audit" {
   access_log_bucket_name = module.storage.access_log_bucket_name
 
   create_macie                     = var.create_macie
+  create_macie_account             = var.macie.create_account
+  create_macie_service_linked_role = var.macie.create_service_linked_role
   macie_classification_job_enabled = var.create_macie && !local.emulated
   macie_bucket_names               = [module.storage.bucket_names.raw, module.storage.bucket_names.failed]
   macie_schedule                   = var.macie.schedule

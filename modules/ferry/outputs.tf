@@ -87,8 +87,8 @@ output "database_address" {
 }
 
 output "database_secret_arn" {
-  description = "Secrets Manager secret with the database credentials (RDS-managed, given, or the emulator's)."
-  value       = local.database.secret_arn
+  description = "Secrets Manager secret with the database credentials: the RDS-managed master secret (read only by the migration function; the processor uses IAM database authentication), the given one, or the emulator's."
+  value       = local.database.secret_arn != "" ? local.database.secret_arn : local.database.master_secret_arn
 }
 
 output "trail_arn" {
@@ -99,4 +99,24 @@ output "trail_arn" {
 output "findings_topic_arn" {
   description = "SNS topic with every Macie finding (null when create_audit is false)."
   value       = var.create_audit ? module.audit[0].findings_topic_arn : null
+}
+
+output "deadletter_function_name" {
+  description = "The dead-letter consumer (null on the emulator)."
+  value       = module.pipeline.deadletter_function_name
+}
+
+output "deadletter_environment" {
+  description = "Environment of the dead-letter consumer in AWS; the local stack's dead-letter worker sets the same."
+  value       = module.pipeline.deadletter_environment
+}
+
+output "migrate_function_name" {
+  description = "The migration function the apply invokes (null without RDS or a csv_postgres route)."
+  value       = module.pipeline.migrate_function_name
+}
+
+output "deployer_placement_policy_json" {
+  description = "IAM policy to attach to the deploying principal: no ferry function outside its subnets and security groups (Lambda enforces placement with lambda:SubnetIds / lambda:SecurityGroupIds on the deployer)."
+  value       = module.pipeline.deployer_placement_policy_json
 }

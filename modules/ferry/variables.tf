@@ -45,6 +45,24 @@ variable "existing_kms_key_arns" {
   default = null
 }
 
+variable "kms_key_administrators" {
+  description = "IAM role/user ARNs that administer the keys modules/kms creates and create the resources encrypted with them (typically the role that runs Terraform); never cryptographic use of data. Empty: the account root stands in (whoever IAM allows). The root keeps key administration either way (KMS's lockout safety check)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "kms_key_users" {
+  description = "Further IAM role/user ARNs that may read and write data under each key, by tier (e.g. the operators who run `ferry reprocess` against the ledger). The processor, dead-letter and migration roles are added by the composition; nobody else in the account can use a data key."
+  type = object({
+    storage     = optional(list(string), [])
+    operational = optional(list(string), [])
+    logs        = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "kms_deletion_window_in_days" {
   description = "Waiting period before a deleted key is destroyed (7-30 days)."
   type        = number
@@ -55,11 +73,12 @@ variable "kms_deletion_window_in_days" {
 # --- network ----------------------------------------------------------------------
 
 variable "network" {
-  description = "The VPC modules/network creates: CIDR, availability zones (at least two) and NAT mode (none: AWS services through VPC endpoints only; single; per_az)."
+  description = "The VPC modules/network creates: CIDR, availability zones (at least two), egress_cidrs (IPv4 networks outside AWS the processors call on 443; none by default) and the NAT mode used for them (single or per_az). Without egress_cidrs there is no NAT: AWS services through VPC endpoints only."
   type = object({
     vpc_cidr           = optional(string, "10.40.0.0/16")
     availability_zones = optional(list(string), [])
     nat_mode           = optional(string, "none")
+    egress_cidrs       = optional(list(string), [])
   })
   default  = {}
   nullable = false
@@ -218,17 +237,19 @@ variable "create_trail" {
 }
 
 variable "create_macie" {
-  description = "Create ferry's Macie account, service-linked role and classification job. false when Macie is managed by an organisation's delegated administrator (modules/audit README)."
+  description = "Create ferry's Macie account, service-linked role and classification job. false when Macie is managed by an organisation's delegated administrator (modules/audit README). When Macie is already enabled in the account but ferry runs its own job, keep this true and set macie.create_account = false (and macie.create_service_linked_role = false when the role exists)."
   type        = bool
   default     = true
   nullable    = false
 }
 
 variable "macie" {
-  description = "Macie classification of the raw and failed buckets: schedule daily | weekly, and the percentage of eligible objects each run samples."
+  description = "Macie classification of the raw and failed buckets: schedule daily | weekly, the percentage of eligible objects each run samples, and whether to enable Macie for the account (create_account: false when it is already enabled, else the apply fails) and create its service-linked role (create_service_linked_role: false when AWSServiceRoleForAmazonMacie exists)."
   type = object({
-    schedule            = optional(string, "daily")
-    sampling_percentage = optional(number, 100)
+    schedule                   = optional(string, "daily")
+    sampling_percentage        = optional(number, 100)
+    create_account             = optional(bool, true)
+    create_service_linked_role = optional(bool, true)
   })
   default  = {}
   nullable = false

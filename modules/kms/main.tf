@@ -6,23 +6,30 @@
 #                Performance Insights
 #   logs         CloudWatch Logs (including VPC flow logs) and CloudTrail
 #
-# Key policy model (per key):
-#   * RootAdministration: the account root may administer the key (so IAM
-#     policies in the account can manage it and the key can never become
-#     unmanageable) but is NOT given cryptographic use. An IAM principal with
-#     kms:Decrypt on "*" in its own policy still cannot decrypt directly.
-#   * UseThroughServices: principals of this account may use the key only
-#     through the AWS services of the tier (kms:ViaService + kms:CallerAccount),
-#     and then only if their IAM policy allows it as well.
-#   * CreateGrantsForServices (operational key only): principals of this
-#     account may let DynamoDB and RDS create grants for the AWS resources they
-#     encrypt (kms:GrantIsForAWSResource). S3, SQS, SNS and Secrets Manager
-#     use no grants, and nobody may create grants on the storage or logs key.
-#   * KeyUsers: explicit role/user ARNs (var.key_users) may use the key directly.
+# Key policy model (per key). Each service statement cites the AWS page it
+# follows; the README's "Security notes" lists the same pages.
+#   * RootAdministration: the account root may administer the key (so that
+#     KMS's lockout safety check passes and IAM policies in the account can
+#     manage it) but is NOT given cryptographic use. An IAM principal with
+#     kms:Decrypt on "*" in its own policy still cannot decrypt.
+#     (AWS KMS Developer Guide, "Default key policy": "Allows access to the AWS
+#     account and enables IAM policies",
+#     https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)
+#   * KeyAdministrators: named role/user ARNs (var.key_administrators) that
+#     administer the key, and create the resources encrypted with it: only
+#     what creation needs, only through the services, no kms:Decrypt.
+#     Without named administrators the account root stands in for them.
+#   * CreateGrantsForServices (operational key only): DynamoDB, RDS and Lambda
+#     create grants for the AWS resources they encrypt
+#     (kms:GrantIsForAWSResource). S3, SQS, SNS and Secrets Manager use none.
+#   * KeyUsers: named role/user ARNs (var.key_users) that read and write data
+#     under the key (Decrypt, GenerateDataKey, DescribeKey); DecryptOnly: named
+#     ARNs that only read (var.key_decrypt_only_users, e.g. Macie's role).
+#     Nobody else in the account can use a data key, whatever its IAM policy.
 #   * Service principals that encrypt on their own behalf (CloudWatch Logs,
 #     CloudTrail, S3/SNS/EventBridge/CloudWatch delivering into encrypted
-#     queues and topics), each scoped to this account and, where the service
-#     supports it, to the encryption context of the calling resource.
+#     queues and topics), each scoped the way the service documents: by
+#     encryption context where source conditions are not supported.
 # There is no statement with a wildcard principal and no kms:* grant.
 
 data "aws_partition" "current" {}
@@ -39,28 +46,49 @@ locals {
   tiers = {
     storage = {
       description    = "S3 data buckets (raw, processed, failed)"
-      via_services   = ["s3"]
-      via_actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
       grant_services = []
     }
     operational = {
       description = "SQS, SNS, DynamoDB, Secrets Manager, RDS storage and Performance Insights, Lambda environment variables"
-      # Lambda encrypts a function's environment variables with this key: the
-      # deployer's calls reach KMS through lambda.<region>, and Lambda keeps a
-      # grant for decrypting them when the function starts.
-      via_services   = ["sqs", "sns", "dynamodb", "secretsmanager", "rds", "lambda"]
-      via_actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      # Lambda keeps a grant for decrypting a function's environment variables
+      # when it starts; DynamoDB and RDS keep grants for their background work.
       grant_services = ["dynamodb", "rds", "lambda"]
     }
     logs = {
-      description = "CloudWatch Logs and CloudTrail"
-      # Reading CloudTrail log files from S3 decrypts through S3; nothing
-      # encrypts with this key through S3 except CloudTrail itself.
-      via_services   = ["s3"]
-      via_actions    = ["kms:Decrypt", "kms:DescribeKey"]
+      description    = "CloudWatch Logs and CloudTrail"
       grant_services = []
     }
   }
+
+  # Who administers the keys and creates the resources encrypted with them:
+  # the named administrators, else the account (its IAM policies decide).
+  administrators = length(var.key_administrators) > 0 ? var.key_administrators : [local.root_arn]
+
+  # Creating resources encrypted with the operational key encrypts, never
+  # decrypts: Lambda encrypts a function's environment variables with the
+  # caller's credentials ("Securing Lambda environment variables",
+  # https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html),
+  # and RDS creates the master user secret in Secrets Manager, which asks for
+  # a data key ("Password management with Amazon RDS and AWS Secrets Manager",
+  # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
+  creation_services = ["lambda", "secretsmanager"]
+
+  # Services that deliver into encrypted queues / topics on their own behalf.
+  # SNS and SQS call KMS with the topic's / queue's ARN as encryption context
+  # (kms:EncryptionContext:aws:sns:topicArn, kms:EncryptionContext:aws:sqs:arn);
+  # source conditions are not supported for these calls ("Key management -
+  # Amazon SNS", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html,
+  # "Enable compatibility between event sources from AWS services and
+  # encrypted topics"; "Key management - Amazon SQS",
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html,
+  # "Configure KMS permissions for AWS services"). S3 -> SQS follows S3's own
+  # example, which has no source condition ("Walkthrough: Configuring a bucket
+  # for notifications (SNS topic or SQS queue)",
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html).
+  queue_senders     = [for p in var.operational_service_principals : p if contains(["s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com", "lambda.amazonaws.com"], p)]
+  topic_senders     = [for p in var.operational_service_principals : p if contains(["events.amazonaws.com", "cloudwatch.amazonaws.com", "lambda.amazonaws.com"], p)]
+  queue_arn_pattern = "arn:${local.partition}:sqs:${local.region}:${var.account_id}:${var.name_prefix}-*"
+  topic_arn_pattern = "arn:${local.partition}:sns:${local.region}:${var.account_id}:${var.name_prefix}-*"
 
   # Key-level administration only: no Encrypt/Decrypt/GenerateDataKey and no
   # CreateGrant (a grant would be a way around the use statements).
@@ -91,7 +119,12 @@ locals {
     "kms:UpdateKeyDescription",
   ]
 
-  user_actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+  # Reading and writing data: SSE-KMS PutObject and SQS/SNS/DynamoDB writes
+  # ask for a data key; reads decrypt. Nothing in ferry calls kms:Encrypt or
+  # kms:ReEncrypt* with a data key ("Protecting data with server-side
+  # encryption using AWS KMS keys (SSE-KMS)",
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
+  user_actions = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 
   log_group_arn_pattern = "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:*"
   trail_arns = (
@@ -116,27 +149,45 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
-  statement {
-    sid       = "UseThroughServices"
-    effect    = "Allow"
-    actions   = each.value.via_actions
-    resources = ["*"]
+  dynamic "statement" {
+    for_each = length(var.key_administrators) > 0 ? [var.key_administrators] : []
+    content {
+      sid       = "KeyAdministrators"
+      effect    = "Allow"
+      actions   = local.admin_actions
+      resources = ["*"]
 
-    principals {
-      type        = "AWS"
-      identifiers = [local.root_arn]
+      principals {
+        type        = "AWS"
+        identifiers = statement.value
+      }
     }
+  }
 
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [for svc in each.value.via_services : "${svc}.${local.region}.amazonaws.com"]
-    }
+  dynamic "statement" {
+    for_each = each.key == "operational" ? [local.creation_services] : []
+    content {
+      sid       = "CreateEncryptedResources"
+      effect    = "Allow"
+      actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
+      resources = ["*"]
 
-    condition {
-      test     = "StringEquals"
-      variable = "kms:CallerAccount"
-      values   = [var.account_id]
+      principals {
+        type        = "AWS"
+        identifiers = local.administrators
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [for svc in statement.value : "${svc}.${local.region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:CallerAccount"
+        values   = [var.account_id]
+      }
     }
   }
 
@@ -148,9 +199,14 @@ data "aws_iam_policy_document" "key" {
       actions   = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
       resources = ["*"]
 
+      # Creating a DynamoDB table, an RDS instance or a Lambda function with
+      # this key creates a grant for that resource ("How Amazon DynamoDB uses
+      # AWS KMS", https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html;
+      # "Using a key policy ... kms:GrantIsForAWSResource",
+      # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
       principals {
         type        = "AWS"
-        identifiers = [local.root_arn]
+        identifiers = local.administrators
       }
 
       condition {
@@ -189,9 +245,24 @@ data "aws_iam_policy_document" "key" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "operational" && length(var.operational_service_principals) > 0 ? [var.operational_service_principals] : []
+    for_each = length(var.key_decrypt_only_users[each.key]) > 0 ? [var.key_decrypt_only_users[each.key]] : []
     content {
-      sid       = "ServiceDeliveryIntoEncryptedQueuesAndTopics"
+      sid       = "DecryptOnly"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = statement.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "operational" && length(local.queue_senders) > 0 ? [local.queue_senders] : []
+    content {
+      sid       = "ServiceDeliveryIntoEncryptedQueues"
       effect    = "Allow"
       actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
       resources = ["*"]
@@ -202,13 +273,36 @@ data "aws_iam_policy_document" "key" {
       }
 
       condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [var.account_id]
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:sqs:arn"
+        values   = [local.queue_arn_pattern]
       }
     }
   }
 
+  dynamic "statement" {
+    for_each = each.key == "operational" && length(local.topic_senders) > 0 ? [local.topic_senders] : []
+    content {
+      sid       = "ServiceDeliveryIntoEncryptedTopics"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = statement.value
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:sns:topicArn"
+        values   = [local.topic_arn_pattern]
+      }
+    }
+  }
+
+  # "Encrypt log data in CloudWatch Logs using AWS KMS",
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
   dynamic "statement" {
     for_each = each.key == "logs" ? ["logs.${local.region}.amazonaws.com"] : []
     content {
@@ -230,6 +324,8 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # "Configure AWS KMS key policies for CloudTrail",
+  # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
   dynamic "statement" {
     for_each = each.key == "logs" ? ["cloudtrail.amazonaws.com"] : []
     content {

@@ -51,8 +51,20 @@ variable "rotation_period_in_days" {
   }
 }
 
+variable "key_administrators" {
+  description = "IAM role or user ARNs that administer the keys (describe, enable/disable, rotate, tag, alias, policy, schedule/cancel deletion) and create the resources encrypted with them (only kms:Encrypt / kms:GenerateDataKey through Lambda and Secrets Manager, and grants for AWS resources through DynamoDB, RDS and Lambda): typically the role that runs Terraform. Never cryptographic use of data. Empty (the default): the account root stands in, i.e. whoever IAM allows. The root keeps key administration either way, so KMS's lockout safety check passes."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.key_administrators : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "key_administrators entries must be IAM role or user ARNs (arn:<partition>:iam::<12-digit account>:role/<name> or :user/<name>); wildcards and account roots are not accepted."
+  }
+}
+
 variable "key_users" {
-  description = "IAM role or user ARNs allowed to use each key directly for cryptographic operations (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey), by tier. Example: the processor Lambda role on storage and operational; Macie's service-linked role on storage."
+  description = "IAM role or user ARNs that read and write data under each key (kms:Decrypt, kms:GenerateDataKey, kms:DescribeKey), by tier: the only principals of the account that can use a key, whatever their IAM policies say. Example: the processor and dead-letter roles on storage and operational."
   type = object({
     storage     = optional(list(string), [])
     operational = optional(list(string), [])
@@ -70,6 +82,25 @@ variable "key_users" {
   }
 }
 
+variable "key_decrypt_only_users" {
+  description = "IAM role or user ARNs that may only decrypt under each key (kms:Decrypt), by tier. Example: Macie's service-linked role on storage, which reads SSE-KMS objects to classify them."
+  type = object({
+    storage     = optional(list(string), [])
+    operational = optional(list(string), [])
+    logs        = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for arn in concat(var.key_decrypt_only_users.storage, var.key_decrypt_only_users.operational, var.key_decrypt_only_users.logs) :
+      can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$", arn))
+    ])
+    error_message = "key_decrypt_only_users entries must be IAM role or user ARNs; wildcards and account roots are not accepted."
+  }
+}
+
 variable "cloudtrail_source_arns" {
   description = "CloudTrail trail ARNs allowed to encrypt with the logs key. Empty (the default) allows any trail in this account (arn:<partition>:cloudtrail:*:<account_id>:trail/*), which is what a trail created after the key needs."
   type        = list(string)
@@ -83,7 +114,7 @@ variable "cloudtrail_source_arns" {
 }
 
 variable "operational_service_principals" {
-  description = "AWS service principals that write into encrypted SQS queues and SNS topics on their own behalf and therefore need GenerateDataKey*/Decrypt on the operational key (always scoped to aws:SourceAccount). The defaults cover S3 event notifications to SQS, SNS to SQS subscriptions, EventBridge targets and CloudWatch alarm actions."
+  description = "AWS service principals that write into encrypted SQS queues and SNS topics on their own behalf and therefore need GenerateDataKey*/Decrypt on the operational key, scoped by encryption context to this deployment's queues (kms:EncryptionContext:aws:sqs:arn, arn:...:sqs:<region>:<account_id>:<name_prefix>-*) and topics (kms:EncryptionContext:aws:sns:topicArn): S3 and SNS write into queues, CloudWatch alarms into topics, EventBridge and Lambda into both. The defaults cover S3 event notifications to SQS, SNS to SQS subscriptions, EventBridge targets and dead-letter queues, and CloudWatch alarm actions."
   type        = list(string)
   default     = ["s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com", "cloudwatch.amazonaws.com"]
   nullable    = false

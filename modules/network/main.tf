@@ -2,8 +2,9 @@
 #
 #   public    only with NAT or public_subnets_enabled: NAT gateways (and load
 #             balancers); routes to the internet gateway
-#   private   the processors; route out through NAT when nat_mode != none,
-#             otherwise reach AWS only through the VPC endpoints
+#   private   the processors; route out through NAT only when egress_cidrs
+#             are given (HTTPS to exactly those), otherwise reach AWS only
+#             through the VPC endpoints
 #   isolated  the database; no route out of the VPC at all (only the S3 and
 #             DynamoDB gateway endpoints' prefix-list routes)
 #
@@ -23,8 +24,12 @@ locals {
   az_count = length(var.availability_zones)
   azs      = { for i, az in var.availability_zones : az => i }
 
-  public_enabled = var.public_subnets_enabled || var.nat_mode != "none"
-  nat_count      = var.nat_mode == "none" ? 0 : (var.nat_mode == "single" ? 1 : local.az_count)
+  # NAT only with a purpose: the egress CIDRs the processors reach on 443
+  # (e.g. enrichment APIs). Without them there is no NAT gateway, whatever
+  # nat_mode says, and no route out of the VPC.
+  nat_enabled    = length(var.egress_cidrs) > 0
+  public_enabled = var.public_subnets_enabled || local.nat_enabled
+  nat_count      = !local.nat_enabled ? 0 : (var.nat_mode == "per_az" ? local.az_count : 1)
 
   private_cidrs  = { for az, i in local.azs : az => cidrsubnet(var.vpc_cidr, var.subnet_newbits, i) }
   isolated_cidrs = { for az, i in local.azs : az => cidrsubnet(var.vpc_cidr, var.subnet_newbits, local.az_count + i) }

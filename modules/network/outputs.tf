@@ -59,7 +59,7 @@ output "internet_gateway_id" {
 }
 
 output "nat_gateway_ids" {
-  description = "NAT gateway ids (empty when nat_mode = none)."
+  description = "NAT gateway ids (empty without egress_cidrs)."
   value       = aws_nat_gateway.this[*].id
 }
 

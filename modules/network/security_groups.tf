@@ -63,6 +63,20 @@ resource "aws_vpc_security_group_egress_rule" "processor_https_to_gateway_endpoi
   tags = merge(var.tags, { Name = "${var.name_prefix}-processor-https-to-${each.key}" })
 }
 
+# Egress through NAT: HTTPS to exactly the CIDRs given, nothing else.
+resource "aws_vpc_security_group_egress_rule" "processor_https_to_egress_cidrs" {
+  for_each = toset(var.egress_cidrs)
+
+  security_group_id = aws_security_group.processor.id
+  description       = "HTTPS through NAT to ${each.key}"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.key
+
+  tags = merge(var.tags, { Name = "${var.name_prefix}-processor-https-to-${replace(replace(each.key, ".", "-"), "/", "-")}" })
+}
+
 resource "aws_vpc_security_group_egress_rule" "processor_to_database" {
   security_group_id            = aws_security_group.processor.id
   description                  = "Database connections to the database security group"

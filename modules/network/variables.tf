@@ -86,8 +86,24 @@ variable "subnet_newbits" {
   }
 }
 
+variable "egress_cidrs" {
+  description = "IPv4 CIDRs outside AWS the processors call on HTTPS (443), e.g. enrichment APIs. Given: NAT gateways (nat_mode single or per_az), public subnets and an internet gateway, and processor egress on 443 to exactly these CIDRs. Empty (the default): no NAT at all, AWS services through the VPC endpoints only."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for c in var.egress_cidrs : can(cidrnetmask(c)) && cidrhost(c, 0) == split("/", c)[0]])
+    error_message = "egress_cidrs entries must be IPv4 network CIDRs (address bits beyond the prefix zero), e.g. 203.0.113.0/24."
+  }
+  validation {
+    condition     = alltrue([for c in var.egress_cidrs : tonumber(split("/", c)[1]) >= 8])
+    error_message = "egress_cidrs must name the networks the processors need (a /8 or narrower), never 0.0.0.0/0 or other catch-alls."
+  }
+}
+
 variable "nat_mode" {
-  description = "NAT for the private subnets: none (default: no route out; AWS services through VPC endpoints), single (one NAT gateway, cheaper, one zone is a single point of failure) or per_az (one per zone). Any NAT also creates public subnets and an internet gateway."
+  description = "NAT for the private subnets when egress_cidrs are given: single (one NAT gateway, cheaper, one zone is a single point of failure) or per_az (one per zone). none, or no egress_cidrs: no NAT. Any NAT also creates public subnets and an internet gateway."
   type        = string
   default     = "none"
   nullable    = false
@@ -95,6 +111,10 @@ variable "nat_mode" {
   validation {
     condition     = contains(["none", "single", "per_az"], var.nat_mode)
     error_message = "nat_mode must be none, single or per_az."
+  }
+  validation {
+    condition     = var.nat_mode != "none" || length(var.egress_cidrs) == 0
+    error_message = "egress_cidrs need NAT: set nat_mode to single or per_az."
   }
 }
 

@@ -118,3 +118,71 @@ output "processing_config_sha256" {
   description = "Hex SHA-256 of processing_config, passed to the function as FERRY_CONFIG_SHA256; `make build CONFIG=...` prints the same for the configuration it packs."
   value       = local.processing_config_sha256
 }
+
+output "deadletter_function_name" {
+  description = "Name of the dead-letter consumer (ferry.deadletter on the dead-letter queue; null when create_function is false)."
+  value       = try(aws_lambda_function.deadletter[0].function_name, null)
+}
+
+output "deadletter_environment" {
+  description = "Environment variables of the dead-letter consumer; a local runner sets the same."
+  value       = local.deadletter_environment
+}
+
+output "deadletter_role_arn" {
+  description = "ARN of the dead-letter consumer's execution role (null when create_function is false)."
+  value       = try(aws_iam_role.deadletter[0].arn, null)
+}
+
+output "deadletter_role_policy_json" {
+  description = "The dead-letter consumer's least-privilege policy document."
+  value       = data.aws_iam_policy_document.deadletter.json
+}
+
+output "migrate_function_name" {
+  description = "Name of the migration function the apply invokes (null unless a master secret, a csv_postgres route and create_function)."
+  value       = try(aws_lambda_function.migrate[0].function_name, null)
+}
+
+output "migrate_role_arn" {
+  description = "ARN of the migration function's execution role (null when it is not created)."
+  value       = try(aws_iam_role.migrate[0].arn, null)
+}
+
+output "key_user_role_arns" {
+  description = "Execution roles that read and write data under the storage and operational keys (processor, dead-letter consumer, migration), by key tier: pass them to the kms module's key_users."
+  value = {
+    storage     = compact([try(aws_iam_role.processor[0].arn, "")])
+    operational = compact([try(aws_iam_role.processor[0].arn, ""), try(aws_iam_role.deadletter[0].arn, ""), try(aws_iam_role.migrate[0].arn, "")])
+  }
+}
+
+output "deployer_placement_policy_json" {
+  description = "IAM policy for the principal that deploys (attach it to the deployer's role): denies creating or updating this module's functions outside their subnets and security groups, or outside a VPC. Lambda enforces placement with these condition keys, not on the execution role (\"Using IAM condition keys for VPC settings\", https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#vpc-conditions)."
+  value = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "OnlyInAVpc"
+        Effect    = "Deny"
+        Action    = ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"]
+        Resource  = local.function_arns
+        Condition = { Null = { "lambda:VpcIds" = "true" } }
+      },
+      {
+        Sid       = "OnlyInTheirSubnets"
+        Effect    = "Deny"
+        Action    = ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"]
+        Resource  = local.function_arns
+        Condition = { "ForAnyValue:StringNotEquals" = { "lambda:SubnetIds" = var.subnet_ids } }
+      },
+      {
+        Sid       = "OnlyWithTheirSecurityGroups"
+        Effect    = "Deny"
+        Action    = ["lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"]
+        Resource  = local.function_arns
+        Condition = { "ForAnyValue:StringNotEquals" = { "lambda:SecurityGroupIds" = var.security_group_ids } }
+      },
+    ]
+  })
+}

@@ -345,6 +345,7 @@ variable "environment_variables" {
       !contains([
         "FERRY_LEDGER_TABLE", "FERRY_RECORDS_TABLE", "FERRY_METADATA_TABLE", "FERRY_PROCESSED_BUCKET", "FERRY_FAILED_BUCKET",
         "FERRY_DB_SECRET_ARN", "FERRY_DB_HOST", "FERRY_DB_PORT", "FERRY_DB_NAME", "FERRY_LEDGER_TTL_DAYS", "FERRY_CONFIG_SHA256",
+        "FERRY_DB_AUTH", "FERRY_DB_USER", "FERRY_DB_MASTER_SECRET_ARN", "FERRY_ROLE",
       ], upper(k)) &&
       (!startswith(upper(k), "AWS_") || k == "AWS_LAMBDA_EXEC_WRAPPER") &&
       !startswith(k, "_") && !contains(["LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"], upper(k))
@@ -386,6 +387,25 @@ variable "log_retention_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be one of the CloudWatch Logs values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (0, never expire, is not offered)."
+  }
+}
+
+variable "create_migration" {
+  description = "Create the migration function (ferry.migrate_handler, in the VPC) and invoke it from the apply whenever the processing configuration changes: true when database.master_secret_arn names the RDS-managed master secret (said here because that ARN is unknown until the database exists). Only with create_function and a csv_postgres route."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "deadletter_timeout" {
+  description = "Timeout (s) of the dead-letter consumer; the dead-letter queue's visibility timeout is 6 x this."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.deadletter_timeout >= 5 && var.deadletter_timeout <= 300 && floor(var.deadletter_timeout) == var.deadletter_timeout
+    error_message = "deadletter_timeout must be a whole number of seconds between 5 and 300."
   }
 }
 
@@ -511,14 +531,15 @@ variable "delete_raw_after_processing" {
 }
 
 variable "database" {
-  description = "PostgreSQL the CSV processor loads into (the database module's outputs). Empty host: no database settings are passed. secret_arn: Secrets Manager secret with the credentials, e.g. the RDS-managed master secret (the role may read only it). iam_auth_user + resource_id: IAM database authentication instead (rds-db:connect for that user only)."
+  description = "PostgreSQL the CSV processor loads into (the database module's outputs). Empty host: no database settings are passed. iam_auth_user + resource_id: IAM database authentication (FERRY_DB_AUTH=iam; rds-db:connect for that user only; the processor cannot read any secret). secret_arn: otherwise, a Secrets Manager secret with the credentials the processor reads (FERRY_DB_AUTH=secret; an existing database, the local stack). master_secret_arn: the RDS-managed master secret; with a csv_postgres route and the functions created, a migration function in the VPC reads it, creates the dataset tables and the loader role, and the apply invokes it whenever the processing configuration changes."
   type = object({
-    host          = optional(string, "")
-    port          = optional(number, 5432)
-    name          = optional(string, "")
-    secret_arn    = optional(string, "")
-    iam_auth_user = optional(string, "")
-    resource_id   = optional(string, "")
+    host              = optional(string, "")
+    port              = optional(number, 5432)
+    name              = optional(string, "")
+    secret_arn        = optional(string, "")
+    iam_auth_user     = optional(string, "")
+    resource_id       = optional(string, "")
+    master_secret_arn = optional(string, "")
   })
   default  = {}
   nullable = false
@@ -530,6 +551,10 @@ variable "database" {
   validation {
     condition     = var.database.secret_arn == "" || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$", var.database.secret_arn))
     error_message = "database.secret_arn must be empty or a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+  validation {
+    condition     = var.database.master_secret_arn == "" || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$", var.database.master_secret_arn))
+    error_message = "database.master_secret_arn must be empty or a Secrets Manager secret ARN."
   }
   validation {
     condition     = (var.database.iam_auth_user == "") == (var.database.resource_id == "")

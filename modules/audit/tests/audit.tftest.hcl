@@ -25,6 +25,9 @@ mock_provider "aws" {
   mock_resource "aws_sns_topic" {
     defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:ferry-test-macie-findings" }
   }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:ferry-test-macie-findings-dlq" }
+  }
 }
 
 variables {
@@ -554,4 +557,32 @@ run "rejects_short_mrk_logs_key" {
   command = plan
   variables { logs_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234" }
   expect_failures = [var.logs_kms_key_arn]
+}
+
+run "findings_targets_have_a_dead_letter_queue" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_cloudwatch_event_target.findings_topic.dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:ferry-test-macie-findings-dlq" &&
+      aws_cloudwatch_event_target.findings_logs.dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:ferry-test-macie-findings-dlq"
+    )
+    error_message = "findings EventBridge cannot deliver are kept in a dead-letter queue, not lost"
+  }
+  assert {
+    condition     = aws_sqs_queue.findings_dlq.kms_master_key_id == var.findings_kms_key_arn && aws_sqs_queue.findings_dlq.name == "ferry-test-macie-findings-dlq"
+    error_message = "the findings dead-letter queue is encrypted with the findings key and named under name_prefix (the key admits EventBridge for those queues)"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.findings_dlq.statement : {
+        principals = [for p in s.principals : toset(p.identifiers)][0]
+        condition  = [for c in s.condition : "${c.variable}=${join(",", c.values)}"][0]
+      } if s.sid == "EventBridgeDeadLetters"
+      ] == [{
+        principals = toset(["events.amazonaws.com"])
+        condition  = "aws:SourceArn=arn:aws:events:eu-west-1:123456789012:rule/ferry-test-macie-findings"
+    }]
+    error_message = "only the findings rule may send to its dead-letter queue"
+  }
 }

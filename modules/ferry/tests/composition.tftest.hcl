@@ -44,7 +44,7 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-test/database-AbCdEf" }
   }
   mock_resource "aws_db_instance" {
-    defaults = { address = "ferry-test.abc.eu-west-1.rds.amazonaws.com", port = 5432, master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-AbCdEf", kms_key_id = "", secret_status = "active" }] }
+    defaults = { address = "ferry-test.abc.eu-west-1.rds.amazonaws.com", port = 5432, resource_id = "db-ABCDEFGHIJKLMNOP", master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-AbCdEf", kms_key_id = "", secret_status = "active" }] }
   }
 }
 
@@ -235,6 +235,14 @@ run "emulator" {
     condition     = output.database_address == "localhost"
     error_message = "the processor connects to the local server"
   }
+  assert {
+    condition     = output.function_environment["FERRY_DB_AUTH"] == "secret" && contains(keys(output.function_environment), "FERRY_DB_SECRET_ARN") && output.migrate_function_name == null && output.deadletter_function_name == null
+    error_message = "the local stack keeps secret-based auth (the emulator issues no RDS IAM tokens) and runs no functions"
+  }
+  assert {
+    condition     = output.deadletter_environment["FERRY_ROLE"] == "deadletter" && output.deadletter_environment["FERRY_LEDGER_TABLE"] == "ferry-test-ledger"
+    error_message = "the local dead-letter worker gets the consumer's environment"
+  }
 }
 
 run "emulator_needs_its_database" {
@@ -271,4 +279,64 @@ run "availability_zones_are_validated" {
     network = { availability_zones = ["eu-west-1a"] }
   }
   expect_failures = [var.network]
+}
+
+run "rds_uses_iam_authentication_and_a_migration" {
+  command = plan
+
+  assert {
+    condition = (
+      output.function_environment["FERRY_DB_AUTH"] == "iam" &&
+      output.function_environment["FERRY_DB_USER"] == "ferry_loader" &&
+      !contains(keys(output.function_environment), "FERRY_DB_SECRET_ARN")
+    )
+    error_message = "with RDS the processor logs in as ferry_loader with IAM authentication and gets no secret"
+  }
+  assert {
+    condition     = length(module.pipeline.key_user_role_arns.operational) == 3 && length(module.pipeline.key_user_role_arns.storage) == 1
+    error_message = "the processor, dead-letter and migration roles are the operational key's users; the processor alone the storage key's"
+  }
+  assert {
+    condition     = output.migrate_function_name == "ferry-test-migrate" && output.deadletter_function_name == "ferry-test-deadletter"
+    error_message = "RDS and a csv_postgres route: the migration runs from the apply; the dead-letter consumer exists"
+  }
+}
+
+run "macie_already_enabled" {
+  command = plan
+
+  variables {
+    macie = { create_account = false, create_service_linked_role = false }
+  }
+
+  assert {
+    condition     = module.audit[0].macie_account_id == null
+    error_message = "macie.create_account = false leaves an account where Macie is already enabled alone (the apply would fail otherwise)"
+  }
+}
+
+run "egress_cidrs_bring_nat" {
+  command = plan
+
+  variables {
+    network = { availability_zones = ["eu-west-1a", "eu-west-1b"], nat_mode = "single", egress_cidrs = ["203.0.113.0/24"] }
+  }
+
+  assert {
+    condition     = length(module.network[0].nat_gateway_ids) == 1
+    error_message = "egress CIDRs reach the network module and bring one NAT gateway"
+  }
+}
+
+run "nat_mode_without_egress_cidrs_brings_none" {
+  command = plan
+
+  variables {
+    network = { availability_zones = ["eu-west-1a", "eu-west-1b"], nat_mode = "per_az" }
+  }
+
+  assert {
+    condition     = length(module.network[0].nat_gateway_ids) == 0
+    error_message = "no egress CIDRs: no NAT"
+  }
 }

@@ -99,40 +99,46 @@ run "no_wildcard_principal_and_no_kms_star" {
   }
 }
 
-run "use_through_services_is_scoped_per_tier" {
+run "no_account_wide_use_of_data_keys" {
   command = plan
 
+  # Before: UseThroughServices let any principal of the account whose IAM
+  # policy allowed it decrypt through S3, SQS, DynamoDB, ... (root principal
+  # with kms:ViaService).
   assert {
-    condition = [
-      for s in data.aws_iam_policy_document.key["storage"].statement : [for c in s.condition : toset(c.values) if c.variable == "kms:ViaService"][0]
-      if s.sid == "UseThroughServices"
-    ][0] == toset(["s3.eu-west-1.amazonaws.com"])
-    error_message = "the storage key is usable through S3 only"
+    condition = alltrue(flatten([
+      for tier, doc in data.aws_iam_policy_document.key : [
+        for s in doc.statement : length(setintersection(toset(s.actions), toset(["kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"]))) == 0
+        if anytrue([for p in s.principals : contains(p.identifiers, "arn:aws:iam::111122223333:root")])
+      ]
+    ]))
+    error_message = "the account root (any principal IAM allows) can decrypt nothing under any key"
+  }
+  assert {
+    condition     = length(flatten([for tier, doc in data.aws_iam_policy_document.key : [for s in doc.statement : s if s.sid == "UseThroughServices"]])) == 0
+    error_message = "no account-wide use-through-services statement"
   }
   assert {
     condition = [
       for s in data.aws_iam_policy_document.key["operational"].statement : [for c in s.condition : toset(c.values) if c.variable == "kms:ViaService"][0]
-      if s.sid == "UseThroughServices"
-      ][0] == toset([
-        "sqs.eu-west-1.amazonaws.com", "sns.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com",
-        "secretsmanager.eu-west-1.amazonaws.com", "rds.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com",
-    ])
-    error_message = "the operational key is usable through SQS, SNS, DynamoDB, Secrets Manager, RDS and Lambda only"
+      if s.sid == "CreateEncryptedResources"
+    ][0] == toset(["lambda.eu-west-1.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com"])
+    error_message = "creating encrypted resources encrypts only through Lambda and Secrets Manager"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.key["operational"].statement : toset(s.actions) if s.sid == "CreateEncryptedResources"
+    ][0] == toset(["kms:Encrypt", "kms:GenerateDataKey"])
+    error_message = "resource creation never decrypts"
   }
   assert {
     condition = alltrue(flatten([
       for tier, doc in data.aws_iam_policy_document.key : [
         for s in doc.statement : anytrue([for c in s.condition : c.variable == "kms:CallerAccount" && toset(c.values) == toset(["111122223333"])])
-        if contains(["UseThroughServices", "CreateGrantsForServices"], s.sid)
+        if contains(["CreateEncryptedResources", "CreateGrantsForServices"], s.sid)
       ]
     ]))
-    error_message = "use through services is limited to callers of this account"
-  }
-  assert {
-    condition = [
-      for s in data.aws_iam_policy_document.key["logs"].statement : toset(s.actions) if s.sid == "UseThroughServices"
-    ][0] == toset(["kms:Decrypt", "kms:DescribeKey"])
-    error_message = "the logs key can only be decrypted through S3 (reading CloudTrail files), never encrypted"
+    error_message = "creation through services is limited to callers of this account"
   }
   assert {
     condition = alltrue([
@@ -155,9 +161,42 @@ run "use_through_services_is_scoped_per_tier" {
   }
   assert {
     condition = length(flatten([
-      for tier, doc in data.aws_iam_policy_document.key : [for s in doc.statement : s if s.sid == "KeyUsers"]
+      for tier, doc in data.aws_iam_policy_document.key : [for s in doc.statement : s if contains(["KeyUsers", "DecryptOnly", "KeyAdministrators"], s.sid)]
     ])) == 0
-    error_message = "no direct key users unless asked for"
+    error_message = "no named users or administrators unless asked for"
+  }
+}
+
+run "named_administrators_replace_the_root_stand_in" {
+  command = plan
+
+  variables {
+    key_administrators = ["arn:aws:iam::111122223333:role/deployer"]
+  }
+
+  assert {
+    condition = alltrue([
+      for tier, doc in data.aws_iam_policy_document.key : length([
+        for s in doc.statement : s if s.sid == "KeyAdministrators"
+        && [for p in s.principals : toset(p.identifiers)][0] == toset(["arn:aws:iam::111122223333:role/deployer"])
+        && contains(s.actions, "kms:PutKeyPolicy") && !contains(s.actions, "kms:Decrypt")
+      ]) == 1
+    ])
+    error_message = "named administrators administer every key, without cryptographic use"
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.key["operational"].statement :
+      [for p in s.principals : toset(p.identifiers)][0] == toset(["arn:aws:iam::111122223333:role/deployer"])
+      if contains(["CreateEncryptedResources", "CreateGrantsForServices"], s.sid)
+    ])
+    error_message = "resource creation is the named administrators' alone"
+  }
+  assert {
+    condition = alltrue([
+      for tier, doc in data.aws_iam_policy_document.key : length([for s in doc.statement : s if s.sid == "RootAdministration"]) == 1
+    ])
+    error_message = "the root keeps administration (lockout safety check)"
   }
 }
 
@@ -196,13 +235,34 @@ run "service_principals_are_scoped" {
     error_message = "CloudTrail encryption is scoped by the cloudtrail encryption context"
   }
   assert {
-    condition = alltrue([
+    condition = [
       for s in data.aws_iam_policy_document.key["operational"].statement :
-      anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && toset(c.values) == toset(["111122223333"])])
-      && toset(s.actions) == toset(["kms:GenerateDataKey*", "kms:Decrypt"])
-      if s.sid == "ServiceDeliveryIntoEncryptedQueuesAndTopics"
-    ])
-    error_message = "services delivering into encrypted queues get GenerateDataKey*/Decrypt for this account only"
+      { for c in s.condition : c.variable => "${c.test} ${join(",", c.values)}" }
+      if s.sid == "ServiceDeliveryIntoEncryptedQueues"
+    ][0] == { "kms:EncryptionContext:aws:sqs:arn" = "ArnLike arn:aws:sqs:eu-west-1:111122223333:ferry-test-*" }
+    error_message = "services deliver into this deployment's encrypted queues, scoped by the SQS encryption context and nothing else (no source conditions)"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.key["operational"].statement :
+      { for c in s.condition : c.variable => "${c.test} ${join(",", c.values)}" }
+      if s.sid == "ServiceDeliveryIntoEncryptedTopics"
+    ][0] == { "kms:EncryptionContext:aws:sns:topicArn" = "ArnLike arn:aws:sns:eu-west-1:111122223333:ferry-test-*" }
+    error_message = "services deliver into this deployment's encrypted topics, scoped by the SNS encryption context and nothing else (no source conditions)"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.key["operational"].statement : [for p in s.principals : toset(p.identifiers)][0]
+      if s.sid == "ServiceDeliveryIntoEncryptedQueues"
+    ][0] == toset(["s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com"])
+    error_message = "S3, SNS and EventBridge write into encrypted queues"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.key["operational"].statement : [for p in s.principals : toset(p.identifiers)][0]
+      if s.sid == "ServiceDeliveryIntoEncryptedTopics"
+    ][0] == toset(["events.amazonaws.com", "cloudwatch.amazonaws.com"])
+    error_message = "EventBridge and CloudWatch alarms write into encrypted topics"
   }
   assert {
     condition = length(flatten([
@@ -219,6 +279,17 @@ run "key_users_are_added_to_their_tier_only" {
     key_users = {
       storage = ["arn:aws:iam::111122223333:role/ferry-test-processor", "arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"]
     }
+    key_decrypt_only_users = {
+      storage = ["arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"]
+    }
+  }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.key["storage"].statement : "${join(",", s.actions)} ${join(",", [for p in s.principals : join(",", p.identifiers)])}"
+      if s.sid == "DecryptOnly"
+    ][0] == "kms:Decrypt arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
+    error_message = "decrypt-only users get kms:Decrypt alone"
   }
 
   assert {
@@ -231,8 +302,8 @@ run "key_users_are_added_to_their_tier_only" {
   assert {
     condition = [
       for s in data.aws_iam_policy_document.key["storage"].statement : toset(s.actions) if s.sid == "KeyUsers"
-    ][0] == toset(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"])
-    error_message = "key users get cryptographic use only"
+    ][0] == toset(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"])
+    error_message = "key users read and write data: Decrypt, GenerateDataKey, DescribeKey (no Encrypt, no ReEncrypt)"
   }
   assert {
     condition     = length([for s in data.aws_iam_policy_document.key["operational"].statement : s if s.sid == "KeyUsers"]) + length([for s in data.aws_iam_policy_document.key["logs"].statement : s if s.sid == "KeyUsers"]) == 0
@@ -265,12 +336,12 @@ run "operational_service_principals_can_be_removed" {
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.key["operational"].statement : s if s.sid == "ServiceDeliveryIntoEncryptedQueuesAndTopics"]) == 0
+    condition     = length([for s in data.aws_iam_policy_document.key["operational"].statement : s if startswith(s.sid, "ServiceDelivery")]) == 0
     error_message = "no service delivery statement when no principals are listed"
   }
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.key["operational"].statement : s if s.sid == "UseThroughServices"]) == 1
-    error_message = "use through services is unaffected"
+    condition     = length([for s in data.aws_iam_policy_document.key["operational"].statement : s if s.sid == "CreateEncryptedResources"]) == 1
+    error_message = "resource creation is unaffected"
   }
 }
 

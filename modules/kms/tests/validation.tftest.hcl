@@ -103,3 +103,17 @@ run "rejects_unknown_operational_service_principal" {
   variables { operational_service_principals = ["ec2.amazonaws.com"] }
   expect_failures = [var.operational_service_principals]
 }
+
+run "rejects_account_root_as_key_administrator" {
+  command = plan
+  variables { key_administrators = ["arn:aws:iam::111122223333:root"] }
+  expect_failures = [var.key_administrators]
+}
+
+run "rejects_wildcard_decrypt_only_user" {
+  command = plan
+  variables {
+    key_decrypt_only_users = { storage = ["arn:aws:iam::111122223333:role/*"] }
+  }
+  expect_failures = [var.key_decrypt_only_users]
+}

@@ -23,11 +23,41 @@ variables {
   logs_kms_key_arn   = "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
 }
 
+run "nat_mode_alone_creates_no_nat" {
+  command = plan
+
+  # Before: nat_mode = single created a NAT gateway no security group let
+  # anything use (cost with no purpose).
+  variables {
+    nat_mode = "single"
+  }
+
+  assert {
+    condition     = length(aws_nat_gateway.this) == 0 && length(aws_eip.nat) == 0 && length(aws_internet_gateway.this) == 0 && length(aws_subnet.public) == 0 && length(aws_route.private_nat) == 0
+    error_message = "without egress_cidrs there is no NAT, no internet gateway and no public subnet"
+  }
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.processor_https_to_egress_cidrs) == 0
+    error_message = "and no egress beyond the VPC"
+  }
+}
+
 run "single_nat" {
   command = apply
 
   variables {
-    nat_mode = "single"
+    nat_mode     = "single"
+    egress_cidrs = ["203.0.113.0/24", "198.51.100.16/28"]
+  }
+
+  assert {
+    condition = {
+      for c, r in aws_vpc_security_group_egress_rule.processor_https_to_egress_cidrs : c => "${r.ip_protocol} ${r.from_port}-${r.to_port} ${r.cidr_ipv4} ${r.security_group_id == aws_security_group.processor.id}"
+      } == {
+      "203.0.113.0/24"   = "tcp 443-443 203.0.113.0/24 true"
+      "198.51.100.16/28" = "tcp 443-443 198.51.100.16/28 true"
+    }
+    error_message = "the processors reach exactly the egress CIDRs, on 443 only"
   }
 
   assert {
@@ -74,7 +104,8 @@ run "nat_per_az" {
   command = apply
 
   variables {
-    nat_mode = "per_az"
+    nat_mode     = "per_az"
+    egress_cidrs = ["203.0.113.0/24"]
   }
 
   assert {
@@ -195,5 +226,28 @@ run "multi_region_logs_key" {
   assert {
     condition     = aws_cloudwatch_log_group.flow_logs.kms_key_id == "arn:aws:kms:eu-west-1:111122223333:key/mrk-1a2b3c4d5e6f4a8b9c0d1e2f3a4b5c6d"
     error_message = "a multi-Region key is accepted like a single-Region one"
+  }
+}
+
+run "endpoint_policies_admit_this_account_only" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for svc, e in merge(aws_vpc_endpoint.gateway, aws_vpc_endpoint.interface) :
+      jsondecode(e.policy).Statement[0].Condition.StringEquals["aws:PrincipalAccount"] == "111122223333"
+    ])
+    error_message = "every endpoint admits only this account's principals (not AWS's default full-access policy)"
+  }
+  assert {
+    condition = alltrue([
+      for svc in ["s3", "dynamodb", "sqs", "kms", "logs", "secretsmanager"] :
+      jsondecode(merge(aws_vpc_endpoint.gateway, aws_vpc_endpoint.interface)[svc].policy).Statement[0].Condition.StringEquals["aws:ResourceAccount"] == "111122223333"
+    ])
+    error_message = "endpoints of services with resources admit only this account's resources"
+  }
+  assert {
+    condition     = !contains(keys(jsondecode(aws_vpc_endpoint.interface["xray"].policy).Statement[0].Condition.StringEquals), "aws:ResourceAccount")
+    error_message = "X-Ray calls name no resource of the account: principals only"
   }
 }

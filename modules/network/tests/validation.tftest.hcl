@@ -180,3 +180,27 @@ run "rejects_bad_aggregation_interval" {
   variables { flow_log_max_aggregation_interval = 300 }
   expect_failures = [var.flow_log_max_aggregation_interval]
 }
+
+run "rejects_a_catch_all_egress_cidr" {
+  command = plan
+  variables {
+    nat_mode     = "single"
+    egress_cidrs = ["0.0.0.0/0"]
+  }
+  expect_failures = [var.egress_cidrs]
+}
+
+run "rejects_a_host_address_as_egress_cidr" {
+  command = plan
+  variables {
+    nat_mode     = "single"
+    egress_cidrs = ["203.0.113.7/24"]
+  }
+  expect_failures = [var.egress_cidrs]
+}
+
+run "rejects_egress_cidrs_without_nat" {
+  command = plan
+  variables { egress_cidrs = ["203.0.113.0/24"] }
+  expect_failures = [var.nat_mode]
+}

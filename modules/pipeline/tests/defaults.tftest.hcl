@@ -88,8 +88,8 @@ run "queue_policy_allows_only_the_raw_bucket_and_denies_plain_http" {
     error_message = "both queues must deny requests without TLS"
   }
   assert {
-    condition     = length(jsondecode(aws_sqs_queue.dlq.policy).Statement) == 1
-    error_message = "nothing may send to the DLQ directly"
+    condition     = [for s in jsondecode(aws_sqs_queue.dlq.policy).Statement : "${s.Sid} ${jsonencode(s.Principal)} ${jsonencode(try(s.Condition.ArnEquals, null))}" if s.Effect == "Allow"] == ["AllowObjectCreatedRuleDeadLetters {\"Service\":\"events.amazonaws.com\"} {\"aws:SourceArn\":\"arn:aws:events:eu-west-1:111122223333:rule/ferry-test-object-created\"}"]
+    error_message = "nothing but the pipeline's own EventBridge rule (its target dead-letter queue) may send to the DLQ directly"
   }
 }
 
@@ -287,10 +287,9 @@ run "role_policy_is_least_privilege" {
   }
   assert {
     condition = alltrue([
-      for s in data.aws_iam_policy_document.processor.statement :
-      !contains(s.resources, "*") || contains(["WriteTraces", "DescribeNetwork"], s.sid)
+      for s in data.aws_iam_policy_document.processor.statement : !contains(s.resources, "*")
     ])
-    error_message = "only the documented X-Ray and EC2 Describe statements may use resource \"*\""
+    error_message = "the processor's own statements never use resource \"*\" (X-Ray and network interfaces are in function_base)"
   }
   assert {
     condition = { for s in data.aws_iam_policy_document.processor.statement : s.sid => s.resources } == {
@@ -303,27 +302,37 @@ run "role_policy_is_least_privilege" {
         "arn:aws:dynamodb:eu-west-1:111122223333:table/ferry-test-records",
         "arn:aws:dynamodb:eu-west-1:111122223333:table/ferry-test-metadata",
       ])
-      WriteOwnLogs    = toset(["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/ferry-test-processor:*"])
-      WriteTraces     = toset(["*"])
-      DescribeNetwork = toset(["*"])
-      CreateInterfacesInOwnSubnets = toset([
-        "arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0a1b2c3d4e5f60001",
-        "arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0a1b2c3d4e5f60002",
-        "arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0a1b2c3d4e5f60003",
-      ])
-      CreateInterfaces    = toset(["arn:aws:ec2:eu-west-1:111122223333:network-interface/*"])
-      ManageOwnInterfaces = toset(["arn:aws:ec2:eu-west-1:111122223333:network-interface/*"])
+      WriteOwnLogs = toset(["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/ferry-test-processor:*"])
     }
     error_message = "by default the role holds exactly these statements, each scoped to the module's own resources"
   }
   assert {
+    condition     = [for s in data.aws_iam_policy_document.processor.statement : toset(s.actions) if s.sid == "UseDataKeys"][0] == toset(["kms:Decrypt", "kms:GenerateDataKey"])
+    error_message = "the processor decrypts and asks for data keys (SSE-KMS PutObject); it never calls kms:Encrypt"
+  }
+  assert {
+    condition     = toset(data.aws_iam_policy_document.processor.source_policy_documents) == toset([data.aws_iam_policy_document.function_base.json])
+    error_message = "the processor's policy includes the shared X-Ray and network-interface statements"
+  }
+  assert {
+    condition = { for s in data.aws_iam_policy_document.function_base.statement : s.sid => { actions = s.actions, resources = s.resources, conditions = length(s.condition) } } == {
+      WriteTraces = { actions = toset(["xray:PutTelemetryRecords", "xray:PutTraceSegments"]), resources = toset(["*"]), conditions = 0 }
+      NetworkInterfaces = {
+        actions = toset([
+          "ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+          "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses",
+        ])
+        resources  = toset(["*"])
+        conditions = 0
+      }
+    }
+    error_message = "network-interface permissions are the ones Lambda documents, on \"*\" and unconditioned (a subnet-scoped CreateNetworkInterface fails CreateFunction; a scoped DeleteNetworkInterface strands interfaces)"
+  }
+  assert {
     condition = alltrue([
-      for s in data.aws_iam_policy_document.processor.statement :
-      length(s.condition) == 1 && one(s.condition).test == "ArnEquals" && one(s.condition).variable == "ec2:Subnet" &&
-      toset(one(s.condition).values) == toset(["arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0a1b2c3d4e5f60001", "arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0a1b2c3d4e5f60002"])
-      if contains(["CreateInterfaces", "ManageOwnInterfaces"], s.sid)
-    ])
-    error_message = "network interfaces may only be created or changed in the function's subnets"
+      for s in jsondecode(output.deployer_placement_policy_json).Statement : s.Effect == "Deny" && contains(s.Resource, "arn:aws:lambda:eu-west-1:111122223333:function:ferry-test-processor")
+    ]) && [for s in jsondecode(output.deployer_placement_policy_json).Statement : s.Condition["ForAnyValue:StringNotEquals"]["lambda:SubnetIds"] if s.Sid == "OnlyInTheirSubnets"][0] == ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+    error_message = "placement is enforced on the deployer: no function of the module outside its subnets"
   }
   assert {
     condition     = { for s in data.aws_iam_policy_document.processor.statement : s.sid => s.actions if contains(["ReadRawObjects", "WriteResults", "UseTables"], s.sid) } == { ReadRawObjects = toset(["s3:GetObject", "s3:GetObjectVersion"]), WriteResults = toset(["s3:PutObject"]), UseTables = toset(["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]) }
@@ -356,8 +365,8 @@ run "alarms_notify_an_encrypted_topic" {
     error_message = "only CloudWatch in this account may publish"
   }
   assert {
-    condition     = keys(aws_cloudwatch_metric_alarm.queue) == ["dlq-not-empty", "queue-oldest-message-age"] && keys(aws_cloudwatch_metric_alarm.function) == ["function-errors", "function-throttles"]
-    error_message = "four alarms: DLQ depth, queue age, function errors, function throttles"
+    condition     = keys(aws_cloudwatch_metric_alarm.queue) == ["dlq-not-empty", "queue-oldest-message-age"] && keys(aws_cloudwatch_metric_alarm.function) == ["deadletter-errors", "files-dead-lettered", "function-errors", "function-throttles"]
+    error_message = "six alarms: DLQ depth, queue age, function errors, function throttles, dead-lettered files, dead-letter consumer errors"
   }
   assert {
     condition = (
@@ -372,10 +381,10 @@ run "alarms_notify_an_encrypted_topic" {
   }
   assert {
     condition = alltrue([
-      for a in values(aws_cloudwatch_metric_alarm.function) :
-      a.namespace == "AWS/Lambda" && a.dimensions == tomap({ FunctionName = "ferry-test-processor" }) && a.threshold == 0 && a.comparison_operator == "GreaterThanThreshold"
+      for k, a in aws_cloudwatch_metric_alarm.function :
+      a.namespace == "AWS/Lambda" && a.dimensions == tomap({ FunctionName = startswith(k, "function-") ? "ferry-test-processor" : "ferry-test-deadletter" }) && a.threshold == 0 && a.comparison_operator == "GreaterThanThreshold"
     ])
-    error_message = "function alarms: Errors > 0 and Throttles > 0 on the processor"
+    error_message = "function alarms: Errors > 0 and Throttles > 0 on the processor, Invocations > 0 and Errors > 0 on the dead-letter consumer"
   }
   assert {
     condition     = length(aws_sns_topic_subscription.email) == 0

@@ -201,8 +201,8 @@ run "existing_alarm_topic" {
     condition = alltrue([
       for a in concat(values(aws_cloudwatch_metric_alarm.queue), values(aws_cloudwatch_metric_alarm.function)) :
       a.alarm_actions == toset(["arn:aws:sns:eu-west-1:111122223333:platform-alarms"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:111122223333:platform-alarms"])
-    ]) && length(aws_cloudwatch_metric_alarm.queue) == 2 && length(aws_cloudwatch_metric_alarm.function) == 2
-    error_message = "all four alarms notify the existing topic"
+    ]) && length(aws_cloudwatch_metric_alarm.queue) == 2 && length(aws_cloudwatch_metric_alarm.function) == 4
+    error_message = "all six alarms notify the existing topic"
   }
   assert {
     condition     = output.alarm_topic_arn == "arn:aws:sns:eu-west-1:111122223333:platform-alarms"
@@ -249,6 +249,17 @@ run "without_function" {
       length(aws_lambda_event_source_mapping.queue) == 0 && length(aws_cloudwatch_metric_alarm.function) == 0
     )
     error_message = "create_function = false removes the function, its role, log group, event source and function alarms"
+  }
+  assert {
+    condition = (
+      length(aws_lambda_function.deadletter) == 0 && length(aws_iam_role.deadletter) == 0 && length(aws_lambda_event_source_mapping.deadletter) == 0 &&
+      length(aws_cloudwatch_log_group.deadletter) == 0 && length(aws_lambda_function.migrate) == 0 && length(aws_lambda_invocation.migrate) == 0
+    )
+    error_message = "nor any dead-letter consumer or migration function"
+  }
+  assert {
+    condition     = output.deadletter_environment == { FERRY_LEDGER_TABLE = "ferry-test-ledger", FERRY_LOG_LEVEL = "INFO", FERRY_METRICS_NAMESPACE = "Ferry", FERRY_ROLE = "deadletter" }
+    error_message = "the dead-letter consumer's environment is an output for a local runner"
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.queue) == 2 && length(aws_s3_bucket_notification.raw[0].queue) == 2
@@ -344,7 +355,8 @@ run "database_with_secret" {
       aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_HOST"] == "ferry.cluster-abc.eu-west-1.rds.amazonaws.com" &&
       aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_PORT"] == "5432" &&
       aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_NAME"] == "ferry" &&
-      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_SECRET_ARN"] == "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-AbCdEf"
+      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_SECRET_ARN"] == "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-0a1b2c3d-4e5f-6789-abcd-ef0123456789-AbCdEf" &&
+      aws_lambda_function.processor[0].environment[0].variables["FERRY_DB_AUTH"] == "secret"
     )
     error_message = "the database settings reach the function as FERRY_DB_*"
   }
@@ -372,7 +384,22 @@ run "database_with_iam_auth" {
       port          = 6432
       iam_auth_user = "ferry_loader"
       resource_id   = "db-ABCDEFGHIJKL"
+      # Given alongside IAM authentication, the secret is not the processor's.
+      secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-0a1b2c3d-AbCdEf"
     }
+  }
+
+  assert {
+    condition = {
+      for k, v in aws_lambda_function.processor[0].environment[0].variables : k => v if startswith(k, "FERRY_DB_")
+      } == {
+      FERRY_DB_HOST        = "ferry.abc.eu-west-1.rds.amazonaws.com"
+      FERRY_DB_PORT        = "6432"
+      FERRY_DB_AUTH        = "iam"
+      FERRY_DB_USER        = "ferry_loader"
+      FERRY_DB_SSLROOTCERT = "/var/task/ferry/certs/rds-ca-bundle.pem"
+    }
+    error_message = "IAM authentication: FERRY_DB_AUTH=iam, the loader user and the packed CA bundle; no secret ARN"
   }
 
   assert {
@@ -390,7 +417,7 @@ run "database_with_iam_auth" {
   }
   assert {
     condition     = length([for s in data.aws_iam_policy_document.processor.statement : s if s.sid == "ReadDatabaseSecret"]) == 0
-    error_message = "no secret access without a secret"
+    error_message = "with IAM authentication the processor cannot read the secret"
   }
 }
 
@@ -408,7 +435,7 @@ run "delete_raw_after_processing" {
     error_message = "delete_raw_after_processing adds s3:DeleteObject on raw objects only"
   }
   assert {
-    condition     = length(data.aws_iam_policy_document.processor.statement) == 12
+    condition     = length(data.aws_iam_policy_document.processor.statement) == 7
     error_message = "and nothing else"
   }
 }
