@@ -95,11 +95,10 @@ def test_local_stack_of_the_previous_layout_upgrades_without_destroying(
     destroyed = [
         rc["address"] for rc in plan["resource_changes"] if "delete" in rc["change"]["actions"]
     ]
-    created = [
-        rc["address"] for rc in plan["resource_changes"] if rc["change"]["actions"] == ["create"]
-    ]
     assert destroyed == [], f"the upgrade would destroy {destroyed}"
-    assert created == [], f"the upgrade would create {created}"
+    # New resources of later releases are fine (roles the local workers assume,
+    # dead-letter queues of EventBridge targets): nothing old is destroyed, and
+    # every old resource is moved below, so none can be a re-creation.
     moved = [rc for rc in plan["resource_changes"] if rc.get("previous_address")]
     assert len(moved) >= len(old_addresses), "every resource must be moved to its new address"
 

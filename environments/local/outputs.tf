@@ -60,3 +60,13 @@ output "deadletter_environment" {
   description = "Environment the dead-letter consumer would get in AWS; the local dead-letter worker sets the same."
   value       = module.ferry.deadletter_environment
 }
+
+output "role_arn" {
+  description = "Processor role: the local workers assume it, so the emulator's IAM enforcement sees the function's own permissions."
+  value       = module.ferry.role_arn
+}
+
+output "deadletter_role_arn" {
+  description = "Dead-letter consumer's role, assumed by the local dead-letter worker."
+  value       = module.ferry.deadletter_role_arn
+}

@@ -120,3 +120,8 @@ output "deployer_placement_policy_json" {
   description = "IAM policy to attach to the deploying principal: no ferry function outside its subnets and security groups (Lambda enforces placement with lambda:SubnetIds / lambda:SecurityGroupIds on the deployer)."
   value       = module.pipeline.deployer_placement_policy_json
 }
+
+output "deadletter_role_arn" {
+  description = "Execution role of the dead-letter consumer."
+  value       = module.pipeline.deadletter_role_arn
+}

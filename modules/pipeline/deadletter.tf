@@ -44,7 +44,7 @@ data "aws_iam_policy_document" "deadletter" {
 }
 
 resource "aws_iam_role" "deadletter" {
-  count = local.create_function ? 1 : 0
+  count = 1 # also on the emulator: the local dead-letter worker runs as this role
 
   name                 = local.names.deadletter
   description          = "Execution role of ${local.names.deadletter}"
@@ -56,7 +56,7 @@ resource "aws_iam_role" "deadletter" {
 resource "aws_iam_role_policy" "deadletter" {
   # checkov:skip=CKV_AWS_290:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
   # checkov:skip=CKV_AWS_355:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
-  count = local.create_function ? 1 : 0
+  count = 1
 
   name   = "${local.names.deadletter}-least-privilege"
   role   = aws_iam_role.deadletter[0].id

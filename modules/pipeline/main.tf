@@ -562,7 +562,7 @@ data "aws_iam_policy_document" "processor" {
 }
 
 resource "aws_iam_role" "processor" {
-  count = local.create_function ? 1 : 0
+  count = 1 # also on the emulator: the local workers run as this role
 
   name                 = local.names.role
   description          = "Execution role of ${local.names.function}"
@@ -574,7 +574,7 @@ resource "aws_iam_role" "processor" {
 resource "aws_iam_role_policy" "processor" {
   # checkov:skip=CKV_AWS_290:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
   # checkov:skip=CKV_AWS_355:Lambda's VPC network-interface actions, which AWS documents on all resources (scoped ones fail CreateFunction and strand interfaces); placement is enforced on the deployer (deployer_placement_policy_json).
-  count = local.create_function ? 1 : 0
+  count = 1
 
   name   = "${local.names.function}-least-privilege"
   role   = aws_iam_role.processor[0].id

@@ -49,12 +49,12 @@ output "function_environment" {
 }
 
 output "role_arn" {
-  description = "ARN of the function's execution role (null when create_function is false)."
+  description = "ARN of the function's execution role (created even when create_function is false: a local poller runs as it)."
   value       = try(aws_iam_role.processor[0].arn, null)
 }
 
 output "role_name" {
-  description = "Name of the function's execution role (null when create_function is false)."
+  description = "Name of the function's execution role (created even when create_function is false: a local poller runs as it)."
   value       = try(aws_iam_role.processor[0].name, null)
 }
 
@@ -130,7 +130,7 @@ output "deadletter_environment" {
 }
 
 output "deadletter_role_arn" {
-  description = "ARN of the dead-letter consumer's execution role (null when create_function is false)."
+  description = "ARN of the dead-letter consumer's execution role (created even when create_function is false: a local poller runs as it)."
   value       = try(aws_iam_role.deadletter[0].arn, null)
 }
 
