@@ -117,7 +117,8 @@ def simulate(cases: Iterable[Case], timeout: int = 300) -> list[Decision]:
     cases = list(cases)
     ids = [c.id for c in cases]
     if len(set(ids)) != len(ids):
-        raise ReviewError("simulation cases must have unique ids")
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise ReviewError(f"simulation cases must have unique ids; repeated: {twice[:10]}")
     why = simulator_missing()
     if why:
         raise ReviewError(why)
@@ -954,6 +955,8 @@ def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
     for function in plan.of_type("aws_lambda_function").values():
         p = _Processor(plan, function)
         env = p.env
+        if "FERRY_PROCESSED_BUCKET" not in env:
+            continue  # the dead-letter consumer and the migration function have their own roles
         raw = _raw_bucket(plan, function)
         processed, failed = env["FERRY_PROCESSED_BUCKET"], env["FERRY_FAILED_BUCKET"]
         s3ctx = {"s3:TlsVersion": "1.2"}
@@ -1099,6 +1102,9 @@ def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
 
         # SQS: the event source mapping polls with the function's role.
         for mapping in plan.of_type("aws_lambda_event_source_mapping").values():
+            target = str(mapping.get("function_name") or "")
+            if target and not target.endswith(str(function.get("function_name"))):
+                continue  # another function's mapping (the dead-letter consumer's)
             queue_arn = mapping["event_source_arn"]
             policy = plan.queue_policy(queue_arn)
             for action in (

@@ -125,6 +125,9 @@ locals {
   # encryption using AWS KMS keys (SSE-KMS)",
   # https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
   user_actions = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+  # The services through which key users reach data: S3 objects, DynamoDB
+  # items, SQS messages, SNS topics, Secrets Manager secrets.
+  user_services = ["s3", "dynamodb", "sqs", "sns", "secretsmanager"]
 
   log_group_arn_pattern = "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:*"
   trail_arns = (
@@ -240,6 +243,16 @@ data "aws_iam_policy_document" "key" {
       principals {
         type        = "AWS"
         identifiers = statement.value
+      }
+
+      # Data keys only through the AWS services that hold the data, never a
+      # direct Decrypt of whatever ciphertext a caller brings ("AWS KMS
+      # condition keys: kms:ViaService",
+      # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [for service in local.user_services : "${service}.${local.region}.amazonaws.com"]
       }
     }
   }

@@ -494,6 +494,15 @@ data "aws_iam_policy_document" "processor" {
     sid       = "UseDataKeys"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = distinct([var.storage_kms_key_arn, var.operational_kms_key_arn])
+
+    # Only through the services the code calls (S3 objects, DynamoDB items, SQS
+    # messages): never the keys directly ("AWS KMS condition keys: kms:ViaService",
+    # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [for service in ["s3", "dynamodb", "sqs"] : "${service}.${local.region}.amazonaws.com"]
+    }
   }
 
   # An existing raw bucket encrypted with a key of its own: read only.

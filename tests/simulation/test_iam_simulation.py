@@ -56,17 +56,6 @@ DOCS: dict[str, str] = {
 
 #: Known defects of today's modules: these integrations fail until fixed.
 DEFECTS: dict[str, str] = {
-    "s3-to-sqs-key": "S3 -> SQS: the queue key's statement for s3.amazonaws.com requires "
-    "aws:SourceAccount, which S3's KMS request is not documented to carry",
-    "eventbridge-to-sns-key": "EventBridge -> encrypted SNS: the key statement for "
-    "events.amazonaws.com requires aws:SourceAccount; SNS does not support source conditions "
-    "there (scope by kms:EncryptionContext:aws:sns:topicArn instead)",
-    "alarms-to-sns-key": "CloudWatch alarms -> encrypted SNS: the same aws:SourceAccount "
-    "statement on the operational key; CloudWatch documents a key statement without source "
-    "conditions",
-    "lambda-eni": "Lambda network interfaces: the execution role scopes CreateNetworkInterface/"
-    "DeleteNetworkInterface/Assign/UnassignPrivateIpAddresses by ec2:Subnet and ARNs; Lambda "
-    "needs them on all resources",
     "macie-least-privilege": "Macie's service-linked role is a KeyUser with "
     "Encrypt/GenerateDataKey/ReEncrypt it does not need (Decrypt only)",
 }

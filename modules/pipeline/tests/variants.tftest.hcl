@@ -244,15 +244,15 @@ run "without_function" {
 
   assert {
     condition = (
-      length(aws_lambda_function.processor) == 0 && length(aws_iam_role.processor) == 0 &&
-      length(aws_iam_role_policy.processor) == 0 && length(aws_cloudwatch_log_group.processor) == 0 &&
+      length(aws_lambda_function.processor) == 0 && length(aws_iam_role.processor) == 1 &&
+      length(aws_iam_role_policy.processor) == 1 && length(aws_cloudwatch_log_group.processor) == 0 &&
       length(aws_lambda_event_source_mapping.queue) == 0 && length(aws_cloudwatch_metric_alarm.function) == 0
     )
-    error_message = "create_function = false removes the function, its role, log group, event source and function alarms"
+    error_message = "create_function = false removes the function, its log group, event source and function alarms; its role stays for the local poller"
   }
   assert {
     condition = (
-      length(aws_lambda_function.deadletter) == 0 && length(aws_iam_role.deadletter) == 0 && length(aws_lambda_event_source_mapping.deadletter) == 0 &&
+      length(aws_lambda_function.deadletter) == 0 && length(aws_iam_role.deadletter) == 1 && length(aws_lambda_event_source_mapping.deadletter) == 0 &&
       length(aws_cloudwatch_log_group.deadletter) == 0 && length(aws_lambda_function.migrate) == 0 && length(aws_lambda_invocation.migrate) == 0
     )
     error_message = "nor any dead-letter consumer or migration function"
@@ -266,7 +266,7 @@ run "without_function" {
     error_message = "queues, delivery and queue alarms stay"
   }
   assert {
-    condition     = output.function_name == null && output.function_arn == null && output.role_arn == null && output.log_group_name == null && output.event_source_mapping_uuid == null
+    condition     = output.function_name == null && output.function_arn == null && output.log_group_name == null && output.event_source_mapping_uuid == null
     error_message = "function outputs are null without a function"
   }
   assert {
