@@ -102,7 +102,7 @@ plan: $(VENV)/.installed ## Offline plan of ENV (fake credentials) as JSON in bu
 
 .PHONY: review
 review: $(VENV)/.installed ## Plan review of ENV (or PLAN=plan.json): Rego + checkov, Markdown/SARIF/JUnit in build/review/; fails on violations
-	$(PY) -m policy.review review $(if $(PLAN),--plan $(PLAN),--env $(ENV)) \
+	$(PY) -m policy.review review $(if $(PLAN),--plan $(PLAN),--env $(ENV) --waivers environments/waivers.toml) \
 	  --out-dir $(CURDIR)/build/review/$(if $(PLAN),$(basename $(notdir $(PLAN))),$(ENV))
 
 # --- local stack ----------------------------------------------------------------

@@ -150,10 +150,20 @@ deny contains msg if {
 
 # --- FERRY-DEPLOY-004 -------------------------------------------------------------------
 
+# A dead-letter queue drained by its own recorder (ferry's dead-letter consumer)
+# keeps what the recorder cannot take until its retention ends, where an alarm on
+# its age sees it: a queue another queue's redrive policy names is one.
+dead_letter_queue(q) if {
+	some o in lib.of_type("aws_sqs_queue")
+	o.address != q.address
+	lib.joined(o, "redrive_policy", q, ["arn"])
+}
+
 deny contains msg if {
 	some t in triples
 	[m, q, f] := t
 	not sqs.redrives(q)
+	not dead_letter_queue(q)
 	msg := lib.msg(rules, "FERRY-DEPLOY-004", q.address, concat("", ["consumed by ", f.address, " without a dead-letter queue: a message that keeps failing is retried until it expires; add redrive_policy with a deadLetterTargetArn and maxReceiveCount"]))
 }
 

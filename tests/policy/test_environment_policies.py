@@ -56,6 +56,12 @@ COULD_NOT_EVALUATE = {
     ("FERRY-LAMBDA-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
     ("FERRY-SQS-UNKNOWN", f"{PIPELINE}.aws_sqs_queue.dlq"),
     ("FERRY-SQS-UNKNOWN", f"{PIPELINE}.aws_sqs_queue.this"),
+    # The migration function's environment names the RDS-managed secret (an ARN
+    # known after apply), and the key policies name the function roles as key
+    # users (created in the same plan).
+    ("FERRY-LAMBDA-UNKNOWN", f"{PIPELINE}.aws_lambda_function.migrate[0]"),
+    ("FERRY-KMS-UNKNOWN", 'module.ferry.module.kms[0].aws_kms_key.this["storage"]'),
+    ("FERRY-KMS-UNKNOWN", 'module.ferry.module.kms[0].aws_kms_key.this["operational"]'),
 }
 
 
