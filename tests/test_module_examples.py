@@ -252,21 +252,34 @@ def test_kms_root_administers_only(planned):
 def test_kms_service_use_is_scoped(planned):
     plan, _ = planned(KMS)
     docs = key_policies(plan)
-    via = {
-        tier: set(as_list(s["Condition"]["StringEquals"]["kms:ViaService"]))
-        for tier, doc in docs.items()
-        for s in doc["Statement"]
-        if s["Sid"] == "UseThroughServices"
-    }
-    assert via["storage"] == {f"s3.{REGION}.amazonaws.com"}
-    assert via["operational"] == {
-        f"{svc}.{REGION}.amazonaws.com"
-        for svc in ("sqs", "sns", "dynamodb", "secretsmanager", "rds", "lambda")
+    # No account-wide use through services: only named users and services.
+    assert not [
+        s for doc in docs.values() for s in doc["Statement"] if s["Sid"] == "UseThroughServices"
+    ]
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    for tier, doc in docs.items():
+        for s in doc["Statement"]:
+            if root in as_list(s.get("Principal", {}).get("AWS", [])):
+                assert not {"kms:Decrypt", "kms:ReEncrypt*"} & set(as_list(s["Action"])), (tier, s)
+    (create,) = [
+        s for s in docs["operational"]["Statement"] if s["Sid"] == "CreateEncryptedResources"
+    ]
+    assert set(as_list(create["Condition"]["StringEquals"]["kms:ViaService"])) == {
+        f"{svc}.{REGION}.amazonaws.com" for svc in ("lambda", "secretsmanager")
     }
     for tier, doc in docs.items():
         for s in doc["Statement"]:
-            if s["Sid"] in {"UseThroughServices", "CreateGrantsForServices"}:
+            if s["Sid"] in {"CreateEncryptedResources", "CreateGrantsForServices"}:
                 assert s["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT, tier
+    queues = next(
+        s
+        for s in docs["operational"]["Statement"]
+        if s["Sid"] == "ServiceDeliveryIntoEncryptedQueues"
+    )
+    (pattern,) = as_list(queues["Condition"]["ArnLike"]["kms:EncryptionContext:aws:sqs:arn"])
+    assert pattern.startswith(f"arn:aws:sqs:{REGION}:{ACCOUNT}:")
+    assert pattern.endswith("-*")
+    assert set(queues["Condition"]) == {"ArnLike"}, "no source conditions"
 
     logs = {s["Sid"]: s for s in docs["logs"]["Statement"]}
     assert logs["CloudWatchLogs"]["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}

@@ -139,6 +139,8 @@ locals {
 
 data "aws_iam_policy_document" "key" {
   for_each = local.tiers
+  # checkov:skip=CKV_AWS_111:A key policy: its resource * is this key alone, and every write statement names its principals.
+  # checkov:skip=CKV_AWS_356:A key policy: its resource * is this key alone (KMS key policies accept no other resource).
 
   statement {
     sid       = "RootAdministration"
