@@ -81,8 +81,32 @@ def _secret_resource(handler: Any) -> str:
         return "*"
 
 
+# SQS authorises its batch actions with the single-message permissions
+# ("Amazon SQS API permissions: Actions and resource reference",
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html):
+# there is no sqs:DeleteMessageBatch in IAM. moto checks the batch name.
+_SQS_BATCH = {
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+}
+
+
+def _patch_batch_actions() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._action = _SQS_BATCH.get(self._action, self._action)
+
+    IAMRequestBase.__init__ = init  # type: ignore[method-assign]
+
+
 def patch() -> None:
     """Give DynamoDB, KMS and Secrets Manager requests their resource ARN for IAM checks."""
+    _patch_batch_actions()
     from moto.dynamodb.responses import DynamoHandler
     from moto.kms.responses import KmsResponse
     from moto.secretsmanager.responses import SecretsManagerResponse
