@@ -74,7 +74,10 @@ def _ms(moment: dt.datetime) -> int:
 
 
 def _clip(text: str | None) -> str | None:
-    """At most MAX_TEXT characters of valid UTF-8 (a lone surrogate becomes ``\\udXXX``)."""
+    """At most MAX_TEXT characters of valid UTF-8.
+
+    A lone surrogate becomes its escape, for example ``\\udc80``.
+    """
     if text is None:
         return None
     text = _utf8(text)

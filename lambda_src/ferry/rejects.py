@@ -73,7 +73,10 @@ def sidecar_document(
 
 
 def to_json_bytes(document: Any) -> bytes:
-    """UTF-8 JSON; a lone surrogate from a hostile file is written as its ``\\uXXXX`` escape."""
+    """UTF-8 JSON.
+
+    A lone surrogate from a hostile file is written as its escape, for example ``\\udc80``.
+    """
     text = json.dumps(document, indent=2, default=str, ensure_ascii=False)
     return text.encode("utf-8", "backslashreplace")
 
