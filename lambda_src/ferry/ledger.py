@@ -108,6 +108,16 @@ class NotReprocessable(Exception):
     """An operator asked to reprocess an object version the ledger says must not be."""
 
 
+def refusal(ledger_id: str, status: str) -> str:
+    """Why an object version in ``status`` cannot be reprocessed (one line)."""
+    why = {
+        "loaded": "it is loaded, and a loaded version is never loaded twice"
+        " (upload a corrected file as a new version instead)",
+        "in_progress": "it is being processed right now",
+    }.get(status, f"its status is {status}")
+    return f"{ledger_id} cannot be reprocessed: {why}"
+
+
 def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -444,13 +454,7 @@ class Ledger:
             current = self.get(ledger_id)
             if current is None:
                 raise NotReprocessable(f"no ledger record for {ledger_id}") from None
-            status = current.get("status")
-            why = {
-                "loaded": "it is loaded, and a loaded version is never loaded twice "
-                "(upload a corrected file as a new version instead)",
-                "in_progress": "it is being processed right now",
-            }.get(str(status), f"its status is {status}")
-            raise NotReprocessable(f"{ledger_id} cannot be reprocessed: {why}") from None
+            raise NotReprocessable(refusal(ledger_id, str(current.get("status")))) from None
         return self.dynamodb.deserialize(r["Attributes"])
 
     def by_status(
