@@ -87,11 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def operator(deployment: Deployment, clients: Any = None) -> Operator:
+def operator(deployment: Deployment, clients: Any = None, clock: Any = None) -> Operator:
     clients = clients or Clients(deployment.endpoint_url, deployment.region, deployment.profile)
-    ledger = Ledger(
-        deployment.need("ledger_table", "--ledger-table"), DynamoDB(clients("dynamodb"))
-    )
+    table = deployment.need("ledger_table", "--ledger-table")
+    ledger = Ledger(table, DynamoDB(clients("dynamodb")), **({"clock": clock} if clock else {}))
     return Operator(
         ledger,
         Objects(clients("s3")),
@@ -102,16 +101,18 @@ def operator(deployment: Deployment, clients: Any = None) -> Operator:
         dlq_url=deployment.dlq_url,
         status_index=deployment.status_index,
         who=lambda: caller(clients),
+        now=ledger.clock,
     )
 
 
-def main(argv: Sequence[str] | None = None, *, clients: Any = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clients: Any = None, clock: Any = None) -> int:
+    """The console script; ``clients`` (service -> boto3 client) and ``clock`` are for tests."""
     parser = build_parser()
     args = parser.parse_args(argv)
     out, err = sys.stdout, sys.stderr
     try:
         deployment = resolve({k: v for k, v in vars(args).items() if isinstance(v, str)})
-        op = operator(deployment, clients)
+        op = operator(deployment, clients, clock)
         return run(args, op, out, err)
     except (ConfigError, OperatorError) as e:
         print(f"ferry: {e}", file=err)
