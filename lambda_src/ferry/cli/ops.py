@@ -326,6 +326,10 @@ class Operator:
             ids, _ = self.versions(target)
             items = [(i, self.ledger.get(i)) for i in ids]
             candidates = [i for i, item in items if item and item.get("status") in REPROCESSABLE]
+            known_items = [(i, item) for i, item in items if item]
+            if not candidates and len(known_items) == 1:
+                only, item = known_items[0]
+                raise OperatorError(refusal(only, str(item.get("status"))))
             if not candidates:
                 known = ", ".join(f"{i}: {item.get('status')}" for i, item in items if item)
                 raise OperatorError(
