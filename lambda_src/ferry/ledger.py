@@ -12,13 +12,23 @@ Item (partition key ``ledger_id`` = ``s3://bucket/key#version``)::
     bucket, key, version_id, etag, size, sequencer, event_time
     first_seen_at, claimed_at, finished_at (ISO 8601 UTC)
     expires_at    epoch seconds: DynamoDB TTL (FERRY_LEDGER_TTL_DAYS)
+    status_at     when the status last changed (ISO 8601 UTC)
+    status_day    ``<status>#<YYYY-MM-DD>`` of ``status_at``: with ``status_at`` the
+                  key of the ``status-time`` index that ``ferry ls`` and
+                  ``ferry summary`` query (one partition per status and day)
+    history       every attempt, appended, never overwritten: ``finished``
+                  (status, counts, outputs, reason, timings of that attempt),
+                  ``retry`` (a transient failure released the claim),
+                  ``dead_lettered`` and ``reprocess_requested`` entries
 
 Claiming is one conditional UpdateItem: it succeeds when there is no item yet,
 when an ``in_progress`` lease has expired (the previous invocation crashed or
 timed out: the object is reclaimed and ``attempt`` goes up), or when the object
 was ``dead_lettered`` (its message reached the DLQ, :mod:`ferry.deadletter`
 recorded it, and an operator redrove it on purpose; ``failed`` is the same
-state written by ferry 1.x).
+state written by ferry 1.x), or when an operator asked for it to be
+processed again (``reprocess_requested``, :meth:`Ledger.request_reprocess`:
+only a ``rejected`` or dead-lettered object; a ``loaded`` one never is).
 Otherwise the current item decides: ``loaded`` / ``rejected`` are terminal, so a
 duplicate delivery is a no-op; a live lease held by another invocation is
 :class:`~ferry.model.Transient` (the message comes back after the visibility timeout).
@@ -45,7 +55,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +67,15 @@ log = logging.getLogger("ferry.ledger")
 TERMINAL = frozenset({"loaded", "rejected"})
 #: Statuses a new claim may take over (a redrive after dead-lettering).
 REDRIVABLE = ("dead_lettered", "failed")
+#: What an operator's reprocess request sets; a new claim takes it over.
+REPROCESS = "reprocess_requested"
+#: Statuses an operator may ask to reprocess (a repeated request re-sends the message).
+REPROCESSABLE = ("rejected", "dead_lettered", "failed", REPROCESS)
+#: Every status an item can have (the values ``ferry ls --status`` accepts).
+STATUSES = ("in_progress", "loaded", "rejected", "dead_lettered", "failed", REPROCESS)
+#: The global secondary index on (status_day, status_at) that ``ferry ls`` queries.
+STATUS_INDEX = "status-time"
+MAX_HISTORY_TEXT = 500  # a reason in a history entry (the item's own reason keeps 2000)
 MAX_DETAILS = 50  # the item must stay far below DynamoDB's 400 KB
 MAX_TEXT = 2_000
 
@@ -67,6 +86,36 @@ def _utc_now() -> dt.datetime:
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def status_day(status: str, moment: dt.datetime) -> str:
+    """The ``status-time`` index's partition key: ``rejected#2026-11-24``."""
+    return f"{status}#{moment.astimezone(dt.UTC).date().isoformat()}"
+
+
+def _history_entry(**fields: Any) -> list[dict[str, Any]]:
+    """One history entry (a one-element list for ``list_append``), without empty fields."""
+    entry = {k: v for k, v in fields.items() if v is not None and v not in ({}, [])}
+    if isinstance(entry.get("reason"), str):
+        entry["reason"] = _clip(entry["reason"][:MAX_HISTORY_TEXT])
+    return [entry]
+
+
+_APPEND_HISTORY = "history = list_append(if_not_exists(history, :no_history), :entry)"
+
+
+class NotReprocessable(Exception):
+    """An operator asked to reprocess an object version the ledger says must not be."""
+
+
+def refusal(ledger_id: str, status: str) -> str:
+    """Why an object version in ``status`` cannot be reprocessed (one line)."""
+    why = {
+        "loaded": "it is loaded, and a loaded version is never loaded twice"
+        " (upload a corrected file as a new version instead)",
+        "in_progress": "it is being processed right now",
+    }.get(status, f"its status is {status}")
+    return f"{ledger_id} cannot be reprocessed: {why}"
 
 
 def _ms(moment: dt.datetime) -> int:
@@ -124,6 +173,7 @@ class Job:
     attempt: int
     already_done: bool = False
     previous: Mapping[str, Any] | None = None
+    claimed_at: str | None = None
 
     def finish(self, outcome: Outcome, *, route: str | None, timings: Mapping[str, int]) -> None:
         self.ledger._finish(self, outcome, route, timings)
@@ -171,6 +221,8 @@ class Ledger:
             ":in_progress": "in_progress",
             ":failed": REDRIVABLE[1],
             ":dead_lettered": REDRIVABLE[0],
+            ":reprocess": REPROCESS,
+            ":status_day": status_day("in_progress", now),
             ":lease": _ms(now) + max(lease_ms, 1_000),
             ":now_ms": _ms(now),
             ":now": _iso(now),
@@ -188,6 +240,8 @@ class Ledger:
             "#owner = :owner",
             "attempt = if_not_exists(attempt, :zero) + :one",
             "claimed_at = :now",
+            "status_at = :now",
+            "status_day = :status_day",
             "first_seen_at = if_not_exists(first_seen_at, :now)",
             "#bucket = :bucket",
             "#key = :key",
@@ -221,7 +275,7 @@ class Ledger:
                     ConditionExpression=(
                         "attribute_not_exists(ledger_id)"
                         " OR (#status = :in_progress AND lease_until < :now_ms)"
-                        " OR #status IN (:dead_lettered, :failed)"
+                        " OR #status IN (:dead_lettered, :failed, :reprocess)"
                     ),
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=self.dynamodb.serialize(values),
@@ -242,7 +296,7 @@ class Ledger:
                 f"(lease for another {max(0, until - _ms(now))} ms)"
             ) from None
         item = self.dynamodb.deserialize(r["Attributes"])
-        return Job(self, ref, owner, int(item.get("attempt", 1)))
+        return Job(self, ref, owner, int(item.get("attempt", 1)), claimed_at=_iso(now))
 
     # --- completion ---------------------------------------------------------------------
 
@@ -260,9 +314,28 @@ class Ledger:
             ":timings": {k: int(v) for k, v in timings.items()},
             ":owner": job.owner,
             ":expires": self._expires_at(now),
+            ":status_day": status_day(outcome.status, now),
+            ":no_history": [],
+            ":entry": _history_entry(
+                event="finished",
+                attempt=job.attempt,
+                status=outcome.status,
+                owner=job.owner,
+                processor=outcome.processor,
+                route=route,
+                claimed_at=job.claimed_at,
+                finished_at=_iso(now),
+                counts={k: int(v) for k, v in outcome.counts.items()},
+                outputs=list(outcome.outputs),
+                reason=outcome.reason,
+                timings={k: int(v) for k, v in timings.items()},
+            ),
         }
         sets = [
             "#status = :status",
+            "status_at = :finished",
+            "status_day = :status_day",
+            _APPEND_HISTORY,
             "processor = :processor",
             "counts = :counts",
             "outputs = :outputs",
@@ -309,7 +382,9 @@ class Ledger:
                 self.dynamodb.client.update_item(
                     TableName=self.table,
                     Key={"ledger_id": {"S": job.ref.ledger_id}},
-                    UpdateExpression="SET lease_until = :now_ms, last_error = :reason",
+                    UpdateExpression=(
+                        "SET lease_until = :now_ms, last_error = :reason, " + _APPEND_HISTORY
+                    ),
                     ConditionExpression="#owner = :owner AND #status = :in_progress",
                     ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
                     ExpressionAttributeValues=self.dynamodb.serialize(
@@ -318,12 +393,117 @@ class Ledger:
                             ":reason": _clip(reason),
                             ":owner": job.owner,
                             ":in_progress": "in_progress",
+                            ":no_history": [],
+                            ":entry": _history_entry(
+                                event="retry",
+                                attempt=job.attempt,
+                                owner=job.owner,
+                                claimed_at=job.claimed_at,
+                                at=_iso(now),
+                                reason=reason,
+                            ),
                         }
                     ),
                 )
         except (Transient, Refused) as err:
             # Releasing is an optimisation (the lease expires anyway): keep the original error.
             log.warning("could not release the ledger lease: %s", err)
+
+    # --- operators ----------------------------------------------------------------------
+
+    def request_reprocess(self, ledger_id: str, *, requested_by: str) -> dict[str, Any]:
+        """Mark a rejected or dead-lettered object version for a new attempt.
+
+        One conditional write: the status becomes ``reprocess_requested`` (which
+        the next claim takes over, so the attempt count goes up and the new
+        attempt is appended to ``history``) only while it is ``rejected``,
+        ``dead_lettered``, ``failed`` or already ``reprocess_requested`` (a
+        repeated request is how a lost message is sent again). A ``loaded``
+        version is refused: exactly-once loading holds for operators too.
+        Returns the item as written; raises :class:`NotReprocessable`.
+        """
+        now = self.clock()
+        values: dict[str, Any] = {
+            ":requested": REPROCESS,
+            ":now": _iso(now),
+            ":status_day": status_day(REPROCESS, now),
+            ":no_history": [],
+            ":entry": _history_entry(
+                event=REPROCESS, status=REPROCESS, at=_iso(now), requested_by=requested_by
+            ),
+            **{f":s{i}": status for i, status in enumerate(REPROCESSABLE)},
+        }
+        allowed = ", ".join(f":s{i}" for i in range(len(REPROCESSABLE)))
+        try:
+            with translate_errors(f"UpdateItem {self.table} (reprocess)"):
+                r = self.dynamodb.client.update_item(
+                    TableName=self.table,
+                    Key={"ledger_id": {"S": ledger_id}},
+                    UpdateExpression=(
+                        "SET #status = :requested, status_at = :now, status_day = :status_day,"
+                        " reprocess_requested_at = :now, " + _APPEND_HISTORY + " REMOVE lease_until"
+                    ),
+                    ConditionExpression=f"#status IN ({allowed})",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=self.dynamodb.serialize(values),
+                    ReturnValues="ALL_NEW",
+                )
+        except (Transient, Refused) as err:
+            if not _is_conditional_failure(err):
+                raise
+            current = self.get(ledger_id)
+            if current is None:
+                raise NotReprocessable(f"no ledger record for {ledger_id}") from None
+            raise NotReprocessable(refusal(ledger_id, str(current.get("status")))) from None
+        return self.dynamodb.deserialize(r["Attributes"])
+
+    def by_status(
+        self,
+        status: str,
+        since: dt.datetime,
+        until: dt.datetime | None = None,
+        *,
+        route: str | None = None,
+        index: str = STATUS_INDEX,
+    ) -> Iterator[dict[str, Any]]:
+        """Items whose status became ``status`` in [since, until], newest first.
+
+        Queries the ``status-time`` index one day partition at a time (never a
+        Scan). The index projects what listings need, not ``history`` or
+        ``details``: :meth:`get` reads the whole item.
+        """
+        until = until or self.clock()
+        day = until.astimezone(dt.UTC).date()
+        first = since.astimezone(dt.UTC).date()
+        values: dict[str, Any] = {":since": _iso(since), ":until": _iso(until)}
+        extra: dict[str, Any] = {}
+        if route:
+            values[":route"] = route
+            extra = {
+                "FilterExpression": "#route = :route",
+                "ExpressionAttributeNames": {"#route": "route"},
+            }
+        while day >= first:
+            values[":day"] = f"{status}#{day.isoformat()}"
+            request: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": index,
+                "KeyConditionExpression": (
+                    "status_day = :day AND status_at BETWEEN :since AND :until"
+                ),
+                "ExpressionAttributeValues": self.dynamodb.serialize(values),
+                "ScanIndexForward": False,
+                **extra,
+            }
+            while True:
+                with translate_errors(f"Query {self.table} index {index}"):
+                    r = self.dynamodb.client.query(**request)
+                for item in r.get("Items", []):
+                    yield self.dynamodb.deserialize(item)
+                if not r.get("LastEvaluatedKey"):
+                    break
+                request["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+            day -= dt.timedelta(days=1)
 
     # --- failures outside the processors ------------------------------------------------
 
@@ -357,10 +537,23 @@ class Ledger:
             ":loaded": "loaded",
             ":rejected": "rejected",
             ":attempts": max(int(receive_count or 0), 0),
+            ":status_day": status_day("dead_lettered", now),
+            ":no_history": [],
+            ":entry": _history_entry(
+                event="dead_lettered",
+                status="dead_lettered",
+                at=_iso(now),
+                reason=reason,
+                receive_count=receive_count,
+                message_id=message_id,
+            ),
         }
         sets = [
             "#status = :dead",
             "reason = :reason",
+            "status_at = :now",
+            "status_day = :status_day",
+            _APPEND_HISTORY,
             "dead_lettered_at = :now",
             "finished_at = :now",
             "#bucket = :bucket",
@@ -420,6 +613,8 @@ class Ledger:
             "body_excerpt": _clip(excerpt) or "",
             "finished_at": _iso(now),
             "first_seen_at": _iso(now),
+            "status_at": _iso(now),
+            "status_day": status_day(status, now),
             "processor": "intake",
             "expires_at": self._expires_at(now),
         }

@@ -40,6 +40,14 @@ locals {
   }
   log_group_arns = { for k, n in local.log_group_names : k => "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:${n}" }
 
+  # The ledger's status index (a contract with ferry.ledger.STATUS_INDEX) and
+  # what it projects: what `ferry ls` and `ferry summary` show, not the history.
+  ledger_status_index = "status-time"
+  ledger_index_attributes = [
+    "status", "bucket", "key", "version_id", "route", "processor", "reason", "attempt",
+    "counts", "first_seen_at", "finished_at",
+  ]
+
   table_names = {
     ledger   = "${var.name_prefix}-ledger"
     records  = "${var.name_prefix}-records"
@@ -332,6 +340,30 @@ resource "aws_dynamodb_table" "ledger" {
   attribute {
     name = "ledger_id"
     type = "S"
+  }
+
+  # `ferry ls` / `ferry summary`: objects by status and time, a Query per day
+  # (partition `<status>#<YYYY-MM-DD>`, sort `status_at`), never a Scan. Adding
+  # or removing a global secondary index is an in-place update of the table.
+  # "Using Global Secondary Indexes in DynamoDB",
+  # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html
+  dynamic "attribute" {
+    for_each = var.ledger_status_index ? ["status_day", "status_at"] : []
+    content {
+      name = attribute.value
+      type = "S"
+    }
+  }
+
+  dynamic "global_secondary_index" {
+    for_each = var.ledger_status_index ? [local.ledger_status_index] : []
+    content {
+      name               = global_secondary_index.value
+      hash_key           = "status_day"
+      range_key          = "status_at"
+      projection_type    = "INCLUDE"
+      non_key_attributes = local.ledger_index_attributes
+    }
   }
 
   ttl {

@@ -86,6 +86,11 @@ output "table_arns" {
   }
 }
 
+output "ledger_status_index_name" {
+  description = "Name of the ledger's status-and-time index that `ferry ls` and `ferry summary` query (null when ledger_status_index is false)."
+  value       = var.ledger_status_index ? local.ledger_status_index : null
+}
+
 output "alarm_topic_arn" {
   description = "ARN of the SNS topic the alarms notify: the one the module created, or existing_sns_topic_arn (null when create_alarms is false)."
   value       = var.create_alarms ? local.alarm_topic_arn : null

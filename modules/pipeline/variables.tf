@@ -511,6 +511,13 @@ variable "deletion_protection_enabled" {
   nullable    = false
 }
 
+variable "ledger_status_index" {
+  description = "A global secondary index `status-time` on the ledger (status and day, then time) so `ferry ls` and `ferry summary` Query instead of Scan. Adding or removing it updates the table in place; without it those commands cannot run."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "ledger_ttl_days" {
   description = "Days a ledger record is kept before DynamoDB TTL removes it (passed to the function as FERRY_LEDGER_TTL_DAYS). It must outlast every possible redelivery, so at least 15 days (the DLQ keeps messages 14 days)."
   type        = number

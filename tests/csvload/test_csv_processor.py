@@ -63,7 +63,11 @@ def test_loads_from_s3_with_rejects_csv(context: Runtime, db: psycopg.Connection
     outcome = processor.run(ref, context)
     assert outcome.status == "loaded"
     assert outcome.counts == {"rows_loaded": 399, "rows_rejected": 1, "rows_total": 400}
-    assert outcome.outputs == ["postgresql:sales.orders", f"s3://failed/{KEY}{REJECTS_SUFFIX}"]
+    load_id = db.execute("SELECT load_id FROM ferry.loads").fetchone()[0]
+    assert outcome.outputs == [
+        f"postgresql:sales.orders#load={load_id}",
+        f"s3://failed/{KEY}{REJECTS_SUFFIX}",
+    ]
     rejects = context.s3.client.get_object(Bucket="failed", Key=KEY + REJECTS_SUFFIX)["Body"].read()
     parsed = list(csv.reader(io.StringIO(rejects.decode())))
     assert parsed[0] == ["line", "column", "reason", "raw"]

@@ -48,6 +48,7 @@ def test_grants_are_exactly_what_loads_need(orders: Dataset) -> None:
     assert loader_statements("ferry_loader", [orders]) == [
         'GRANT USAGE ON SCHEMA "ferry", "sales" TO "ferry_loader"',
         'GRANT SELECT, INSERT ON ferry.loads TO "ferry_loader"',
+        'GRANT USAGE ON SEQUENCE ferry.load_ids TO "ferry_loader"',
         'GRANT INSERT ON "sales"."orders" TO "ferry_loader"',
     ]
 

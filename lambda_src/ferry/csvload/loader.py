@@ -15,6 +15,11 @@ One file version is loaded in one transaction, together with its row in
    duplicate that slipped past the lock hits the unique constraint and is
    reported as already loaded.
 
+Lineage: the load takes its id (``ferry.loads.load_id``) from the sequence
+before ``COPY`` and sets it as the transaction's ``ferry.load_id``, which the
+tables' ``_ferry_load_id`` default reads; every record gets its source line
+in ``_ferry_line`` (:mod:`ferry.csvload.lineage`).
+
 A crash, a killed connection or a stream that breaks half-way rolls the
 transaction back: nothing partial is ever visible, and :class:`Transient` is
 raised so the message is retried.
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ferry.csvload.config import Dataset
+from ferry.csvload.lineage import good_lines, with_lines
 from ferry.csvload.reader import DEFAULT_CHUNK_SIZE, RecordReader, RecordTooLong
 from ferry.csvload.rejects import RejectLog
 from ferry.csvload.validate import (
@@ -47,6 +53,7 @@ from ferry.csvload.validate import (
 from ferry.model import Transient
 
 LOADS_TABLE = "ferry.loads"
+LINE_COLUMN = "_ferry_line"  # ferry.csvload.migrate.LINE_COLUMN (migrate imports psycopg lazily)
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
 _TRANSIENT_CLASSES = ("08", "53", "58")
 
@@ -93,6 +100,7 @@ class LoadResult:
     reason: str | None = None
     details: list[dict[str, Any]] = field(default_factory=list)
     passes: int = 1
+    load_id: int | None = None  # ferry.loads.load_id: every row of the load carries it
 
     @property
     def counts(self) -> dict[str, int]:
@@ -194,12 +202,21 @@ class Loader:
                 cur = conn.cursor()
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (source.lock_id,))
                 done = cur.execute(
-                    f"SELECT rows_loaded, rows_rejected FROM {LOADS_TABLE}"
+                    f"SELECT rows_loaded, rows_rejected, load_id FROM {LOADS_TABLE}"
                     " WHERE bucket = %s AND key = %s AND version_id = %s",
                     (source.bucket, source.key, source.version_key),
                 ).fetchone()
                 if done is not None:
-                    return LoadResult("already_loaded", rows_loaded=done[0], rows_rejected=done[1])
+                    return LoadResult(
+                        "already_loaded",
+                        rows_loaded=done[0],
+                        rows_rejected=done[1],
+                        load_id=done[2],
+                    )
+                load_id = cur.execute(
+                    "SELECT nextval('ferry.load_ids'),"
+                    " set_config('ferry.load_id', currval('ferry.load_ids')::text, true)"
+                ).fetchone()[0]
                 with RejectLog(max_details=self.max_details) as log:
                     result = self._copy(cur, source, open_stream(), log, track_keys)
                     if log.lines and on_rejects is not None:
@@ -210,8 +227,8 @@ class Loader:
                     with conn.transaction():  # a savepoint: the duplicate case stays readable
                         cur.execute(
                             f"INSERT INTO {LOADS_TABLE} (bucket, key, version_id, etag, dataset,"
-                            " target_table, rows_loaded, rows_rejected)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                            " target_table, rows_loaded, rows_rejected, load_id)"
+                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                             (
                                 source.bucket,
                                 source.key,
@@ -221,10 +238,12 @@ class Loader:
                                 ds.qualified_table,
                                 result.rows_loaded,
                                 result.rows_rejected,
+                                load_id,
                             ),
                         )
                 except errors.UniqueViolation:
                     raise _AlreadyLoaded() from None
+                result.load_id = load_id
                 return result
         except _Rejected as rejected:
             return rejected.result
@@ -241,7 +260,7 @@ class Loader:
                     details=[{"reason": detail}],
                 )
             raise
-        except errors.UndefinedTable as err:
+        except (errors.UndefinedTable, errors.UndefinedColumn) as err:
             raise LoadError(
                 f"{err.diag.message_primary}: run the migration (python -m ferry.csvload.migrate)"
             ) from err
@@ -289,7 +308,9 @@ class Loader:
             " WITH (FORMAT csv, DELIMITER {delimiter}, NULL '', QUOTE '\"', ESCAPE '\"')"
         ).format(
             table=sql.Identifier(ds.schema, ds.table),
-            columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in validator.loaded),
+            columns=sql.SQL(", ").join(
+                [*(sql.Identifier(c.name) for c in validator.loaded), sql.Identifier(LINE_COLUMN)]
+            ),
             delimiter=sql.Literal(ds.delimiter),
         )
         seen = KeySet() if track_keys else None
@@ -309,7 +330,10 @@ class Loader:
                             total += tail_lines(chunk.broken_tail)
                             log.add([validator.broken_tail(chunk.broken_tail, reader_line(chunk))])
                         if res.payload:
-                            copy.write(validator.payload(res.payload))
+                            lines = good_lines(chunk.data, res.payload, chunk.first_line, res.good)
+                            copy.write(
+                                with_lines(validator.payload(res.payload), lines, ds.delimiter, eol)
+                            )
                         if threshold.max_rows is not None and total - good > threshold.max_rows:
                             raise _Rejected(self._too_many(total, good, log, early=True))
                 finally:

@@ -11,13 +11,19 @@ per deployment (``make migrate``), never on every invocation::
 Without ``--dsn`` the connection comes from the same environment the Lambda
 uses (``FERRY_DB_*``, see :mod:`ferry.db`). Every statement is
 ``CREATE ... IF NOT EXISTS``; an existing table is left as it is (a column
-that differs from the specification is reported, not altered).
+that differs from the specification is reported, not altered), except for
+the lineage columns, which are added when missing (:func:`lineage_statements`):
+``ferry.loads.load_id`` (from the sequence ``ferry.load_ids``) and, on every
+dataset table, ``_ferry_load_id`` (the load that wrote the row; its default
+reads the transaction's ``ferry.load_id`` setting, so ``COPY`` sends nothing
+for it) and ``_ferry_line`` (the row's line in the source file).
 
 The loader role (``FERRY_DB_USER``, default ``ferry_loader``) is what the
 processor logs in as: a ``LOGIN`` role that owns nothing, with exactly what a
 load needs (:func:`loader_statements`): ``USAGE`` on ``ferry`` and the dataset
 schemas, ``INSERT`` on the dataset tables (``COPY ... FROM STDIN``), ``SELECT``
-and ``INSERT`` on ``ferry.loads`` (the exactly-once record). It cannot create,
+and ``INSERT`` on ``ferry.loads`` (the exactly-once record) and ``USAGE`` on
+the ``ferry.load_ids`` sequence (a load's id). It cannot create,
 alter, drop or truncate anything, nor read a table it was not granted. On RDS
 it is granted ``rds_iam`` (IAM database authentication, no password); elsewhere
 a password can be set for it (the local stack does).
@@ -51,6 +57,34 @@ CREATE TABLE IF NOT EXISTS ferry.loads (
 )
 """
 
+#: Lineage: which load wrote a row (ferry.loads.load_id) and from which source line.
+LOAD_ID_COLUMN = "_ferry_load_id"
+LINE_COLUMN = "_ferry_line"
+LOAD_ID_SETTING = "ferry.load_id"
+
+
+def lineage_statements(datasets: Iterable[Dataset]) -> list[str]:
+    """Add the lineage columns where they are missing (every statement is idempotent).
+
+    ``ferry.loads`` rows written before get a ``load_id`` too (the sequence fills
+    them when the column is added). Rows loaded before have NULL lineage.
+    """
+    out = [
+        "CREATE SEQUENCE IF NOT EXISTS ferry.load_ids AS bigint",
+        "ALTER TABLE ferry.loads ADD COLUMN IF NOT EXISTS"
+        " load_id bigint NOT NULL DEFAULT nextval('ferry.load_ids')",
+        "CREATE UNIQUE INDEX IF NOT EXISTS loads_load_id_key ON ferry.loads (load_id)",
+    ]
+    for ds in datasets:
+        table = f'"{ds.schema}"."{ds.table}"'
+        out += [
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {LOAD_ID_COLUMN} bigint"
+            f" DEFAULT NULLIF(current_setting('{LOAD_ID_SETTING}', true), '')::bigint",
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {LINE_COLUMN} bigint",
+            f'CREATE INDEX IF NOT EXISTS "{ds.table}_ferry_load_id" ON {table} ({LOAD_ID_COLUMN})',
+        ]
+    return out
+
 
 def _column_sql(col: Column) -> str:
     parts = [f'"{col.name}"', col.sql_type]
@@ -76,10 +110,11 @@ def table_ddl(ds: Dataset) -> list[str]:
 
 
 def statements(datasets: Iterable[Dataset]) -> list[str]:
+    datasets = list(datasets)
     out = ["CREATE SCHEMA IF NOT EXISTS ferry", LOADS_DDL.strip()]
     for ds in datasets:
         out += table_ddl(ds)
-    return out
+    return out + lineage_statements(datasets)
 
 
 def drift(conn: Any, ds: Dataset) -> list[str]:
@@ -140,6 +175,7 @@ def loader_statements(user: str, datasets: Sequence[Dataset]) -> list[str]:
     schemas = sorted({"ferry", *(ds.schema for ds in datasets)})
     out = [f"GRANT USAGE ON SCHEMA {', '.join(_ident(s) for s in schemas)} TO {role}"]
     out.append(f"GRANT SELECT, INSERT ON ferry.loads TO {role}")
+    out.append(f"GRANT USAGE ON SEQUENCE ferry.load_ids TO {role}")
     tables = sorted({f"{_ident(ds.schema)}.{_ident(ds.table)}" for ds in datasets})
     if tables:
         out.append(f"GRANT INSERT ON {', '.join(tables)} TO {role}")

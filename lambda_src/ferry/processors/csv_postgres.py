@@ -92,7 +92,9 @@ class CsvPostgresProcessor(BaseProcessor):
         if result.status == "already_loaded":
             ctx.log.info("csv file already loaded into %s", table)
         counts = result.counts
-        return self.loaded(counts=counts, outputs=[f"postgresql:{table}", *written])
+        # ``#load=<id>``: the rows' _ferry_load_id and the ferry.loads record (lineage).
+        target = f"postgresql:{table}" + (f"#load={result.load_id}" if result.load_id else "")
+        return self.loaded(counts=counts, outputs=[target, *written])
 
 
 def _autocommit(conn: Any) -> Any:

@@ -153,7 +153,9 @@ class JsonRecordsProcessor(BaseProcessor):
         compiled = validator(schema_name, ctx.config.schemas[schema_name])
         key_fields = tuple(ctx.route.get("key", DEFAULT_KEY))
         ingested_at = ctx.now().isoformat(timespec="seconds").replace("+00:00", "Z")
+        # Lineage: the source object version (its ledger id) and the record's index in it.
         added = {"ingested_from": ctx.ledger_id, "ingested_at": ingested_at}
+        widest = {**added, "ingested_record": limits.max_records}  # for the 400 KB check
 
         def problem_of(record: Any) -> list[tuple[str, str]]:
             """(path, message) pairs that make ``record`` invalid (empty: it is valid)."""
@@ -166,7 +168,7 @@ class JsonRecordsProcessor(BaseProcessor):
                 if _key_value(record.get(field)) is None:
                     message = f"key field {field!r} must be a non-empty string or number"
                     return [(f"$.{field}", message)]
-            problem = dynamodb_problem({**record, **added}, key_fields)
+            problem = dynamodb_problem({**record, **widest}, key_fields)
             return [problem] if problem else []
 
         # Pass 1: check everything, write nothing.
@@ -226,7 +228,7 @@ class JsonRecordsProcessor(BaseProcessor):
                     keys.count(tuple(_key_value(record.get(f)) for f in key_fields))
                     recent.append(location)
                     written[0] += 1
-                    yield {**record, **added}
+                    yield {**record, **added, "ingested_record": index}
 
         refused: list[dict[str, Any]] = []
 

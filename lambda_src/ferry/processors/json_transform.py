@@ -74,5 +74,11 @@ class JsonTransformProcessor(BaseProcessor):
         body = dumps_exact(enriched).encode("utf-8")
         bucket = ctx.settings.require("processed_bucket")
         key = output_key(ref, ctx.route.get("output_prefix", "processed/"))
-        uri = ctx.s3.put(bucket, key, body, metadata={"ferry-source-key": ascii_metadata(ref.key)})
+        # Lineage: the source object version (``ferry status`` follows these back).
+        metadata = {
+            "ferry-source-key": ascii_metadata(ref.key),
+            "ferry-source-bucket": ref.bucket,
+            "ferry-source-version": ascii_metadata(ref.version_id or "null", 200),
+        }
+        uri = ctx.s3.put(bucket, key, body, metadata=metadata)
         return self.loaded(counts={"documents": 1, "bytes_written": len(body)}, outputs=[uri])
