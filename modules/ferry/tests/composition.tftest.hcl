@@ -389,7 +389,7 @@ run "emulator_has_no_malware_plan" {
   }
 
   assert {
-    condition     = output.malware_protection_plan_arn == null && !contains(keys(output.function_environment), "FERRY_MALWARE_GATE")
-    error_message = "GuardDuty does not run on the emulator: no plan and no gate there"
+    condition     = output.malware_protection_plan_arn == null && !contains(keys(output.function_environment), "FERRY_MALWARE_GATE") && output.event_bus_name == null
+    error_message = "GuardDuty does not run on the emulator (no plan, no gate), and its IAM cannot scope PutEvents (no file events)"
   }
 }
