@@ -117,6 +117,12 @@ def test_plan_creates_exactly_the_documented_resources(planned):
         "aws_cloudwatch_log_group.deadletter[0]",
         "aws_lambda_function.deadletter[0]",
         "aws_lambda_event_source_mapping.deadletter[0]",
+        # File events, the dashboard and the alarms on ferry's own metrics.
+        "aws_cloudwatch_event_bus.files[0]",
+        "aws_cloudwatch_dashboard.pipeline[0]",
+        'aws_cloudwatch_metric_alarm.ferry["rejection-rate"]',
+        'aws_cloudwatch_metric_alarm.ferry["batch-item-failures"]',
+        'aws_cloudwatch_metric_alarm.ferry["file-events-refused"]',
     }
     eventbridge = {
         "aws_cloudwatch_event_rule.object_created[0]",
@@ -255,6 +261,8 @@ def test_function_is_wired_as_documented(planned, package):
         "FERRY_DB_NAME": "ferry",
         "FERRY_DB_AUTH": "secret",
         "FERRY_DB_SECRET_ARN": SECRET,
+        "FERRY_EVENT_BUS": "ferry-example-files",
+        "FERRY_EVENT_SOURCE": "ferry.ferry-example",
         "POWERTOOLS_SERVICE_NAME": "ferry",
     }
     log_group = resources["aws_cloudwatch_log_group.processor[0]"]

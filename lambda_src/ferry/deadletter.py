@@ -14,7 +14,13 @@ item ends ``dead_lettered`` (:meth:`ferry.ledger.Ledger.mark_dead_lettered`):
 * the last transient error the processor left in ``last_error`` stays, the
   attempt count (claims, else deliveries) is kept, and ``reason`` says what
   happened;
-* bucket, key, version and route are recorded: what a later reprocess needs.
+* bucket, key, version and route are recorded: what a later reprocess needs;
+* with ``FERRY_EVENT_BUS`` set, a ``FileDeadLettered`` event is published from
+  the ledger's record once it is written (:mod:`ferry.events`). An event
+  EventBridge did not take (throttled, or refused for a reason about the
+  deployment) hands the message back: the retry writes the same record again
+  and publishes again. An event refused for good is logged and counted
+  (``EventsNotPublished``).
 
 A message that names no object (not JSON, not an event) is logged and recorded
 as ``dead_lettered`` under the message's own ledger id (``sqs://<dlq arn>#<id>``).
@@ -24,7 +30,8 @@ transient AWS error (throttling, a timeout) are returned in
 ``batchItemFailures``; SQS hands them back after the visibility timeout.
 
 Environment (set by the pipeline module): ``FERRY_LEDGER_TABLE``,
-``FERRY_LOG_LEVEL``, ``FERRY_METRICS_NAMESPACE``, ``FERRY_ROLE=deadletter``.
+``FERRY_LOG_LEVEL``, ``FERRY_METRICS_NAMESPACE``, ``FERRY_ROLE=deadletter``, and
+``FERRY_EVENT_BUS`` / ``FERRY_EVENT_SOURCE`` when file events are on.
 The processing configuration in the zip names the route of each key; when it
 cannot be read, objects are recorded without a route rather than not at all.
 """
@@ -37,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ferry import intake, obs
+from ferry import events, intake, obs
 from ferry.aws import DynamoDB
 from ferry.config import Config, ConfigError, load_config
 from ferry.ledger import Ledger
@@ -54,6 +61,7 @@ class Consumer:
     ledger: Ledger
     route_for: Callable[[str], str | None]
     metrics: obs.Metrics
+    events: events.Publisher | None = None
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Consumer:
@@ -63,7 +71,10 @@ class Consumer:
             settings.require("ledger_table"), DynamoDB(), ttl_days=settings.ledger_ttl_days
         )
         return cls(
-            ledger, _route_lookup(settings), obs.Metrics(settings.metrics_namespace, "deadletter")
+            ledger,
+            _route_lookup(settings),
+            obs.Metrics(settings.metrics_namespace, "deadletter"),
+            events.from_settings(settings),
         )
 
 
@@ -163,6 +174,7 @@ def record_message(record: Any, rt: Consumer) -> int:
             ):
                 changed += 1
                 log.error("dead-lettered: %s", reason, extra={"attempt": previous.get("attempt")})
+                _publish(ref.ledger_id, rt)
             else:
                 log.info("already %s, left as is", previous.get("status", "terminal"))
     for bad in parsed.bad:
@@ -180,6 +192,20 @@ def record_message(record: Any, rt: Consumer) -> int:
             )
             changed += 1
     return changed
+
+
+def _publish(ledger_id: str, rt: Consumer) -> None:
+    """``FileDeadLettered`` from the record just written; Transient when worth a retry."""
+    if rt.events is None:
+        return
+    record = rt.ledger.get(ledger_id)
+    if record is None or record.get("status") != "dead_lettered":
+        return  # expired or processed in between: nothing dead-lettered to announce
+    try:
+        rt.events.publish(record)
+    except events.PublishRefused as err:
+        log.error("file event refused by EventBridge, not retried: %s", err)
+        rt.metrics.emit({"EventsNotPublished": (1, "Count")}, {})
 
 
 def _keys(event: Any) -> list[str]:

@@ -14,7 +14,17 @@ Intake (pure) turns the event into object refs; for each object, in order:
    to the failed bucket (:class:`ferry.rejects.FailedBucket`);
 6. **raw deletion** per ``delete_raw``;
 7. **finish**: the ledger records the outcome with timings; one log line and
-   one EMF metric line per object.
+   one EMF metric line per object;
+8. **event**: with ``FERRY_EVENT_BUS`` set, the terminal state is published
+   (:mod:`ferry.events`) after the ledger has it. A duplicate delivery of a
+   finished file publishes it again from the ledger's record: that is how an
+   event EventBridge did not take (throttled) is sent on the message's retry,
+   without processing the file again.
+
+With the malware gate on (:mod:`ferry.gate`), step 4 runs only for a GuardDuty
+``NO_THREATS_FOUND`` result; any other result rejects the file unread into
+``quarantine/`` in the failed bucket, and an event with no scan result is
+acknowledged without a ledger record (the scan result follows).
 
 Only transient failures (throttling, timeouts, a database that is down, a
 lease held by another invocation) are returned in ``batchItemFailures``
@@ -36,7 +46,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ferry import intake, obs, processors, tracing
+from ferry import events, gate, intake, obs, processors, tracing
 from ferry.aws import ObjectGone, Refused
 from ferry.config import Route
 from ferry.model import ObjectRef, Outcome, Transient
@@ -132,7 +142,7 @@ def _handle_batch(
         {
             "Messages": (len(records) if isinstance(records, list) else 0, "Count"),
             "BadMessages": (len(parsed.bad), "Count"),
-            "RetriedMessages": (len(retries), "Count"),
+            "BatchItemFailures": (len(retries), "Count"),
         },
         {},
     )
@@ -148,6 +158,11 @@ def process_object(
 ) -> bool:
     """Run one object to a terminal state; False means "retry the message later"."""
     started = time.monotonic()
+    checked = gate.verdict(ref, enabled=rt.settings.malware_gate)
+    if checked == "wait":
+        log.info("malware gate: no scan result in this event yet, acknowledged")
+        rt.metrics.emit({"AwaitingScanResult": (1, "Count")}, {})
+        return True
     route = None if ref.key.endswith("/") else rt.config.route_for(ref.key)
     job = None
     with tracing.span("object", processor=route.processor if route else "router") as span:
@@ -162,15 +177,22 @@ def process_object(
                     previous.get("status"),
                     extra={"attempt": job.attempt},
                 )
-                return True
+                return _publish(previous, rt)
             claimed = time.monotonic()
-            outcome = _run_processor(ref, route, rt, remaining_ms)
+            if checked == "quarantine":
+                outcome = gate.quarantined(ref)
+            else:
+                outcome = _run_processor(ref, route, rt, remaining_ms)
             processed = time.monotonic()
             if outcome.status == "rejected":
                 with tracing.span("quarantine"):
                     outcome.outputs.extend(
                         rt.failed.quarantine(
-                            ref, outcome, route=route.name if route else None, when=rt.now()
+                            ref,
+                            outcome,
+                            route=route.name if route else None,
+                            when=rt.now(),
+                            prefix=gate.QUARANTINE_PREFIX if checked == "quarantine" else "",
                         )
                     )
             if rt.config.delete_raw == "always" or (
@@ -198,7 +220,45 @@ def process_object(
 
         span.annotate(status=outcome.status)
         _report(ref, route, outcome, attempt=job.attempt, started=started, rt=rt)
+        return _publish(_record(ref, route, outcome, attempt=job.attempt, rt=rt), rt)
+
+
+def _record(
+    ref: ObjectRef, route: Route | None, outcome: Outcome, *, attempt: int, rt: Runtime
+) -> dict[str, Any]:
+    """What the ledger now holds for the object, in the ledger's own field names."""
+    return {
+        "ledger_id": ref.ledger_id,
+        "status": outcome.status,
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "version_id": ref.version_id,
+        "route": route.name if route else None,
+        "processor": outcome.processor,
+        "counts": outcome.counts,
+        "outputs": outcome.outputs,
+        "reason": outcome.reason,
+        "details": outcome.details[:1],
+        "attempt": attempt,
+        "finished_at": rt.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+
+
+def _publish(record: Any, rt: Runtime) -> bool:
+    """Publish a terminal record's event; False (retry the message) only when that may succeed."""
+    if rt.events is None or not record or record.get("status") not in events.DETAIL_TYPES:
         return True
+    try:
+        with tracing.span("event"):
+            rt.events.publish(record)
+    except Transient as err:
+        log.warning("file event not published, message will be retried: %s", err)
+        rt.metrics.emit({"EventsRetried": (1, "Count")}, {})
+        return False
+    except events.PublishRefused as err:
+        log.error("file event refused by EventBridge, not retried: %s", err)
+        rt.metrics.emit({"EventsNotPublished": (1, "Count")}, {})
+    return True
 
 
 def _report(
@@ -230,6 +290,7 @@ def _report(
         log.info("loaded", extra=log_fields)
     rt.metrics.object_done(
         processor=outcome.processor,
+        route=route.name if route else None,
         status=outcome.status,
         records=records,
         duration_ms=duration_ms,

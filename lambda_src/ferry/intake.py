@@ -8,6 +8,9 @@ Recognised shapes (nested in any order the AWS services produce):
   body (``{"Type": "Notification", "Message": "..."}``), or raw message delivery
   (the body *is* the S3 notification);
 * EventBridge ``Object Created`` events from ``aws.s3``, directly or as an SQS body;
+* GuardDuty Malware Protection for S3 ``GuardDuty Malware Protection Object Scan
+  Result`` events from ``aws.guardduty`` (the malware gate, :mod:`ferry.gate`): the
+  object ref carries ``scan_result`` and ``threats``;
 * ``s3:TestEvent`` (sent when a notification is configured): acknowledged and ignored.
 
 S3 notification keys are URL-encoded form values (``+`` is a space, ``%XX`` a
@@ -149,7 +152,10 @@ def _from_payload(payload: Any, message_id: str | None, depth: int) -> Iterator[
         yield from _from_text(message, message_id, depth + 1)
         return
     if "detail-type" in payload and "source" in payload:  # EventBridge
-        yield _from_eventbridge(payload, message_id)
+        if payload.get("source") == "aws.guardduty":
+            yield _from_scan_result(payload, message_id)
+        else:
+            yield _from_eventbridge(payload, message_id)
         return
     records = payload.get("Records")
     if isinstance(records, list):
@@ -263,4 +269,46 @@ def _from_eventbridge(event: dict[str, Any], message_id: str | None) -> ObjectRe
         sequencer=_optional_str(obj.get("sequencer")),
         event_time=_optional_str(event.get("time")),
         message_id=message_id,
+    )
+
+
+#: GuardDuty's detail-type for an S3 object scan result ("Monitoring S3 object scans
+#: with Amazon EventBridge", https://docs.aws.amazon.com/guardduty/latest/ug/monitor-with-eventbridge-s3-malware-protection.html).
+SCAN_RESULT_DETAIL_TYPE = "GuardDuty Malware Protection Object Scan Result"
+
+
+def _from_scan_result(event: dict[str, Any], message_id: str | None) -> ObjectRef:
+    """A GuardDuty Malware Protection for S3 scan result: the object and its verdict.
+
+    ``detail.s3ObjectDetails`` names the object (bucketName, objectKey, versionId,
+    eTag; the key is not URL-encoded); ``detail.scanResultDetails.scanResultStatus``
+    is the verdict (NO_THREATS_FOUND, THREATS_FOUND, UNSUPPORTED, ACCESS_DENIED,
+    FAILED) and ``threats`` lists ``{"name": ...}`` when threats were found. A
+    result without a verdict is recorded as ``scanStatus`` (``SKIPPED``, ...), never
+    as clean.
+    """
+    where = "GuardDuty scan result"
+    if event.get("detail-type") != SCAN_RESULT_DETAIL_TYPE:
+        raise IntakeError(f"{where}: {event.get('detail-type')!r} is not processed")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise IntakeError(f"{where}: no detail object")
+    obj = detail.get("s3ObjectDetails")
+    result = detail.get("scanResultDetails") or {}
+    if not isinstance(obj, dict) or not isinstance(result, dict):
+        raise IntakeError(f"{where}: detail.s3ObjectDetails must be an object")
+    status = result.get("scanResultStatus") or detail.get("scanStatus") or "UNKNOWN"
+    threats = result.get("threats") or []
+    names = tuple(
+        str(t.get("name"))[:200] for t in threats if isinstance(t, dict) and t.get("name")
+    )[:20]
+    return ObjectRef(
+        bucket=_check_bucket(obj.get("bucketName"), where),
+        key=_check_key(obj.get("objectKey"), where),
+        version_id=_optional_str(obj.get("versionId")),
+        etag=_optional_str(obj.get("eTag")),
+        event_time=_optional_str(event.get("time")),
+        message_id=message_id,
+        scan_result=str(status)[:64],
+        threats=names,
     )

@@ -21,6 +21,11 @@ class ObjectRef:
     sequencer: str | None = None
     event_time: str | None = None
     message_id: str | None = None  # SQS messageId, for batchItemFailures
+    # GuardDuty Malware Protection for S3: the scan result this event reports
+    # (scanResultStatus, e.g. NO_THREATS_FOUND) and the threats named; None for
+    # an ObjectCreated event (see ferry.gate).
+    scan_result: str | None = None
+    threats: tuple[str, ...] = ()
 
     @property
     def ledger_id(self) -> str:

@@ -14,7 +14,10 @@ to DEBUG for that invocation only (``debug_sampled: true`` on its lines).
 
 Metrics are printed to stdout as EMF JSON lines: CloudWatch Logs extracts them
 into metrics without any API call (namespace ``FERRY_METRICS_NAMESPACE``,
-default ``Ferry``; dimension ``Processor``). ``ColdStart`` is emitted once per
+default ``Ferry``; dimension ``Service``, the function's name). Per file:
+``Files``, ``Records``, ``Rejects``, ``Duration`` by ``Processor``, by ``Route`` and
+for the function; per batch: ``Messages``, ``BadMessages``, ``BatchItemFailures``
+(the messages handed back for a retry). ``ColdStart`` is emitted once per
 execution environment.
 """
 
@@ -149,16 +152,27 @@ class Metrics:
         values: Mapping[str, tuple[float, str]],
         dimensions: Mapping[str, str],
         properties: Mapping[str, Any] | None = None,
+        *,
+        dimension_sets: list[list[str]] | None = None,
     ) -> dict[str, Any]:
-        """Print one EMF document. ``values``: name -> (value, unit)."""
+        """Print one EMF document. ``values``: name -> (value, unit).
+
+        ``dimension_sets``: the dimension combinations the metrics are recorded
+        under (each also gets ``Service``); default: all of ``dimensions`` together.
+        """
         dims = {"Service": self.service, **dimensions}
+        sets = (
+            [sorted({"Service", *names}) for names in dimension_sets]
+            if dimension_sets is not None
+            else [sorted(dims)]
+        )
         document: dict[str, Any] = {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),
                 "CloudWatchMetrics": [
                     {
                         "Namespace": self.namespace,
-                        "Dimensions": [sorted(dims)],
+                        "Dimensions": sets,
                         "Metrics": [{"Name": n, "Unit": u} for n, (_, u) in values.items()],
                     }
                 ],
@@ -179,8 +193,15 @@ class Metrics:
         status: str,
         records: int,
         duration_ms: float,
+        route: str | None = None,
         properties: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """One file's metrics, by processor, by route and for the whole function.
+
+        ``Service`` alone is what the pipeline's rejection-rate alarm reads
+        (``Rejects`` / ``Files``); ``Route`` splits rejects by route on the dashboard
+        (``(none)`` for a key no route matches).
+        """
         return self.emit(
             {
                 "Files": (1, "Count"),
@@ -188,8 +209,9 @@ class Metrics:
                 "Rejects": (1 if status == "rejected" else 0, "Count"),
                 "Duration": (round(duration_ms, 3), "Milliseconds"),
             },
-            {"Processor": processor},
+            {"Processor": processor, "Route": route or "(none)"},
             {"status": status, **(properties or {})},
+            dimension_sets=[["Processor"], ["Route"], []],
         )
 
     def cold_start(self) -> dict[str, Any]:

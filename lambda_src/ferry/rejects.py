@@ -100,25 +100,36 @@ class FailedBucket:
         body: bytes,
         *,
         content_type: str = "application/json",
+        prefix: str = "",
     ) -> str:
-        """Put ``<ref.key><suffix>`` (shortened if too long: :func:`derived_key`); its s3:// URI."""
+        """Put ``<prefix><key><suffix>`` (shortened if too long: :func:`derived_key`); its URI."""
         return self.s3.put(
             self._name(),
-            derived_key(ref.key, suffix),
+            derived_key(prefix + ref.key, suffix),
             body,
             content_type=content_type,
             metadata={"ferry-ledger-id": ascii_metadata(ref.ledger_id)},
         )
 
     def quarantine(
-        self, ref: ObjectRef, outcome: Outcome, *, route: str | None, when: dt.datetime
+        self,
+        ref: ObjectRef,
+        outcome: Outcome,
+        *,
+        route: str | None,
+        when: dt.datetime,
+        prefix: str = "",
     ) -> list[str]:
-        """Copy the original and write the sidecar; returns the s3:// URIs written."""
+        """Copy the original and write the sidecar; returns the s3:// URIs written.
+
+        ``prefix`` puts both under a folder of their own (the malware gate's ``quarantine/``).
+        """
         bucket = self._name()
         outputs: list[str] = []
+        target = derived_key(prefix + ref.key, "") if prefix else ref.key
         # A version that is gone cannot be copied; the sidecar still records the rejection.
         with contextlib.suppress(ObjectGone):
-            outputs.append(self.s3.copy(ref, bucket, ref.key, size=ref.size))
+            outputs.append(self.s3.copy(ref, bucket, target, size=ref.size))
         document = sidecar_document(ref, outcome, route=route, when=when)
-        outputs.append(self.write(ref, SIDECAR_SUFFIX, to_json_bytes(document)))
+        outputs.append(self.write(ref, SIDECAR_SUFFIX, to_json_bytes(document), prefix=prefix))
         return outputs

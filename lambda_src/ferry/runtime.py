@@ -20,6 +20,7 @@ processor receives as ``ctx``:
 ``ctx.remaining_ms()``   milliseconds left before the function's deadline
 ``ctx.log``              the structured logger (every line carries key and ledger id)
 ``ctx.metrics``          :class:`~ferry.obs.Metrics` (EMF)
+``ctx.events``           :class:`~ferry.events.Publisher` or None (file events off)
 =======================  ==========================================================
 """
 
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ferry import events as file_events
 from ferry import obs
 from ferry.aws import S3, DynamoDB
 from ferry.config import Config, Limits, Route, load_config
@@ -61,6 +63,7 @@ class Runtime:
     db: Callable[[], Any] = connect_postgres
     metrics: obs.Metrics = field(default_factory=obs.Metrics)
     clock: Callable[[], dt.datetime] = utc_now
+    events: file_events.Publisher | None = None  # FERRY_EVENT_BUS; None: no file events
     # Per object (set by for_object):
     route: Route = UNROUTED
     ledger_id: str = ""
@@ -86,6 +89,7 @@ class Runtime:
                 settings.require("ledger_table"), dynamodb, ttl_days=settings.ledger_ttl_days
             ),
             metrics=obs.Metrics(settings.metrics_namespace, settings.service),
+            events=file_events.from_settings(settings),
         )
 
     def for_object(

@@ -19,6 +19,11 @@ writes the metadata table does not need ``FERRY_METADATA_TABLE``.
 ``FERRY_METRICS_NAMESPACE``    EMF namespace (``Ferry``)
 ``FERRY_LOG_LEVEL``            log level (else ``AWS_LAMBDA_LOG_LEVEL``, else INFO)
 ``FERRY_LOG_SAMPLE_RATE``      fraction of invocations logged at DEBUG (0 to 1, default 0)
+``FERRY_EVENT_BUS``            EventBridge bus (name or ARN) the file events go to;
+                               unset: no events (:mod:`ferry.events`)
+``FERRY_EVENT_SOURCE``         the events' ``source`` (default ``ferry``)
+``FERRY_MALWARE_GATE``         ``on``: a file is processed only after GuardDuty's
+                               ``NO_THREATS_FOUND`` scan result (:mod:`ferry.gate`)
 ``FERRY_DB_HOST``              PostgreSQL host (what the certificate must name)
 ``FERRY_DB_PORT``              default 5432
 ``FERRY_DB_NAME``              database
@@ -96,6 +101,9 @@ class Settings:
     log_level: str = "INFO"
     log_sample_rate: float = 0.0
     service: str = "ferry"
+    event_bus: str | None = None
+    event_source: str = "ferry"
+    malware_gate: bool = False
     db: DbSettings = field(default_factory=DbSettings)
 
     @classmethod
@@ -132,6 +140,9 @@ class Settings:
         if auth not in DB_AUTH_CHOICES:
             raise SettingsError(f"FERRY_DB_AUTH={auth!r}: use 'secret' or 'iam'")
         config = opt("FERRY_CONFIG_PATH")
+        gate = (opt("FERRY_MALWARE_GATE") or "off").lower()
+        if gate not in ("on", "off"):
+            raise SettingsError(f"FERRY_MALWARE_GATE={gate!r}: use 'on' or 'off'")
         return cls(
             ledger_table=opt("FERRY_LEDGER_TABLE"),
             records_table=opt("FERRY_RECORDS_TABLE"),
@@ -145,6 +156,9 @@ class Settings:
             log_level=(opt("FERRY_LOG_LEVEL") or opt("AWS_LAMBDA_LOG_LEVEL") or "INFO").upper(),
             log_sample_rate=fraction("FERRY_LOG_SAMPLE_RATE"),
             service=opt("AWS_LAMBDA_FUNCTION_NAME") or "ferry",
+            event_bus=opt("FERRY_EVENT_BUS"),
+            event_source=opt("FERRY_EVENT_SOURCE") or "ferry",
+            malware_gate=gate == "on",
             db=DbSettings(
                 host=opt("FERRY_DB_HOST"),
                 port=integer("FERRY_DB_PORT", None, 1),

@@ -390,6 +390,12 @@ class Stack:
             "FERRY_ROLE": "deadletter",
             "FERRY_CONFIG_PATH": str(self.config_path),
             "AWS_LAMBDA_FUNCTION_NAME": "ferry-local-deadletter",
+            # File events, as the pipeline gives the consumer in AWS.
+            **{
+                k: v
+                for k, v in self.outputs.get("deadletter_environment", {}).items()
+                if k.startswith("FERRY_EVENT_")
+            },
         }
 
     def client(self, service: str, role: str | None = None) -> Any:

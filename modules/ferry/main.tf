@@ -187,6 +187,18 @@ module "pipeline" {
   notification_emails            = var.notification_emails
   existing_sns_topic_arn         = var.existing_sns_topic_arn
 
+  # The emulator's IAM checks EventBridge calls against "*" and cannot evaluate
+  # events:source, so the functions' roles could not publish there: the local
+  # stack's tests publish with a bus of their own (tests/e2e/test_operations.py).
+  events_enabled                 = var.events_enabled && !local.emulated
+  existing_event_bus             = var.existing_event_bus
+  file_notifications             = local.emulated ? {} : var.file_notifications
+  dashboard_enabled              = var.dashboard_enabled
+  dashboard_database_instance_id = local.create_database ? module.database[0].instance_id : ""
+  ferry_alarms                   = var.ferry_alarms
+  # GuardDuty does not run on the emulator; the local stack feeds the gate scan results itself.
+  malware_protection = local.emulated ? { enabled = false, tag_objects = false } : var.malware_protection
+
   database         = local.database
   create_migration = local.create_database
 

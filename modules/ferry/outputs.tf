@@ -125,3 +125,28 @@ output "deadletter_role_arn" {
   description = "Execution role of the dead-letter consumer."
   value       = module.pipeline.deadletter_role_arn
 }
+
+output "event_bus_name" {
+  description = "Bus the file events go to (null when events_enabled is false)."
+  value       = module.pipeline.event_bus_name
+}
+
+output "event_source" {
+  description = "The file events' source: match it, with detail-type FileLoaded / FileRejected / FileDeadLettered, in your own rules."
+  value       = module.pipeline.event_source
+}
+
+output "file_notification_topic_arns" {
+  description = "SNS topic of each file notification kind (success, failure)."
+  value       = module.pipeline.file_notification_topic_arns
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (null when dashboard_enabled is false)."
+  value       = module.pipeline.dashboard_name
+}
+
+output "malware_protection_plan_arn" {
+  description = "ARN of the GuardDuty Malware Protection plan on the raw bucket (null unless malware_protection.enabled)."
+  value       = module.pipeline.malware_protection_plan_arn
+}

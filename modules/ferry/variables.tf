@@ -303,6 +303,60 @@ variable "existing_sns_topic_arn" {
   }
 }
 
+# --- operations ---------------------------------------------------------------------
+
+variable "events_enabled" {
+  description = "Publish every file's terminal state (FileLoaded / FileRejected / FileDeadLettered) to an EventBridge bus: see modules/pipeline and docs/events.md."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "existing_event_bus" {
+  description = "An EventBridge bus that exists (name or ARN) for the file events; null creates <name_prefix>-files. Validated by modules/pipeline."
+  type        = string
+  default     = null
+}
+
+variable "file_notifications" {
+  description = "SNS notifications from the file events, by kind (success, failure): e-mails to a topic the composition creates, or an existing topic. See modules/pipeline."
+  type = map(object({
+    emails                 = optional(list(string), [])
+    existing_sns_topic_arn = optional(string)
+  }))
+  default  = {}
+  nullable = false
+}
+
+variable "dashboard_enabled" {
+  description = "Create the CloudWatch dashboard <name_prefix>-pipeline (with the RDS widgets when the composition creates the database)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "ferry_alarms" {
+  description = "Thresholds of the alarms on ferry's own metrics (rejection rate, batch item failures): period_seconds, rejection_rate_percent, rejection_min_files, batch_item_failures. Validated by modules/pipeline."
+  type = object({
+    period_seconds         = optional(number, 300)
+    rejection_rate_percent = optional(number, 25)
+    rejection_min_files    = optional(number, 5)
+    batch_item_failures    = optional(number, 10)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "malware_protection" {
+  description = "The malware gate (opt-in): GuardDuty Malware Protection for S3 on the raw bucket, files processed only after a NO_THREATS_FOUND result, others quarantined. Off on the emulator (GuardDuty scans in AWS only). See modules/pipeline."
+  type = object({
+    enabled     = optional(bool, false)
+    tag_objects = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+}
+
 # --- emulator -----------------------------------------------------------------------
 
 variable "emulator" {

@@ -41,6 +41,21 @@ data "aws_iam_policy_document" "deadletter" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${local.log_group_arns.deadletter}:*"]
   }
+
+  # FileDeadLettered events (events.tf): this bus, this source only.
+  dynamic "statement" {
+    for_each = local.events_enabled ? [1] : []
+    content {
+      sid       = "PublishFileEvents"
+      actions   = local.put_file_events.actions
+      resources = local.put_file_events.resources
+      condition {
+        test     = "StringEquals"
+        variable = "events:source"
+        values   = [local.event_source]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role" "deadletter" {

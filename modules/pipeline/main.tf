@@ -18,7 +18,9 @@ locals {
 
   create_function = var.create_function
   create_esm      = var.create_function && var.create_event_source_mapping
-  eventbridge     = var.delivery == "eventbridge"
+  # The malware gate needs EventBridge too: the queue gets GuardDuty's scan
+  # results through the same rule (malware.tf).
+  eventbridge     = var.delivery == "eventbridge" || local.malware_gate
   create_topic    = var.create_alarms && var.existing_sns_topic_arn == null
   alarm_topic_arn = var.existing_sns_topic_arn != null ? var.existing_sns_topic_arn : try(aws_sns_topic.alarms[0].arn, null)
 
@@ -99,6 +101,8 @@ locals {
       FERRY_LEDGER_TTL_DAYS  = tostring(var.ledger_ttl_days)
     },
     local.database_environment,
+    local.event_environment,
+    local.malware_gate ? { FERRY_MALWARE_GATE = "on" } : {},
     local.db_iam_auth ? {
       FERRY_DB_AUTH        = "iam"
       FERRY_DB_USER        = var.database.iam_auth_user
@@ -110,12 +114,12 @@ locals {
   )
 
   # The dead-letter consumer's variables (a contract with ferry.deadletter).
-  deadletter_environment = {
+  deadletter_environment = merge({
     FERRY_LEDGER_TABLE      = local.table_names.ledger
     FERRY_LOG_LEVEL         = var.log_level
-    FERRY_METRICS_NAMESPACE = lookup(var.environment_variables, "FERRY_METRICS_NAMESPACE", "Ferry")
+    FERRY_METRICS_NAMESPACE = local.metrics_namespace
     FERRY_ROLE              = "deadletter"
-  }
+  }, local.event_environment)
 
   # The migration's variables (a contract with ferry.migrate_handler): it logs
   # in as the RDS master user and creates the loader role.
@@ -128,14 +132,15 @@ locals {
     FERRY_ROLE                 = "migrate"
   })
 
-  eventbridge_pattern = {
+  # The two patterns differ in shape, so one is picked from a tuple.
+  eventbridge_pattern = [local.scan_result_pattern, {
     source        = ["aws.s3"]
     "detail-type" = ["Object Created"]
     detail = merge(
       { bucket = { name = [var.bucket_names.raw] } },
       local.routes_every_key ? {} : { object = { key = [for p in local.routed_prefixes : { prefix = p }] } },
     )
-  }
+  }][local.malware_gate ? 0 : 1]
 
   deny_insecure_transport = {
     Sid       = "DenyInsecureTransport"
@@ -302,7 +307,7 @@ resource "aws_cloudwatch_event_rule" "object_created" {
   count = local.eventbridge ? 1 : 0
 
   name          = local.names.rule
-  description   = "Object Created in ${var.bucket_names.raw} -> ${local.names.queue}"
+  description   = local.malware_gate ? "GuardDuty scan results for ${var.bucket_names.raw} -> ${local.names.queue}" : "Object Created in ${var.bucket_names.raw} -> ${local.names.queue}"
   event_pattern = jsonencode(local.eventbridge_pattern)
   tags          = var.tags
 }
@@ -314,9 +319,13 @@ resource "aws_cloudwatch_event_target" "queue" {
   target_id = "ferry-ingest-queue"
   arn       = aws_sqs_queue.this.arn
 
-  input_transformer {
-    input_paths    = local.eventbridge_input_paths
-    input_template = local.eventbridge_input_template
+  # A scan result goes as it is: it names the object and the verdict, nothing else.
+  dynamic "input_transformer" {
+    for_each = local.malware_gate ? [] : [1]
+    content {
+      input_paths    = local.eventbridge_input_paths
+      input_template = local.eventbridge_input_template
+    }
   }
 
   retry_policy {
@@ -599,6 +608,21 @@ data "aws_iam_policy_document" "processor" {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${local.arns.log_group}:*"]
+  }
+
+  # File events (events.tf): this bus, this source only.
+  dynamic "statement" {
+    for_each = local.events_enabled ? [1] : []
+    content {
+      sid       = "PublishFileEvents"
+      actions   = local.put_file_events.actions
+      resources = local.put_file_events.resources
+      condition {
+        test     = "StringEquals"
+        variable = "events:source"
+        values   = [local.event_source]
+      }
+    }
   }
 }
 

@@ -101,6 +101,7 @@ output "alarm_names" {
   value = concat(
     [for a in aws_cloudwatch_metric_alarm.queue : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.function : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.ferry : a.alarm_name],
   )
 }
 
@@ -155,9 +156,9 @@ output "migrate_role_arn" {
 }
 
 output "key_user_role_arns" {
-  description = "Execution roles that read and write data under the storage and operational keys (processor, dead-letter consumer, migration), by key tier: pass them to the kms module's key_users."
+  description = "Execution roles that read and write data under the storage and operational keys (processor, dead-letter consumer, migration; the malware gate's GuardDuty role reads the raw bucket's objects), by key tier: pass them to the kms module's key_users."
   value = {
-    storage     = compact([try(aws_iam_role.processor[0].arn, "")])
+    storage     = compact([try(aws_iam_role.processor[0].arn, ""), try(aws_iam_role.malware[0].arn, "")])
     operational = compact([try(aws_iam_role.processor[0].arn, ""), try(aws_iam_role.deadletter[0].arn, ""), try(aws_iam_role.migrate[0].arn, "")])
   }
 }
@@ -190,4 +191,44 @@ output "deployer_placement_policy_json" {
       },
     ]
   })
+}
+
+output "event_bus_name" {
+  description = "Bus the file events go to (null when events_enabled is false)."
+  value       = local.events_enabled ? local.event_bus_name : null
+}
+
+output "event_bus_arn" {
+  description = "ARN of the bus the file events go to (null when events_enabled is false)."
+  value       = local.events_enabled ? local.event_bus_arn : null
+}
+
+output "event_source" {
+  description = "The file events' source (ferry.<name_prefix>): match it in your own rules, with detail-type FileLoaded, FileRejected or FileDeadLettered."
+  value       = local.events_enabled ? local.event_source : null
+}
+
+output "file_notification_topic_arns" {
+  description = "SNS topic of each file notification kind (success, failure): created, or the existing one given."
+  value       = local.file_notification_topic_arns
+}
+
+output "file_notification_rule_arns" {
+  description = "EventBridge rule of each file notification kind: an existing topic's policy must let events.amazonaws.com publish with this aws:SourceArn."
+  value       = { for kind, r in aws_cloudwatch_event_rule.file_notifications : kind => r.arn }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (null when dashboard_enabled is false)."
+  value       = try(aws_cloudwatch_dashboard.pipeline[0].dashboard_name, null)
+}
+
+output "malware_protection_plan_arn" {
+  description = "ARN of the GuardDuty Malware Protection plan on the raw bucket (null unless malware_protection.enabled)."
+  value       = try(aws_guardduty_malware_protection_plan.raw[0].arn, null)
+}
+
+output "malware_protection_role_arn" {
+  description = "Role GuardDuty assumes to scan and tag the raw bucket's objects (null unless malware_protection.enabled)."
+  value       = try(aws_iam_role.malware[0].arn, null)
 }

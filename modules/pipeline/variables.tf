@@ -346,6 +346,7 @@ variable "environment_variables" {
         "FERRY_LEDGER_TABLE", "FERRY_RECORDS_TABLE", "FERRY_METADATA_TABLE", "FERRY_PROCESSED_BUCKET", "FERRY_FAILED_BUCKET",
         "FERRY_DB_SECRET_ARN", "FERRY_DB_HOST", "FERRY_DB_PORT", "FERRY_DB_NAME", "FERRY_LEDGER_TTL_DAYS", "FERRY_CONFIG_SHA256",
         "FERRY_DB_AUTH", "FERRY_DB_USER", "FERRY_DB_MASTER_SECRET_ARN", "FERRY_ROLE",
+        "FERRY_EVENT_BUS", "FERRY_EVENT_SOURCE", "FERRY_MALWARE_GATE",
       ], upper(k)) &&
       (!startswith(upper(k), "AWS_") || k == "AWS_LAMBDA_EXEC_WRAPPER") &&
       !startswith(k, "_") && !contains(["LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ"], upper(k))
@@ -650,4 +651,113 @@ variable "dlq_redrive_allow_policy" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+# --- file events, dashboard, ferry alarms, malware gate ---------------------------
+
+variable "events_enabled" {
+  description = "Publish every file's terminal state to an EventBridge bus as FileLoaded / FileRejected / FileDeadLettered (source ferry.<name_prefix>; schema in docs/events.md), from the processor and the dead-letter consumer. The functions get events:PutEvents on that bus only, for that source only."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "existing_event_bus" {
+  description = "An EventBridge bus that exists, by name (this account and Region) or ARN (e.g. a central bus in another account, whose resource policy must let the functions' roles put events): the module then creates no bus. null (the default): the module creates <name_prefix>-files. The default bus (\"default\") is accepted."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_event_bus == null || can(regex("^([A-Za-z0-9._-]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._-]{1,256})$", var.existing_event_bus))
+    error_message = "existing_event_bus must be null, a bus name (letters, digits, . _ -) or an event bus ARN (arn:<partition>:events:<region>:<account>:event-bus/<name>); a partner event source bus name (aws.partner/...) is not a place to publish to."
+  }
+}
+
+variable "file_notifications" {
+  description = "SNS notifications subscribed from the file events, by kind: success (FileLoaded) and failure (FileRejected, FileDeadLettered). For each kind given, an EventBridge rule on the bus sends the events to an SNS topic: one the module creates (<name_prefix>-files-<kind>, encrypted with the operational key, its policy admitting only that rule) with e-mail subscriptions, or existing_sns_topic_arn (its policy and key must admit the rule: output file_notification_rule_arns). Needs events_enabled."
+  type = map(object({
+    emails                 = optional(list(string), [])
+    existing_sns_topic_arn = optional(string)
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.file_notifications) : contains(["success", "failure"], k)])
+    error_message = "file_notifications keys must be success and/or failure."
+  }
+  validation {
+    condition     = alltrue(flatten([for n in values(var.file_notifications) : [for e in n.emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))]]))
+    error_message = "file_notifications emails must be email addresses."
+  }
+  validation {
+    condition     = alltrue([for n in values(var.file_notifications) : n.existing_sns_topic_arn == null || length(n.emails) == 0])
+    error_message = "file_notifications: emails subscribe to the topic the module creates; with existing_sns_topic_arn subscribe them where that topic is managed."
+  }
+  validation {
+    condition     = alltrue([for n in values(var.file_notifications) : n.existing_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", n.existing_sns_topic_arn))])
+    error_message = "file_notifications existing_sns_topic_arn must be the ARN of a standard SNS topic."
+  }
+  validation {
+    condition     = var.events_enabled || length(var.file_notifications) == 0
+    error_message = "file_notifications are subscribed from the file events: set events_enabled = true."
+  }
+}
+
+variable "dashboard_enabled" {
+  description = "Create the CloudWatch dashboard <name_prefix>-pipeline: throughput, rejects by route, batch item failures, age of the oldest message, DLQ depth, function errors, throttles and duration, and (with dashboard_database_instance_id) RDS connections, CPU and free storage."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "dashboard_database_instance_id" {
+  description = "DB instance identifier whose RDS metrics the dashboard shows (the database module's instance_id). Empty: no RDS widgets."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition     = var.dashboard_database_instance_id == "" || can(regex("^[a-z][a-z0-9-]{0,62}$", var.dashboard_database_instance_id))
+    error_message = "dashboard_database_instance_id must be empty or a DB instance identifier (lower-case letters, digits and hyphens, starting with a letter)."
+  }
+}
+
+variable "ferry_alarms" {
+  description = "Alarms on ferry's own metrics (EMF from the processor; with create_alarms, to the alarm topic): rejection rate (Rejects / Files in percent over period_seconds, once at least rejection_min_files files were processed in it), batch item failures (messages handed back for a retry in period_seconds) and file events EventBridge refused. The age of the oldest message is alarmed on the queue's own metric (queue_age_alarm_seconds)."
+  type = object({
+    period_seconds         = optional(number, 300)
+    rejection_rate_percent = optional(number, 25)
+    rejection_min_files    = optional(number, 5)
+    batch_item_failures    = optional(number, 10)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains([60, 300, 900, 3600], var.ferry_alarms.period_seconds)
+    error_message = "ferry_alarms.period_seconds must be 60, 300, 900 or 3600."
+  }
+  validation {
+    condition     = var.ferry_alarms.rejection_rate_percent > 0 && var.ferry_alarms.rejection_rate_percent <= 100
+    error_message = "ferry_alarms.rejection_rate_percent must be above 0 and at most 100."
+  }
+  validation {
+    condition     = var.ferry_alarms.rejection_min_files >= 1 && floor(var.ferry_alarms.rejection_min_files) == var.ferry_alarms.rejection_min_files
+    error_message = "ferry_alarms.rejection_min_files must be a whole number of at least 1."
+  }
+  validation {
+    condition     = var.ferry_alarms.batch_item_failures >= 0 && floor(var.ferry_alarms.batch_item_failures) == var.ferry_alarms.batch_item_failures
+    error_message = "ferry_alarms.batch_item_failures must be a whole number of at least 0 (0: alarm on any retry)."
+  }
+}
+
+variable "malware_protection" {
+  description = "The malware gate (opt-in): GuardDuty Malware Protection for S3 scans every new object in the raw bucket (aws_guardduty_malware_protection_plan, with its own IAM role), and the ingest queue receives GuardDuty's scan-result events instead of Object Created ones, so a file is processed only after a NO_THREATS_FOUND result; any other result quarantines it in the failed bucket (quarantine/<key>, with the reason) unread, the ledger says rejected by malware_gate. tag_objects: GuardDuty also tags each object with GuardDutyMalwareScanStatus. GuardDuty charges per GB scanned and per object."
+  type = object({
+    enabled     = optional(bool, false)
+    tag_objects = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
 }

@@ -61,14 +61,19 @@ def test_exceptions_are_logged_as_fields(log_stream: io.StringIO) -> None:
 def test_emf_document_shape() -> None:
     out = io.StringIO()
     metrics = obs.Metrics("Ferry", "ferry-dev-processor", out=out)
-    metrics.object_done(processor="json_records", status="rejected", records=0, duration_ms=12.5)
+    metrics.object_done(
+        processor="json_records", route="telemetry", status="rejected", records=0, duration_ms=12.5
+    )
     doc = json.loads(out.getvalue())
     directive = doc["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "Ferry"
-    assert directive["Dimensions"] == [["Processor", "Service"]]
+    # By processor, by route (the dashboard's rejects by route) and for the whole
+    # function (what the rejection-rate alarm reads).
+    assert directive["Dimensions"] == [["Processor", "Service"], ["Route", "Service"], ["Service"]]
+    assert (doc["Route"], doc["Service"]) == ("telemetry", "ferry-dev-processor")
     names = {m["Name"] for m in directive["Metrics"]}
     assert names == {"Files", "Records", "Rejects", "Duration"}
-    for name in names | {"Processor", "Service"}:
+    for name in names | {"Processor", "Route", "Service"}:
         assert name in doc, f"EMF needs a value for {name}"
     assert (doc["Files"], doc["Rejects"], doc["Duration"]) == (1, 1, 12.5)
     assert isinstance(doc["_aws"]["Timestamp"], int)

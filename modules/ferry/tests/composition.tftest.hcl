@@ -340,3 +340,56 @@ run "nat_mode_without_egress_cidrs_brings_none" {
     error_message = "no egress CIDRs: no NAT"
   }
 }
+
+run "operations_by_default" {
+  command = plan
+
+  assert {
+    condition     = output.event_bus_name == "ferry-test-files" && output.event_source == "ferry.ferry-test" && output.function_environment["FERRY_EVENT_BUS"] == "ferry-test-files"
+    error_message = "file events go to the pipeline's own bus by default"
+  }
+  assert {
+    condition     = output.dashboard_name == "ferry-test-pipeline" && output.malware_protection_plan_arn == null
+    error_message = "a dashboard by default; the malware gate is opt-in"
+  }
+  assert {
+    condition     = length(module.pipeline.alarm_names) > 0 && contains(module.pipeline.alarm_names, "ferry-test-rejection-rate")
+    error_message = "alarms on ferry's own metrics by default"
+  }
+}
+
+run "operations_inputs_reach_the_pipeline" {
+  command = plan
+
+  variables {
+    events_enabled     = true
+    existing_event_bus = "central-files"
+    file_notifications = { failure = { emails = ["oncall@example.com"] } }
+    dashboard_enabled  = false
+    ferry_alarms       = { rejection_rate_percent = 40 }
+    malware_protection = { enabled = true }
+  }
+
+  assert {
+    condition     = output.event_bus_name == "central-files" && keys(output.file_notification_topic_arns) == ["failure"] && output.dashboard_name == null
+    error_message = "bus, notifications and dashboard switch as given"
+  }
+  assert {
+    condition     = output.function_environment["FERRY_MALWARE_GATE"] == "on"
+    error_message = "the malware gate reaches the processor"
+  }
+}
+
+run "emulator_has_no_malware_plan" {
+  command = plan
+
+  variables {
+    emulator           = { enabled = true, database = { port = 55432 } }
+    malware_protection = { enabled = true }
+  }
+
+  assert {
+    condition     = output.malware_protection_plan_arn == null && !contains(keys(output.function_environment), "FERRY_MALWARE_GATE") && output.event_bus_name == null
+    error_message = "GuardDuty does not run on the emulator (no plan, no gate), and its IAM cannot scope PutEvents (no file events)"
+  }
+}

@@ -104,8 +104,10 @@ run "dead_letter_consumer" {
       FERRY_LOG_LEVEL         = "INFO"
       FERRY_METRICS_NAMESPACE = "Ferry"
       FERRY_ROLE              = "deadletter"
+      FERRY_EVENT_BUS         = "ferry-test-files"
+      FERRY_EVENT_SOURCE      = "ferry.ferry-test"
     })
-    error_message = "the consumer's environment is the contract's: ledger table, log level, metrics namespace, FERRY_ROLE=deadletter"
+    error_message = "the consumer's environment is the contract's: ledger table, log level, metrics namespace, FERRY_ROLE=deadletter, the file events' bus and source"
   }
   assert {
     condition     = aws_lambda_event_source_mapping.deadletter[0].event_source_arn == "arn:aws:sqs:eu-west-1:111122223333:ferry-test-ingest-dlq" && aws_lambda_event_source_mapping.deadletter[0].function_response_types == toset(["ReportBatchItemFailures"])
@@ -136,6 +138,10 @@ run "dead_letter_consumer" {
       WriteOwnLogs = {
         actions   = toset(["logs:CreateLogStream", "logs:PutLogEvents"])
         resources = toset(["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/ferry-test-deadletter:*"])
+      }
+      PublishFileEvents = {
+        actions   = toset(["events:PutEvents"])
+        resources = toset(["arn:aws:events:eu-west-1:111122223333:event-bus/ferry-test-files"])
       }
     }
     error_message = "the consumer's role: the DLQ, the ledger table, the operational key and its own logs, nothing else"

@@ -233,8 +233,10 @@ run "function_environment_is_the_documented_contract" {
       FERRY_PROCESSED_BUCKET = "ferry-test-processed"
       FERRY_FAILED_BUCKET    = "ferry-test-failed"
       FERRY_LEDGER_TTL_DAYS  = "90"
+      FERRY_EVENT_BUS        = "ferry-test-files"
+      FERRY_EVENT_SOURCE     = "ferry.ferry-test"
     })
-    error_message = "without a database the function gets exactly the configuration hash, table, bucket and TTL variables"
+    error_message = "without a database the function gets exactly the configuration hash, table, bucket, TTL and file-event variables"
   }
   assert {
     condition     = output.processing_config_sha256 == "${sha256(file("tests/processing.json"))}" && length(output.processing_config_sha256) == 64
@@ -302,7 +304,8 @@ run "role_policy_is_least_privilege" {
         "arn:aws:dynamodb:eu-west-1:111122223333:table/ferry-test-records",
         "arn:aws:dynamodb:eu-west-1:111122223333:table/ferry-test-metadata",
       ])
-      WriteOwnLogs = toset(["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/ferry-test-processor:*"])
+      WriteOwnLogs      = toset(["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/ferry-test-processor:*"])
+      PublishFileEvents = toset(["arn:aws:events:eu-west-1:111122223333:event-bus/ferry-test-files"])
     }
     error_message = "by default the role holds exactly these statements, each scoped to the module's own resources"
   }

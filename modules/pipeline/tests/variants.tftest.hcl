@@ -258,7 +258,7 @@ run "without_function" {
     error_message = "nor any dead-letter consumer or migration function"
   }
   assert {
-    condition     = output.deadletter_environment == { FERRY_LEDGER_TABLE = "ferry-test-ledger", FERRY_LOG_LEVEL = "INFO", FERRY_METRICS_NAMESPACE = "Ferry", FERRY_ROLE = "deadletter" }
+    condition     = output.deadletter_environment == { FERRY_LEDGER_TABLE = "ferry-test-ledger", FERRY_LOG_LEVEL = "INFO", FERRY_METRICS_NAMESPACE = "Ferry", FERRY_ROLE = "deadletter", FERRY_EVENT_BUS = "ferry-test-files", FERRY_EVENT_SOURCE = "ferry.ferry-test" }
     error_message = "the dead-letter consumer's environment is an output for a local runner"
   }
   assert {
@@ -435,7 +435,7 @@ run "delete_raw_after_processing" {
     error_message = "delete_raw_after_processing adds s3:DeleteObject on raw objects only"
   }
   assert {
-    condition     = length(data.aws_iam_policy_document.processor.statement) == 7
+    condition     = length(data.aws_iam_policy_document.processor.statement) == 8 # with PublishFileEvents
     error_message = "and nothing else"
   }
 }
