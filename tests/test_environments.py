@@ -407,6 +407,52 @@ def test_customer_managed_keys(plan: Plan):
     assert all(k["customer_master_key_spec"] == "SYMMETRIC_DEFAULT" for k in keys.values())
 
 
+def test_policies_are_known_at_plan_time(plan: Plan):
+    """Key, queue and role policies are readable in the plan (the review evaluates them)."""
+    keys = plan.after("aws_kms_key")
+    for address in keys:
+        assert not plan.unknown(address, "policy"), f"{address}: key policy known only after apply"
+    for address in plan.of_type("aws_sqs_queue"):
+        if ".pipeline." in address:
+            assert not plan.unknown(address, "policy"), address
+    for name in ("processor", "deadletter", "migrate[0]"):
+        doc = plan.changes.get(f"module.ferry.module.pipeline.data.aws_iam_policy_document.{name}")
+        after_unknown = (doc or {}).get("change", {}).get("after_unknown", {})
+        assert doc is None or after_unknown.get("statement") is not True, name
+    account_id = plan.doc["variables"]["account_id"]["value"]
+    roles = {r["name"] for r in plan.after("aws_iam_role").values()}
+    storage = json.loads(keys['module.ferry.module.kms[0].aws_kms_key.this["storage"]']["policy"])
+    principals = {
+        s["Sid"]: set(_listify(s["Principal"]["AWS"]))
+        for s in storage["Statement"]
+        if isinstance(s.get("Principal"), dict) and "AWS" in s["Principal"]
+    }
+    prefix = f"arn:aws:iam::{account_id}:role/"
+    assert principals["KeyUsers"] == {f"{prefix}{n}" for n in roles if n.endswith("-processor")}
+    macie = f"{prefix}aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
+    assert principals["DecryptOnly"] == {macie}
+
+
+def test_keys_wait_for_the_roles_their_policies_name(plan: Plan):
+    """KMS refuses a key policy naming a principal that does not exist yet: the
+    keys depend on the created roles (the policies name them by built ARNs)."""
+    key = plan.config('module.ferry.module.kms[0].aws_kms_key.this["storage"]')
+    assert "var.principal_dependencies" in key.get("depends_on", [])
+    refs = set(_composition_call(plan, "kms")["principal_dependencies"]["references"])
+    assert {
+        "module.pipeline.created_role_arns",
+        "module.audit[0].created_macie_service_role_arns",
+    } <= refs
+    ferry = plan.doc["configuration"]["root_module"]["module_calls"]["ferry"]["module"]
+    outputs = {
+        "pipeline": ("created_role_arns", {"aws_iam_role.processor", "aws_iam_role.deadletter"}),
+        "audit": ("created_macie_service_role_arns", {"aws_iam_service_linked_role.macie"}),
+    }
+    for call, (output, resources) in outputs.items():
+        expression = ferry["module_calls"][call]["module"]["outputs"][output]["expression"]
+        assert resources <= set(expression["references"]), (call, output)
+
+
 def test_kms_everywhere(plan: Plan):
     # S3: SSE-KMS with a key of this plan on every bucket but the access-log
     # bucket (S3 server access log delivery only supports SSE-S3 targets).

@@ -32,7 +32,10 @@ locals {
 
   macie_account = var.create_macie && var.create_macie_account
   macie_role    = var.create_macie && var.create_macie_service_linked_role
-  macie_job     = var.create_macie && var.macie_classification_job_enabled
+  # The service-linked role's ARN is fixed by AWS ("Using service-linked roles
+  # for Amazon Macie", https://docs.aws.amazon.com/macie/latest/user/service-linked-roles.html).
+  macie_role_arn = "arn:${local.partition}:iam::${var.account_id}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
+  macie_job      = var.create_macie && var.macie_classification_job_enabled
 
   create_topic = var.existing_sns_topic_arn == null
   topic_arn    = local.create_topic ? aws_sns_topic.findings[0].arn : var.existing_sns_topic_arn

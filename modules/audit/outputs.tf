@@ -39,12 +39,13 @@ output "macie_account_id" {
 }
 
 output "macie_service_role_arn" {
-  description = "ARN of Macie's service-linked role: grant it kms:Decrypt on the key of the scanned buckets (kms module input key_users.storage), also when Macie is managed by the organisation (its jobs read this account's buckets through this role). From the created role when it is created here, so key policies wait for it."
-  value = (
-    local.macie_role
-    ? aws_iam_service_linked_role.macie[0].arn
-    : "arn:${local.partition}:iam::${var.account_id}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
-  )
+  description = "ARN of Macie's service-linked role, built from its well-known name (known at plan time): grant it kms:Decrypt on the key of the scanned buckets (kms module input key_decrypt_only_users.storage), also when Macie is managed by the organisation (its jobs read this account's buckets through this role). When this module creates the role, pass created_macie_service_role_arns to the kms module's principal_dependencies so the key policy is written after the role exists."
+  value       = local.macie_role_arn
+}
+
+output "created_macie_service_role_arns" {
+  description = "ARN of Macie's service-linked role as created by this module (known after apply; empty when create_macie or create_macie_service_linked_role is false): the kms module's principal_dependencies."
+  value       = aws_iam_service_linked_role.macie[*].arn
 }
 
 output "classification_job_id" {

@@ -36,6 +36,8 @@ locals {
       iam_auth_user     = "ferry_loader"
       resource_id       = module.database[0].instance_resource_id
       master_secret_arn = module.database[0].master_user_secret_arn
+      # The endpoint is known only after apply; the settings are passed.
+      enabled = true
       } : local.emulated ? {
       host              = var.emulator.database.host
       port              = var.emulator.database.port
@@ -44,6 +46,7 @@ locals {
       iam_auth_user     = ""
       resource_id       = ""
       master_secret_arn = ""
+      enabled           = true
       } : {
       host              = try(var.existing_database.host, null)
       port              = try(var.existing_database.port, null)
@@ -52,6 +55,7 @@ locals {
       iam_auth_user     = ""
       resource_id       = ""
       master_secret_arn = ""
+      enabled           = null
     }
   )
 }
@@ -66,9 +70,11 @@ module "kms" {
   deletion_window_in_days = local.emulated ? 7 : var.kms_deletion_window_in_days
 
   key_administrators = var.kms_key_administrators
-  # The functions' roles (from the created roles, so the keys wait for them:
-  # KMS refuses a policy naming a principal that does not exist) and any
-  # named users; nobody else in the account can use a data key.
+  # The functions' roles and any named users; nobody else in the account can
+  # use a data key. The roles' ARNs are built from their names, so the key
+  # policies are known at plan time (and reviewed); the keys still wait for
+  # the roles created in the same apply (KMS refuses a policy naming a
+  # principal that does not exist yet).
   key_users = {
     storage     = concat(module.pipeline.key_user_role_arns.storage, var.kms_key_users.storage)
     operational = concat(module.pipeline.key_user_role_arns.operational, var.kms_key_users.operational)
@@ -79,6 +85,10 @@ module "kms" {
     # needs kms:Decrypt alone.
     storage = var.create_audit && var.create_macie ? [module.audit[0].macie_service_role_arn] : []
   }
+  principal_dependencies = concat(
+    module.pipeline.created_role_arns,
+    var.create_audit ? module.audit[0].created_macie_service_role_arns : [],
+  )
   # The trail's ARN is known from audit's naming rule at plan time, so the
   # logs key admits exactly that trail without waiting for it.
   cloudtrail_source_arns = var.create_audit && var.create_trail ? [module.audit[0].trail_arn] : []

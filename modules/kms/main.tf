@@ -259,6 +259,12 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # Principals that only read, such as Macie's service-linked role: Macie
+  # needs kms:Decrypt alone to analyse SSE-KMS objects ("Analyzing encrypted
+  # Amazon S3 objects with Amazon Macie", "Allowing Macie to use a customer
+  # managed AWS KMS key",
+  # https://docs.aws.amazon.com/macie/latest/user/discovery-supported-encryption-types.html).
+  # No condition: AWS's example statement has none.
   dynamic "statement" {
     for_each = length(var.key_decrypt_only_users[each.key]) > 0 ? [var.key_decrypt_only_users[each.key]] : []
     content {
@@ -418,6 +424,16 @@ resource "aws_kms_key" "this" {
   policy                             = data.aws_iam_policy_document.key[each.key].json
 
   tags = merge(var.tags, { Name = "${var.name_prefix}-${each.key}", "ferry:tier" = each.key })
+
+  # KMS rejects a key policy naming a principal that does not exist yet
+  # (MalformedPolicyDocumentException; "The principals in the key policy must
+  # exist and be visible to KMS", CreateKey and PutKeyPolicy, parameter Policy,
+  # https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html,
+  # https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html).
+  # The policy names roles by ARNs built from their names, known at plan time;
+  # this orders the keys after the roles created in the same apply. Not on the
+  # policy document: a data source with depends_on is read only at apply.
+  depends_on = [var.principal_dependencies]
 }
 
 resource "aws_kms_alias" "this" {

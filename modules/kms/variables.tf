@@ -80,6 +80,20 @@ variable "key_users" {
     ])
     error_message = "key_users entries must be IAM role or user ARNs (arn:<partition>:iam::<12-digit account>:role/<name> or :user/<name>); wildcards and account roots are not accepted."
   }
+  validation {
+    condition = alltrue([
+      for arn in concat(var.key_users.storage, var.key_users.operational, var.key_users.logs) :
+      !endswith(arn, ":role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie")
+    ])
+    error_message = "Macie's service-linked role only decrypts: put it in key_decrypt_only_users, not key_users (which also grants kms:GenerateDataKey)."
+  }
+}
+
+variable "principal_dependencies" {
+  description = "Values that are known once the IAM principals named in key_users, key_decrypt_only_users or key_administrators exist, for principals created in the same apply (for example the roles' ARNs as the role resources report them: the pipeline module's created_role_arns). The keys are created, and their policies changed, only after these: KMS rejects a key policy naming a principal that does not exist yet. Name the principals in key_users by ARNs built from their names, so that the key policies are known at plan time."
+  type        = list(string)
+  default     = []
+  nullable    = false
 }
 
 variable "key_decrypt_only_users" {

@@ -6,15 +6,18 @@
 # their own queue, and the role policy is then fully known at plan time, so
 # reviewers, checkov and the policy suite see the real documents in the plan.
 
+data "aws_partition" "current" {}
+
+# `id` holds the Region's name in provider 5.100 and 6.x alike (`name` is
+# deprecated in 6.0, `region` does not exist in 5.100).
+data "aws_region" "current" {}
+
 locals {
-  # Partition and Region come from the operational key's ARN, not from a data
-  # source: SQS, DynamoDB, Lambda and SNS only use a KMS key of their own
-  # Region, so that key's Region is the pipeline's Region by construction.
-  # This needs no provider call at plan time and is the same under provider
-  # 5.x and 6.x (6.0 deprecated `data.aws_region.name` for `.region`, an
-  # attribute 5.100 does not have).
-  partition = split(":", var.operational_kms_key_arn)[1]
-  region    = split(":", var.operational_kms_key_arn)[3]
+  # Partition and Region from the provider's configuration: computed locally,
+  # so every ARN below is known at plan time, also when the keys are created
+  # in the same plan (their ARNs are not known until then).
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.id
 
   create_function = var.create_function
   create_esm      = var.create_function && var.create_event_source_mapping
@@ -65,6 +68,8 @@ locals {
     tables    = { for k, n in local.table_names : k => "arn:${local.partition}:dynamodb:${local.region}:${var.account_id}:table/${n}" }
     buckets   = { for k, n in var.bucket_names : k => "arn:${local.partition}:s3:::${n}" }
   }
+  # The execution roles (no path), as key policies name them.
+  role_arns = { for k, n in { processor = local.names.role, deadletter = local.names.deadletter, migrate = local.names.migrate } : k => "arn:${local.partition}:iam::${var.account_id}:role/${n}" }
   # Kept out of local.arns: checkov's HCL scan evaluates local.arns in the
   # queue policies and cannot evaluate an index by a for variable.
   function_arns = [for n in [local.names.function, local.names.deadletter, local.names.migrate] : "arn:${local.partition}:lambda:${local.region}:${var.account_id}:function:${n}"]
@@ -73,6 +78,14 @@ locals {
   # role with a token) or a Secrets Manager secret (an existing database, the
   # local stack).
   db_iam_auth = var.database.iam_auth_user != ""
+  # Which settings the function gets (its variable names, the role's
+  # statements) follows facts known at plan time: database.enabled when it is
+  # given, else whether host / secret_arn are set. The values themselves (an
+  # RDS endpoint, a secret's ARN) may be known only after apply. Conditionals,
+  # not && / ||: Terraform evaluates both operands, and an unknown one makes
+  # the result unknown.
+  db_enabled     = var.database.enabled != null ? var.database.enabled : var.database.host != ""
+  db_secret_auth = local.db_iam_auth ? false : var.database.enabled != null ? var.database.enabled : var.database.secret_arn != ""
   # The RDS CA bundle `make build` packs into the zip when a CSV route exists.
   db_ca_bundle_path = "/var/task/ferry/certs/rds-ca-bundle.pem"
   csv_routes        = anytrue([for r in try(local.processing_config.routes, []) : try(r.processor, "") == "csv_postgres"])
@@ -81,10 +94,10 @@ locals {
   create_migrate = local.create_function && var.create_migration && local.csv_routes
 
   database_environment = merge(
-    var.database.host == "" ? {} : {
+    local.db_enabled ? {
       FERRY_DB_HOST = var.database.host
       FERRY_DB_PORT = tostring(var.database.port)
-    },
+    } : {},
     var.database.name == "" ? {} : { FERRY_DB_NAME = var.database.name },
   )
 
@@ -107,10 +120,10 @@ locals {
       FERRY_DB_AUTH        = "iam"
       FERRY_DB_USER        = var.database.iam_auth_user
       FERRY_DB_SSLROOTCERT = local.db_ca_bundle_path
-      } : var.database.secret_arn == "" ? {} : {
+      } : local.db_secret_auth ? {
       FERRY_DB_AUTH       = "secret"
       FERRY_DB_SECRET_ARN = var.database.secret_arn
-    },
+    } : {},
   )
 
   # The dead-letter consumer's variables (a contract with ferry.deadletter).
@@ -546,13 +559,23 @@ data "aws_iam_policy_document" "processor" {
     }
   }
 
-  # An existing raw bucket encrypted with a key of its own: read only.
+  # An existing raw bucket encrypted with a key of its own: read only, through
+  # S3. Present whenever the key is given (a fact known at plan time), not by
+  # comparing it with the storage key, whose ARN may be known only after
+  # apply: the statements would then be unknown until apply. Given the storage
+  # key itself, it repeats part of UseDataKeys.
   dynamic "statement" {
-    for_each = var.raw_bucket_kms_key_arn == null || var.raw_bucket_kms_key_arn == var.storage_kms_key_arn ? [] : [1]
+    for_each = var.raw_bucket_kms_key_arn == null ? [] : [var.raw_bucket_kms_key_arn]
     content {
       sid       = "DecryptRawObjects"
       actions   = ["kms:Decrypt"]
-      resources = [var.raw_bucket_kms_key_arn]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
     }
   }
 
@@ -585,7 +608,7 @@ data "aws_iam_policy_document" "processor" {
   # Only without IAM database authentication (an existing database, the
   # local stack): with it, the processor cannot read the master secret.
   dynamic "statement" {
-    for_each = local.db_iam_auth || var.database.secret_arn == "" ? [] : [var.database.secret_arn]
+    for_each = local.db_secret_auth ? [var.database.secret_arn] : []
     content {
       sid       = "ReadDatabaseSecret"
       actions   = ["secretsmanager:GetSecretValue"]

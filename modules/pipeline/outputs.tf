@@ -156,11 +156,16 @@ output "migrate_role_arn" {
 }
 
 output "key_user_role_arns" {
-  description = "Execution roles that read and write data under the storage and operational keys (processor, dead-letter consumer, migration; the malware gate's GuardDuty role reads the raw bucket's objects), by key tier: pass them to the kms module's key_users."
+  description = "Execution roles that read and write data under the storage and operational keys (processor, dead-letter consumer, migration; the malware gate's GuardDuty role reads the raw bucket's objects), by key tier: pass them to the kms module's key_users. Built from the roles' names, so known at plan time and a key policy naming them can be reviewed in the plan; KMS refuses a key policy naming a role that does not exist yet, so pass created_role_arns to the kms module's principal_dependencies for the order."
   value = {
-    storage     = compact([try(aws_iam_role.processor[0].arn, ""), try(aws_iam_role.malware[0].arn, "")])
-    operational = compact([try(aws_iam_role.processor[0].arn, ""), try(aws_iam_role.deadletter[0].arn, ""), try(aws_iam_role.migrate[0].arn, "")])
+    storage     = compact([local.role_arns.processor, local.malware_gate ? "arn:${local.partition}:iam::${var.account_id}:role/${local.names_malware.role}" : ""])
+    operational = compact([local.role_arns.processor, local.role_arns.deadletter, local.create_migrate ? local.role_arns.migrate : ""])
   }
+}
+
+output "created_role_arns" {
+  description = "ARNs of the execution roles as created (known after apply). Pass them to the kms module's principal_dependencies: the keys whose policies name key_user_role_arns are then written after the roles exist."
+  value       = concat(aws_iam_role.processor[*].arn, aws_iam_role.deadletter[*].arn, aws_iam_role.migrate[*].arn, aws_iam_role.malware[*].arn)
 }
 
 output "deployer_placement_policy_json" {

@@ -539,7 +539,7 @@ variable "delete_raw_after_processing" {
 }
 
 variable "database" {
-  description = "PostgreSQL the CSV processor loads into (the database module's outputs). Empty host: no database settings are passed. iam_auth_user + resource_id: IAM database authentication (FERRY_DB_AUTH=iam; rds-db:connect for that user only; the processor cannot read any secret). secret_arn: otherwise, a Secrets Manager secret with the credentials the processor reads (FERRY_DB_AUTH=secret; an existing database, the local stack). master_secret_arn: the RDS-managed master secret; with a csv_postgres route and the functions created, a migration function in the VPC reads it, creates the dataset tables and the loader role, and the apply invokes it whenever the processing configuration changes."
+  description = "PostgreSQL the CSV processor loads into (the database module's outputs). Empty host: no database settings are passed. iam_auth_user + resource_id: IAM database authentication (FERRY_DB_AUTH=iam; rds-db:connect for that user only; the processor cannot read any secret). secret_arn: otherwise, a Secrets Manager secret with the credentials the processor reads (FERRY_DB_AUTH=secret; an existing database, the local stack). master_secret_arn: the RDS-managed master secret; with a csv_postgres route and the functions created, a migration function in the VPC reads it, creates the dataset tables and the loader role, and the apply invokes it whenever the processing configuration changes. enabled: whether the function gets the database settings (and, without iam_auth_user, reads secret_arn); null (the default) decides by whether host and secret_arn are empty. Set true when host or secret_arn is known only after apply (a database or secret created in the same apply): the function's variable names and the role's statements are then known at plan time, for review."
   type = object({
     host              = optional(string, "")
     port              = optional(number, 5432)
@@ -548,6 +548,7 @@ variable "database" {
     iam_auth_user     = optional(string, "")
     resource_id       = optional(string, "")
     master_secret_arn = optional(string, "")
+    enabled           = optional(bool)
   })
   default  = {}
   nullable = false
@@ -579,6 +580,14 @@ variable "database" {
   validation {
     condition     = var.database.host != "" || (var.database.secret_arn == "" && var.database.iam_auth_user == "" && var.database.name == "")
     error_message = "database.host is required when database.name, secret_arn or iam_auth_user is set."
+  }
+  validation {
+    condition     = var.database.enabled != true || var.database.iam_auth_user != "" || var.database.secret_arn != ""
+    error_message = "database.enabled = true needs iam_auth_user (IAM database authentication) or secret_arn (the credentials the function reads)."
+  }
+  validation {
+    condition     = var.database.enabled != false || (var.database.secret_arn == "" && var.database.iam_auth_user == "")
+    error_message = "database.enabled = false passes no database settings: leave secret_arn and iam_auth_user empty."
   }
 }
 

@@ -4,16 +4,18 @@ taken away from the real plan is reported on exactly the resources that lost
 it).
 
 The expected findings are the "could not evaluate" ones the modules still
-cause: the processor role's policy is built from dynamic statements whose
-for_each depends on apply-time values, the function's environment map is
-merged with conditionals on apply-time values, and the pipeline queues'
-policies are jsonencode()d from apply-time ARNs. Each goes away when the
-pipeline module makes that value readable at plan time; then this set shrinks.
+cause: the processor and the migration get the endpoint of the RDS instance
+created in the same apply (and the RDS-managed secret's ARN), values that exist
+only after apply, and the AWS provider plans a variables map that holds one
+unknown value as unknown as a whole. Key policies, queue policies and the
+roles' policies are known at plan time (ARNs built from names), so FERRY-KMS,
+FERRY-SQS and FERRY-IAM evaluate them.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -49,19 +51,11 @@ def _of_type(plan: dict, rtype: str) -> list[dict]:
 
 
 PIPELINE = "module.ferry.module.pipeline"
-# Findings ferry's own plans get until the pipeline module makes these values
-# readable at plan time (the rules cannot evaluate them; see the module doc).
+# Findings ferry's own plans get because a value exists only after apply (the
+# rules cannot evaluate them; see the module doc).
 COULD_NOT_EVALUATE = {
-    ("FERRY-IAM-UNKNOWN", f"{PIPELINE}.aws_iam_role_policy.processor[0]"),
     ("FERRY-LAMBDA-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
-    ("FERRY-SQS-UNKNOWN", f"{PIPELINE}.aws_sqs_queue.dlq"),
-    ("FERRY-SQS-UNKNOWN", f"{PIPELINE}.aws_sqs_queue.this"),
-    # The migration function's environment names the RDS-managed secret (an ARN
-    # known after apply), and the key policies name the function roles as key
-    # users (created in the same plan).
     ("FERRY-LAMBDA-UNKNOWN", f"{PIPELINE}.aws_lambda_function.migrate[0]"),
-    ("FERRY-KMS-UNKNOWN", 'module.ferry.module.kms[0].aws_kms_key.this["storage"]'),
-    ("FERRY-KMS-UNKNOWN", 'module.ferry.module.kms[0].aws_kms_key.this["operational"]'),
 }
 
 
@@ -131,3 +125,46 @@ def test_deployability_rules_are_live_on_the_environment(engine, env_plan):
     found = {v.key for v in engine.evaluate(plan)} - COULD_NOT_EVALUATE
     assert found == {("FERRY-DEPLOY-001", queue), ("FERRY-DEPLOY-002", mapping),
                      ("FERRY-DEPLOY-003", mapping)}, env  # fmt: skip
+
+
+def _add_statement(plan: dict, address: str, statement: dict) -> None:
+    for rc in plan["resource_changes"]:
+        if rc["address"] == address:
+            doc = json.loads(rc["change"]["after"]["policy"])
+            doc["Statement"].append(statement)
+            rc["change"]["after"]["policy"] = json.dumps(doc)
+            return
+    raise AssertionError(f"no known policy of {address} in the plan")
+
+
+def test_policy_rules_read_ferrys_keys_queues_and_roles(engine, env_plan):
+    """Key, queue and role policies are known at plan time: a grant added to each is reported."""
+    env, plan = env_plan
+    plan = copy.deepcopy(plan)
+    key = 'module.ferry.module.kms[0].aws_kms_key.this["storage"]'
+    queue = f"{PIPELINE}.aws_sqs_queue.this"
+    role_policy = f"{PIPELINE}.aws_iam_role_policy.processor[0]"
+    _add_statement(
+        plan,
+        key,
+        {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+    )
+    _add_statement(
+        plan,
+        queue,
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": "*",
+        },
+    )
+    processor_doc = f"{PIPELINE}.data.aws_iam_policy_document.processor"
+    (doc,) = [rc for rc in plan["resource_changes"] if rc["address"] == processor_doc]
+    doc["change"]["after"]["statement"].append(
+        {"effect": "Allow", "actions": ["s3:*"], "resources": ["*"]}
+    )
+    found = {v.key for v in engine.evaluate(plan)} - COULD_NOT_EVALUATE
+    assert {("FERRY-KMS-002", key), ("FERRY-SQS-003", queue)} <= found, env
+    assert ("FERRY-IAM-001", role_policy) in found, env
+    assert not {rid for rid, _ in found if rid.endswith("-UNKNOWN")}, env

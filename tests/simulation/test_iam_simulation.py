@@ -18,6 +18,8 @@ with the fix.
 
 from __future__ import annotations
 
+import copy
+import json
 from collections import defaultdict
 
 import pytest
@@ -55,10 +57,14 @@ DOCS: dict[str, str] = {
 }
 
 #: Known defects of today's modules: these integrations fail until fixed.
-DEFECTS: dict[str, str] = {
-    "macie-least-privilege": "Macie's service-linked role is a KeyUser with "
-    "Encrypt/GenerateDataKey/ReEncrypt it does not need (Decrypt only)",
-}
+DEFECTS: dict[str, str] = {}
+
+#: Integrations made only of look-alikes that must be denied: what a principal
+#: must not get beyond what another integration allows it. Macie needs
+#: kms:Decrypt alone ("Analyzing encrypted Amazon S3 objects with Amazon Macie",
+#: https://docs.aws.amazon.com/macie/latest/user/discovery-supported-encryption-types.html;
+#: its Decrypt is the macie-to-keys case).
+DENIALS_ONLY = frozenset({"macie-least-privilege"})
 
 #: Integrations every dev/prod plan has (an empty integration is a failure).
 KINDS = tuple(DOCS)
@@ -88,7 +94,10 @@ def decisions(known: KnownPlan) -> dict[str, list[Decision]]:
 def test_integration(decisions: dict[str, list[Decision]], kind: str) -> None:
     cases = decisions.get(kind, [])
     assert cases, f"the plan has no {kind} requests to evaluate"
-    assert any(d.case.expect == "allowed" for d in cases), f"{kind}: nothing must be allowed?"
+    if kind in DENIALS_ONLY:
+        assert all(d.case.expect == "denied" for d in cases), kind
+    else:
+        assert any(d.case.expect == "allowed" for d in cases), f"{kind}: nothing must be allowed?"
     wrong = [d.describe() for d in cases if not d.as_expected]
     assert not wrong, f"{kind} (see {DOCS[kind]}):\n" + "\n".join(wrong)
 
@@ -97,6 +106,7 @@ def test_every_integration_is_checked_and_cited(decisions: dict[str, list[Decisi
     built = set(decisions)
     assert built <= set(KINDS), f"integrations without a test and a citation: {built - set(KINDS)}"
     assert set(DEFECTS) <= set(KINDS)
+    assert set(KINDS) >= DENIALS_ONLY
     assert all(url.startswith("https://docs.aws.amazon.com/") for url in DOCS.values())
 
 
@@ -186,3 +196,36 @@ def test_simulator_decides_both_ways() -> None:
     assert [d.allowed for d in results] == [True, False, True, False], [
         d.describe() for d in results
     ]
+
+
+def _as_key_user(policy: dict) -> dict:
+    """A key policy with its decrypt-only principals made key users (ferry's old form)."""
+    statements = policy["Statement"]
+    (decrypt_only,) = [s for s in statements if s.get("Sid") == "DecryptOnly"]
+    (users,) = [s for s in statements if s.get("Sid") == "KeyUsers"]
+    names = users["Principal"]["AWS"]
+    names = [names] if isinstance(names, str) else names
+    extra = decrypt_only["Principal"]["AWS"]
+    users["Principal"]["AWS"] = names + ([extra] if isinstance(extra, str) else extra)
+    return {**policy, "Statement": [s for s in statements if s is not decrypt_only]}
+
+
+def test_macie_least_privilege_fails_on_the_old_key_policy(known: KnownPlan) -> None:
+    """Macie's role as a key user (Decrypt, GenerateDataKey, DescribeKey) is caught."""
+    why = simulator_missing()
+    if why:
+        missing(why)
+    doc = copy.deepcopy(known.doc)
+    changed = 0
+    for rc in doc["resource_changes"]:
+        after = rc["change"]["after"] or {}
+        if rc["type"] == "aws_kms_key" and "DecryptOnly" in (after.get("policy") or ""):
+            after["policy"] = json.dumps(_as_key_user(json.loads(after["policy"])))
+            changed += 1
+    assert changed, "no key policy names a decrypt-only principal"
+    old = KnownPlan(doc, known.region, known.account)
+    cases = [c for c in build_cases(old) if c.kind == "macie-least-privilege"]
+    assert cases
+    wrong = [d for d in simulate(cases) if not d.as_expected]
+    assert wrong, "Macie as a key user must fail macie-least-privilege"
+    assert all(d.case.action == "kms:GenerateDataKey" for d in wrong)

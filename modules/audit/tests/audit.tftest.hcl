@@ -199,6 +199,10 @@ run "macie_defaults" {
     error_message = "Macie must be enabled, publishing finding updates every 15 minutes"
   }
   assert {
+    condition     = output.macie_service_role_arn == "arn:aws:iam::123456789012:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie" && length(output.created_macie_service_role_arns) == 1
+    error_message = "the created role is named by its well-known ARN (known at plan time), and given for the key policy's order"
+  }
+  assert {
     condition     = aws_iam_service_linked_role.macie[0].aws_service_name == "macie.amazonaws.com"
     error_message = "Macie's service-linked role is created so key policies can name it"
   }
@@ -483,7 +487,7 @@ run "organisation_macie" {
     error_message = "no Macie account, service-linked role or classification job"
   }
   assert {
-    condition     = output.macie_service_role_arn == "arn:aws:iam::123456789012:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie" && output.classification_job_id == null && output.macie_account_id == null
+    condition     = output.macie_service_role_arn == "arn:aws:iam::123456789012:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie" && length(output.created_macie_service_role_arns) == 0 && output.classification_job_id == null && output.macie_account_id == null
     error_message = "the role the organisation's Macie uses in this account is still named, for the storage key"
   }
   assert {

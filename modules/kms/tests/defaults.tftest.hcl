@@ -277,7 +277,7 @@ run "key_users_are_added_to_their_tier_only" {
 
   variables {
     key_users = {
-      storage = ["arn:aws:iam::111122223333:role/ferry-test-processor", "arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"]
+      storage = ["arn:aws:iam::111122223333:role/ferry-test-processor"]
     }
     key_decrypt_only_users = {
       storage = ["arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"]
@@ -296,8 +296,15 @@ run "key_users_are_added_to_their_tier_only" {
     condition = [
       for s in data.aws_iam_policy_document.key["storage"].statement : [for p in s.principals : toset(p.identifiers)][0]
       if s.sid == "KeyUsers"
-    ][0] == toset(["arn:aws:iam::111122223333:role/ferry-test-processor", "arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"])
+    ][0] == toset(["arn:aws:iam::111122223333:role/ferry-test-processor"])
     error_message = "key users are granted on the storage key"
+  }
+  assert {
+    condition = length([
+      for s in data.aws_iam_policy_document.key["storage"].statement : s
+      if s.sid != "DecryptOnly" && anytrue([for p in s.principals : contains(p.identifiers, "arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie")])
+    ]) == 0
+    error_message = "Macie's service-linked role is named in DecryptOnly alone (no GenerateDataKey)"
   }
   assert {
     condition = [

@@ -117,3 +117,13 @@ run "rejects_wildcard_decrypt_only_user" {
   }
   expect_failures = [var.key_decrypt_only_users]
 }
+
+# Macie only decrypts ("Analyzing encrypted Amazon S3 objects with Amazon
+# Macie"): as a key user it would also get kms:GenerateDataKey.
+run "rejects_macie_service_linked_role_as_key_user" {
+  command = plan
+  variables {
+    key_users = { storage = ["arn:aws:iam::111122223333:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"] }
+  }
+  expect_failures = [var.key_users]
+}

@@ -4,6 +4,12 @@ mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { id = "eu-west-1" }
+  }
 }
 
 variables {
@@ -689,4 +695,20 @@ run "rejects_env_overrides_config_hash" {
     environment_variables = { FERRY_CONFIG_SHA256 = "0000" }
   }
   expect_failures = [var.environment_variables]
+}
+
+run "rejects_database_enabled_without_credentials" {
+  command = plan
+  variables {
+    database = { host = "db.internal", enabled = true }
+  }
+  expect_failures = [var.database]
+}
+
+run "rejects_database_disabled_with_credentials" {
+  command = plan
+  variables {
+    database = { host = "db.internal", enabled = false, secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-db-AbCdEf" }
+  }
+  expect_failures = [var.database]
 }

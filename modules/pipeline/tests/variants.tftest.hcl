@@ -4,6 +4,12 @@ mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { id = "eu-west-1" }
+  }
 }
 
 variables {
@@ -518,9 +524,18 @@ run "other_partition" {
     logs_kms_key_arn        = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/33333333-3333-3333-3333-333333333333"
   }
 
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-us-gov" }
+  }
+  override_data {
+    target = data.aws_region.current
+    values = { id = "us-gov-west-1" }
+  }
+
   assert {
     condition     = one([for s in data.aws_iam_policy_document.processor.statement : s.resources if s.sid == "ConsumeIngestQueue"]) == toset(["arn:aws-us-gov:sqs:us-gov-west-1:111122223333:ferry-test-ingest"])
-    error_message = "ARNs follow the partition and Region of the operational key (a multi-Region key is accepted)"
+    error_message = "ARNs follow the provider's partition and Region (a multi-Region key is accepted)"
   }
   assert {
     condition     = jsondecode(aws_sqs_queue.this.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == "arn:aws-us-gov:s3:::ferry-test-raw"
@@ -536,8 +551,40 @@ run "existing_raw_bucket_key_is_decrypt_only" {
   }
 
   assert {
-    condition     = anytrue([for s in data.aws_iam_policy_document.processor.statement : s.sid == "DecryptRawObjects" && s.actions == toset(["kms:Decrypt"]) && s.resources == toset([var.raw_bucket_kms_key_arn])])
-    error_message = "the processor may only decrypt with an existing raw bucket's own key"
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.processor.statement : [s.actions, s.resources, [for c in s.condition : [c.variable, c.values]]]
+      if s.sid == "DecryptRawObjects"
+    ]) == jsonencode([[["kms:Decrypt"], [var.raw_bucket_kms_key_arn], [["kms:ViaService", ["s3.eu-west-1.amazonaws.com"]]]]])
+    error_message = "the processor may only decrypt with an existing raw bucket's own key, through S3"
+  }
+}
+
+run "key_user_roles_are_known_from_their_names" {
+  command = plan
+
+  assert {
+    condition = jsonencode(output.key_user_role_arns) == jsonencode({
+      operational = ["arn:aws:iam::111122223333:role/ferry-test-processor", "arn:aws:iam::111122223333:role/ferry-test-deadletter"]
+      storage     = ["arn:aws:iam::111122223333:role/ferry-test-processor"]
+    })
+    error_message = "key users are the execution roles' ARNs built from their names (known at plan time for the key policies)"
+  }
+  assert {
+    condition     = [aws_iam_role.processor[0].name, aws_iam_role.deadletter[0].name] == ["ferry-test-processor", "ferry-test-deadletter"] && aws_iam_role.processor[0].path == null
+    error_message = "the built ARNs name the roles the module creates (no path)"
+  }
+}
+
+run "database_enabled_decides_which_settings_are_passed" {
+  command = plan
+
+  variables {
+    database = { host = "db.internal", name = "ferry", enabled = false }
+  }
+
+  assert {
+    condition     = length([for k in keys(aws_lambda_function.processor[0].environment[0].variables) : k if contains(["FERRY_DB_HOST", "FERRY_DB_PORT", "FERRY_DB_AUTH"], k)]) == 0
+    error_message = "database.enabled = false passes no connection settings, whatever host says"
   }
 }
 
