@@ -37,6 +37,8 @@ SIMULATOR_PACKAGE = SIMULATOR_DIR / "node_modules" / "@cloud-copilot" / "iam-sim
 
 #: The account of look-alike requests ("someone else's bucket, queue, trail").
 OTHER_ACCOUNT = "222222222222"
+#: ... and the one used when the plan's own account is OTHER_ACCOUNT.
+OTHER_ACCOUNT_ELSE = "444444444444"
 
 Policy = dict[str, Any]
 
@@ -291,6 +293,11 @@ class KnownPlan:
 
     # ARNs ------------------------------------------------------------------------------
 
+    @property
+    def other_account(self) -> str:
+        """An account that is not the plan's, for look-alike requests."""
+        return OTHER_ACCOUNT if self.account != OTHER_ACCOUNT else OTHER_ACCOUNT_ELSE
+
     def arn(self, service: str, resource: str, account: str | None = None) -> str:
         return f"arn:aws:{service}:{self.region}:{account or self.account}:{resource}"
 
@@ -346,7 +353,7 @@ def _s3_to_sqs(plan: KnownPlan) -> Iterator[Case]:
                 "s3-to-sqs-queue",
                 f"a bucket of another account -> {name}",
                 expect="denied",
-                context=_service(plan, "arn:aws:s3:::lookalike-bucket", OTHER_ACCOUNT),
+                context=_service(plan, "arn:aws:s3:::lookalike-bucket", plan.other_account),
                 **base,
             )
             queue = plan.one("aws_sqs_queue", arn=queue_arn) or {}
@@ -381,9 +388,9 @@ def _s3_to_sqs(plan: KnownPlan) -> Iterator[Case]:
                 resource_account=plan.account,
                 expect="denied",
                 context={
-                    **_service(plan, "arn:aws:s3:::lookalike-bucket", OTHER_ACCOUNT),
+                    **_service(plan, "arn:aws:s3:::lookalike-bucket", plan.other_account),
                     "kms:ViaService": plan.via("sqs"),
-                    "kms:EncryptionContext:aws:sqs:arn": plan.arn("sqs", name, OTHER_ACCOUNT),
+                    "kms:EncryptionContext:aws:sqs:arn": plan.arn("sqs", name, plan.other_account),
                 },
                 resource_policy=plan.key_policy(key),
             )
@@ -433,7 +440,7 @@ def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
                 f"a rule of another account -> {name}",
                 expect="denied",
                 **base,
-                context=_service(plan, _rule_arn_other(plan), OTHER_ACCOUNT),
+                context=_service(plan, _rule_arn_other(plan), plan.other_account),
             )
             owner = plan.one("aws_sns_topic" if service == "sns" else "aws_sqs_queue", arn=arn)
             key = (owner or {}).get("kms_master_key_id")
@@ -492,7 +499,7 @@ def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
 
 
 def _rule_arn_other(plan: KnownPlan) -> str:
-    return plan.arn("events", "rule/lookalike-rule", OTHER_ACCOUNT)
+    return plan.arn("events", "rule/lookalike-rule", plan.other_account)
 
 
 def _statements(policy: Policy) -> list[dict[str, Any]]:
@@ -530,7 +537,7 @@ def _delivery_key(
             resource_policy=plan.key_policy(key),
             note=note,
         )
-    lookalike = target_arn.replace(f":{plan.account}:", f":{OTHER_ACCOUNT}:")
+    lookalike = target_arn.replace(f":{plan.account}:", f":{plan.other_account}:")
     yield Case(
         kind,
         f"{name} of another account: kms:GenerateDataKey",
@@ -540,7 +547,7 @@ def _delivery_key(
         resource_account=plan.account,
         expect="denied",
         context={
-            **_service(plan, None, OTHER_ACCOUNT),
+            **_service(plan, None, plan.other_account),
             "kms:ViaService": plan.via(service),
             context_key: lookalike,
         },
@@ -575,7 +582,9 @@ def _alarms(plan: KnownPlan) -> Iterator[Case]:
                 f"an alarm of another account -> {topic} ({alarm['alarm_name']})",
                 expect="denied",
                 context=_service(
-                    plan, plan.arn("cloudwatch", "alarm:lookalike", OTHER_ACCOUNT), OTHER_ACCOUNT
+                    plan,
+                    plan.arn("cloudwatch", "alarm:lookalike", plan.other_account),
+                    plan.other_account,
                 ),
                 **base,
             )
@@ -653,12 +662,12 @@ def _cloudtrail(plan: KnownPlan) -> Iterator[Case]:
             "a trail of another account: s3:PutObject",
             **s3,
             action="s3:PutObject",
-            resource=log_file.replace(f"AWSLogs/{plan.account}/", f"AWSLogs/{OTHER_ACCOUNT}/"),
+            resource=log_file.replace(f"AWSLogs/{plan.account}/", f"AWSLogs/{plan.other_account}/"),
             expect="denied",
             context={
                 **put_context,
-                "aws:SourceArn": plan.arn("cloudtrail", "trail/lookalike", OTHER_ACCOUNT),
-                "aws:SourceAccount": OTHER_ACCOUNT,
+                "aws:SourceArn": plan.arn("cloudtrail", "trail/lookalike", plan.other_account),
+                "aws:SourceAccount": plan.other_account,
             },
             resource_policy=bucket_policy,
         )
@@ -754,7 +763,9 @@ def _delivery_role(
         kind,
         f"{service} for another account assumes {role['name']}",
         expect="denied",
-        context=_service(plan, other_source.replace(plan.account, OTHER_ACCOUNT), OTHER_ACCOUNT),
+        context=_service(
+            plan, other_source.replace(plan.account, plan.other_account), plan.other_account
+        ),
         **assume,
     )
     session = f"arn:aws:sts::{plan.account}:assumed-role/{role['name']}/delivery"
@@ -801,7 +812,7 @@ def _flow_logs(plan: KnownPlan) -> Iterator[Case]:
             service="vpc-flow-logs.amazonaws.com",
             role_arn=flow["iam_role_arn"],
             source_arn=flow_arn,
-            other_source=plan.arn("ec2", "vpc-flow-log/fl-lookalike", OTHER_ACCOUNT),
+            other_source=plan.arn("ec2", "vpc-flow-log/fl-lookalike", plan.other_account),
             stream_arn=flow["log_destination"] + ":log-stream:eni-0123456789abcdef0-all",
             actions=("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
         )
@@ -841,7 +852,7 @@ def _logs_keys(plan: KnownPlan) -> Iterator[Case]:
             context={
                 **_tls(),
                 "kms:EncryptionContext:aws:logs:arn": plan.arn(
-                    "logs", f"log-group:{group['name']}", OTHER_ACCOUNT
+                    "logs", f"log-group:{group['name']}", plan.other_account
                 ),
             },
             **kms,
@@ -869,7 +880,7 @@ def _macie(plan: KnownPlan) -> Iterator[Case]:
     jobs = plan.of_type("aws_macie2_classification_job").values()
     if slr is None:
         return
-    other_slr = slr["arn"].replace(f"::{plan.account}:", f"::{OTHER_ACCOUNT}:")
+    other_slr = slr["arn"].replace(f"::{plan.account}:", f"::{plan.other_account}:")
     session = slr["arn"]
     identity = (
         ("AmazonMacieServiceRolePolicy (AWS managed, object reads)", MACIE_SERVICE_ROLE_READ),
@@ -923,7 +934,7 @@ def _macie(plan: KnownPlan) -> Iterator[Case]:
                     principal=other_slr,
                     action="kms:Decrypt",
                     expect="denied",
-                    context={**ctx, "kms:CallerAccount": OTHER_ACCOUNT},
+                    context={**ctx, "kms:CallerAccount": plan.other_account},
                     **kms,
                 )
                 yield Case(
@@ -1094,7 +1105,7 @@ def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
             s3ctx,
             None,
             "s3",
-            account=OTHER_ACCOUNT,
+            account=plan.other_account,
         )
 
         # KMS through S3: decrypt raw objects, data keys for written objects.
@@ -1210,10 +1221,10 @@ def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
                 "processor-sqs",
                 "another account's queue: sqs:ReceiveMessage",
                 "sqs:ReceiveMessage",
-                plan.arn("sqs", queue_arn.rsplit(":", 1)[1], OTHER_ACCOUNT),
+                plan.arn("sqs", queue_arn.rsplit(":", 1)[1], plan.other_account),
                 "denied",
                 endpoint="sqs",
-                account=OTHER_ACCOUNT,
+                account=plan.other_account,
             )
 
         # The database (ferry.db): a secret, or IAM authentication.
