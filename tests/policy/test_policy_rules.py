@@ -83,6 +83,14 @@ INSECURE_EXPECTED = {
     ("FERRY-SQS-003", "aws_sqs_queue_policy.intake"),
 }
 
+#: What the review adds on the insecure root: the service-integration simulation
+#: (policy.simulate). Its trail writes into a bucket whose policy lets no trail in
+#: (CreateTrail fails: InsufficientS3BucketPolicyException).
+INSECURE_SIMULATED = {
+    ("FERRY-DEPLOY-110", "aws_s3_bucket_policy.processed"),
+}
+INSECURE_REVIEW_EXPECTED = INSECURE_EXPECTED | INSECURE_SIMULATED
+
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
