@@ -401,62 +401,27 @@ def _rule_arn(plan: KnownPlan, rule: str) -> str:
 
 
 def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
-    """EventBridge rule targets: SNS topics, SQS queues, CloudWatch Logs groups, their keys."""
+    """EventBridge rule targets: SNS topics, SQS queues, CloudWatch Logs groups, their keys.
+
+    A target's dead-letter queue is an EventBridge -> SQS delivery too: its queue
+    policy must let events.amazonaws.com send from the rule, and its key let
+    EventBridge generate data keys ("Granting permissions to the dead-letter
+    queue", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+    """
+    dead_letters: set[tuple[str, str]] = set()  # one rule's targets often share one
     for target in plan.of_type("aws_cloudwatch_event_target").values():
         rule_arn = _rule_arn(plan, target["rule"])
-        other_rule = _rule_arn(plan, "another-rule")
+        for dlq in target.get("dead_letter_config") or []:
+            pair = (target["rule"], dlq.get("arn") or "")
+            if pair[1] and not is_unresolved(pair[1]) and pair not in dead_letters:
+                dead_letters.add(pair)
+                yield from _eventbridge_into(plan, *pair, "dead letters")
         arn = target["arn"]
         if is_unresolved(arn):
             continue  # reported by _unknown_targets
         service = arn.split(":")[2]
         if service in ("sns", "sqs"):
-            action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
-            policy = plan.topic_policy(arn) if service == "sns" else plan.queue_policy(arn)
-            kind = f"eventbridge-to-{service}"
-            name = arn.rsplit(":", 1)[1]
-            base = {
-                "principal": "events.amazonaws.com",
-                "action": action,
-                "resource": arn,
-                "resource_account": plan.account,
-                "resource_policy": policy,
-            }
-            yield Case(
-                kind,
-                f"{target['rule']} -> {name}",
-                expect="allowed",
-                **base,
-                context=_service(plan, rule_arn),
-            )
-            yield Case(
-                kind,
-                f"another rule -> {name}",
-                expect="denied",
-                **base,
-                context=_service(plan, other_rule),
-            )
-            yield Case(
-                kind,
-                f"a rule of another account -> {name}",
-                expect="denied",
-                **base,
-                context=_service(plan, _rule_arn_other(plan), plan.other_account),
-            )
-            owner = plan.one("aws_sns_topic" if service == "sns" else "aws_sqs_queue", arn=arn)
-            key = (owner or {}).get("kms_master_key_id")
-            if key:
-                yield from _delivery_key(
-                    plan,
-                    f"{kind}-key",
-                    principal="events.amazonaws.com",
-                    key=key,
-                    service=service,
-                    target_arn=arn,
-                    name=f"{target['rule']} -> {name}",
-                    note="SNS's key-management guide: source conditions (aws:SourceAccount, "
-                    "aws:SourceArn) are not supported for EventBridge to encrypted topics, so "
-                    "the request carries only the service's encryption context.",
-                )
+            yield from _eventbridge_into(plan, target["rule"], arn)
         elif service == "logs":
             group = arn.split(":log-group:", 1)[1]
             policies = [
@@ -496,6 +461,64 @@ def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
                 context=_service(plan, rule_arn),
                 resource_policy=policy,
             )
+
+
+#: Why the EventBridge key requests carry no source conditions, per target service.
+_EVENTBRIDGE_KEY_NOTE = {
+    "sns": "SNS's key-management guide: source conditions (aws:SourceAccount, "
+    "aws:SourceArn) are not supported for EventBridge to encrypted topics, so "
+    "the request carries only the service's encryption context.",
+    "sqs": "SQS's key-management guide lists EventBridge among the services that need "
+    "kms:GenerateDataKey and kms:Decrypt with no source condition: the request "
+    "carries only the queue's encryption context.",
+}
+
+
+def _eventbridge_into(plan: KnownPlan, rule: str, arn: str, what: str = "") -> Iterator[Case]:
+    """EventBridge delivering from ``rule`` into a topic or a queue, and its key."""
+    rule_arn = _rule_arn(plan, rule)
+    service = arn.split(":")[2]
+    action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
+    policy = plan.topic_policy(arn) if service == "sns" else plan.queue_policy(arn)
+    kind = f"eventbridge-to-{service}"
+    name = arn.rsplit(":", 1)[1] + (f" ({what})" if what else "")
+    base = {
+        "principal": "events.amazonaws.com",
+        "action": action,
+        "resource": arn,
+        "resource_account": plan.account,
+        "resource_policy": policy,
+    }
+    yield Case(
+        kind, f"{rule} -> {name}", expect="allowed", **base, context=_service(plan, rule_arn)
+    )
+    yield Case(
+        kind,
+        f"another rule -> {name}",
+        expect="denied",
+        **base,
+        context=_service(plan, _rule_arn(plan, "another-rule")),
+    )
+    yield Case(
+        kind,
+        f"a rule of another account -> {name}",
+        expect="denied",
+        **base,
+        context=_service(plan, _rule_arn_other(plan), plan.other_account),
+    )
+    owner = plan.one("aws_sns_topic" if service == "sns" else "aws_sqs_queue", arn=arn)
+    key = (owner or {}).get("kms_master_key_id")
+    if key:
+        yield from _delivery_key(
+            plan,
+            f"{kind}-key",
+            principal="events.amazonaws.com",
+            key=key,
+            service=service,
+            target_arn=arn,
+            name=f"{rule} -> {name}",
+            note=_EVENTBRIDGE_KEY_NOTE[service],
+        )
 
 
 def _rule_arn_other(plan: KnownPlan) -> str:
@@ -1433,8 +1456,8 @@ def _subject(plan: KnownPlan, case: Case) -> str:
     session = re.match(r"^arn:aws:sts::\d+:assumed-role/([^/]+)/", case.principal)
     if session:
         return plan.address_of("aws_iam_role", name=session.group(1)) or case.principal
-    if case.principal.startswith("arn:aws:iam::") and "aws-service-role" in case.principal:
-        return plan.address_of("aws_iam_service_linked_role", arn=case.principal) or case.principal
+    # Before the service-linked role: AWS manages its policy, so what the plan decides
+    # about its object reads is the bucket policy.
     if resource.startswith("arn:aws:s3:::"):
         bucket = resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
         return (
@@ -1442,6 +1465,8 @@ def _subject(plan: KnownPlan, case: Case) -> str:
             or plan.address_of("aws_s3_bucket", bucket=bucket)
             or resource
         )
+    if case.principal.startswith("arn:aws:iam::") and "aws-service-role" in case.principal:
+        return plan.address_of("aws_iam_service_linked_role", arn=case.principal) or case.principal
     for rtype in ("aws_sqs_queue", "aws_sns_topic"):
         address = plan.address_of(rtype, arn=resource)
         if address:

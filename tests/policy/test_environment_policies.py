@@ -148,6 +148,7 @@ SIMULATION_COULD_NOT_EVALUATE = {
     ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_cloudwatch_event_target.findings_topic"),
     ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_cloudwatch_log_resource_policy.findings"),
     ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_iam_role_policy.trail[0]"),
+    ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_sqs_queue_policy.findings_dlq"),  # dead letters
     ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.module.trail_bucket[0].aws_s3_bucket_policy.this[0]"),
     ("FERRY-DEPLOY-UNKNOWN", 'module.ferry.module.kms[0].aws_kms_key.this["operational"]'),
     ("FERRY-DEPLOY-UNKNOWN", 'module.ferry.module.kms[0].aws_kms_key.this["storage"]'),

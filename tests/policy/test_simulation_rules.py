@@ -5,8 +5,11 @@ Passing fixture: policy/fixtures/plans/prod-known.json, today's prod plan with
 every value known (planned over stand-ins by policy.standin.known_plan, so its
 policies are readable): no integration fails. Failing fixtures: for each
 integration, the same plan with the policies that decide its requests emptied
-(its rule fires on those resources), and for the least-privilege rule a key
-policy that gives Macie more than Decrypt.
+(its rule fires on those resources), for Macie's object reads a bucket policy
+that refuses every reader but the processor, and for the least-privilege rule a
+key policy that gives Macie more than Decrypt. FAILING names the failing
+fixture of every simulated rule (tests/policy/test_policy_rules.py counts a
+rule covered only through it).
 The in-memory filling is checked on the same plan with its values made
 unknown again.
 """
@@ -79,16 +82,37 @@ def test_known_plan_passes(known):
 
 
 def test_every_integration_is_in_the_fixture(known):
-    # eventbridge-to-sqs(-key): no EventBridge rule of ferry targets a queue
-    absent = {"eventbridge-to-sqs", "eventbridge-to-sqs-key"}
+    # eventbridge-to-sqs(-key): the findings rule's dead-letter queue
     built = {c.kind for c in build_cases(KnownPlan.filled(known))}
-    assert set(INTEGRATIONS) - absent == built
+    assert set(INTEGRATIONS) == built
 
 
-@pytest.mark.parametrize("kind", sorted(set(INTEGRATIONS) - {"eventbridge-to-sqs",
-                                                             "eventbridge-to-sqs-key",
-                                                             "macie-least-privilege",
-                                                             "macie-to-objects"}))  # fmt: skip
+#: Integrations whose failing fixture is the plan with their policies emptied (Macie's
+#: object reads are granted by AWS's managed policy, not by one of the plan's, and
+#: the least-privilege rule needs a policy granting more, not less).
+EMPTIED = sorted(set(INTEGRATIONS) - {"macie-least-privilege", "macie-to-objects"})
+
+#: Simulated rule -> the test here that makes it fire on a failing fixture.
+FAILING: dict[str, str] = {
+    **{INTEGRATIONS[k][0]: f"test_integration_fails_without_its_policies[{k}]" for k in EMPTIED},
+    INTEGRATIONS["macie-to-objects"][0]: "test_macie_refused_by_a_bucket_policy",
+    INTEGRATIONS["macie-least-privilege"][0]: "test_macie_beyond_decrypt_is_a_finding",
+    NOT_RUN: "test_simulator_missing_is_a_finding",
+    COULD_NOT_EVALUATE: "test_unknown_policy_is_could_not_evaluate",
+}
+
+
+def test_every_failing_fixture_named_is_a_test():
+    for rid, name in FAILING.items():
+        function, _, param = name.partition("[")
+        assert callable(globals().get(function)), (rid, name)
+        if param:
+            marks = globals()[function].pytestmark
+            (values,) = [m.args[1] for m in marks if m.name == "parametrize"]
+            assert param.rstrip("]") in values, (rid, name)
+
+
+@pytest.mark.parametrize("kind", EMPTIED)
 def test_integration_fails_without_its_policies(known, deciders, kind):
     rid = INTEGRATIONS[kind][0]
     found = {v.key for v in violations(_emptied(known, deciders[kind]))} - KNOWN_DEFECTS
@@ -126,6 +150,35 @@ def test_simulator_missing_is_a_finding(known, monkeypatch):
     monkeypatch.setattr("policy.simulate.simulator_missing", lambda: "no node here")
     found = {v.key for v in violations(known)}
     assert found == {(NOT_RUN, "plan")}
+
+
+def test_macie_refused_by_a_bucket_policy(known):
+    """A raw bucket refusing every reader but the processor refuses Macie too (a Deny
+    outweighs the managed policy's Allow): its sensitive-data job cannot read."""
+    plan = copy.deepcopy(known)
+    bucket_policy = (
+        'module.ferry.module.storage.module.data_bucket["raw"].aws_s3_bucket_policy.this[0]'
+    )
+    for rc in plan["resource_changes"]:
+        if rc["address"] == bucket_policy:
+            after = rc["change"]["after"]
+            policy = json.loads(after["policy"])
+            policy["Statement"].append(
+                {
+                    "Sid": "OnlyTheProcessorReads",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{after['bucket']}/*",
+                    "Condition": {
+                        "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/ferry-*-processor"}
+                    },
+                }
+            )
+            after["policy"] = json.dumps(policy)
+    found = {v.key: v.message for v in violations(plan)}
+    assert set(found) == {("FERRY-DEPLOY-115", bucket_policy)}
+    assert "deny[OnlyTheProcessorReads]" in found[("FERRY-DEPLOY-115", bucket_policy)]
 
 
 def test_macie_beyond_decrypt_is_a_finding(known):
