@@ -14,12 +14,14 @@ pipeline module makes that value readable at plan time; then this set shrinks.
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
 from policy import REPO
+from policy.checks import checkov_available, finish_checkov, start_checkov
 from policy.engine import Engine
-from policy.plan import plan_environment
+from policy.plan import plan_environment, planning_copy
 from policy.review import simulation_violations
 from policy.simulate import simulator_missing
 from tests.conftest import missing
@@ -169,3 +171,28 @@ def test_service_integrations_of_the_environment(env_plan):
         missing(why)
     found = {v.key for v in simulation_violations(plan)}
     assert found == SIMULATION_COULD_NOT_EVALUATE, env
+
+
+def test_checkov_reads_the_planning_copy_as_the_whole_project(env_plan, tmp_path):
+    """The review lets checkov read the configuration from the planning copy (the
+    environment beside modules/) instead of the whole project: the same findings
+    and the same inline `#checkov:skip` suppressions, a fraction of the parsing."""
+    env, plan = env_plan
+    if env != "dev":
+        pytest.skip("one environment is enough: checkov runs twice here")
+    if not checkov_available():
+        missing("checkov is not installed")
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(plan))
+    config = REPO / ".checkov.yaml"
+    copy_root = planning_copy(env, tmp_path / "root").parents[1]
+    by_copy = finish_checkov(start_checkov(plan_path, config, enrich=copy_root))
+    by_project = finish_checkov(start_checkov(plan_path, config))
+
+    def keys(checks: list[dict]) -> set[tuple[str, str]]:
+        return {(c["check_id"], c["resource"]) for c in checks}
+
+    assert by_copy.skipped, "no inline skip read: the enrichment found no configuration"
+    assert keys(by_copy.skipped) == keys(by_project.skipped)
+    assert keys(by_copy.failed) == keys(by_project.failed)
+    assert by_copy.passed == by_project.passed
