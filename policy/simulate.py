@@ -468,9 +468,9 @@ _EVENTBRIDGE_KEY_NOTE = {
     "sns": "SNS's key-management guide: source conditions (aws:SourceAccount, "
     "aws:SourceArn) are not supported for EventBridge to encrypted topics, so "
     "the request carries only the service's encryption context.",
-    "sqs": "SQS's key-management guide lists EventBridge among the services that need "
-    "kms:GenerateDataKey and kms:Decrypt with no source condition: the request "
-    "carries only the queue's encryption context.",
+    "sqs": "SQS's key-management guide gives EventBridge kms:GenerateDataKey and "
+    "kms:Decrypt in its key-policy example without a source condition; the request "
+    "here carries only the queue's encryption context.",
 }
 
 
