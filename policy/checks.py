@@ -3,11 +3,13 @@ and the checks a checkov config file turns off listed for the report."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,40 +28,96 @@ class CheckovResult:
     config_skips: list[str] = field(default_factory=list)
 
 
-def start_checkov(plan_path: Path, config: Path | None) -> subprocess.Popen:
-    """Start checkov over a plan JSON (it runs while the Rego rules evaluate)."""
-    exe = REPO / ".venv" / "bin" / "checkov"
-    cmd = [str(exe) if exe.exists() else (shutil.which("checkov") or "checkov")]
+def _checkov_env() -> dict[str, str]:
+    return dict(os.environ, BC_SKIP_MAPPING="TRUE", EVAL_TF_PLAN_AFTER_UNKNOWN="true")
+
+
+def _project() -> Path:
     # installed as a package, REPO is site-packages: enrich from the working directory
-    project = REPO if (REPO / "modules").is_dir() else Path.cwd()
-    cmd += [
+    return REPO if (REPO / "modules").is_dir() else Path.cwd()
+
+
+def checkov_args(plan_path: Path, config: Path | None, enrich: Path | None = None) -> list[str]:
+    """checkov's arguments for one plan JSON.
+
+    ``enrich`` is the directory checkov reads the configuration from (file
+    positions, `#checkov:skip` comments): the root the plan was made from with
+    its modules; the whole project when not given (slower: every .tf file under
+    it is parsed).
+    """
+    args = [
         "--skip-download",
         "--framework",
         "terraform_plan",
         "-f",
         str(plan_path),
         "--repo-root-for-plan-enrichment",
-        str(project),
+        str(enrich or _project()),
         "--external-checks-dir",
         str(CHECKOV_CHECKS),
         "-o",
         "json",
     ]
     if config is not None and config.exists():
-        cmd += ["--config-file", str(config)]
-    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", EVAL_TF_PLAN_AFTER_UNKNOWN="true")
+        args += ["--config-file", str(config)]
+    return args
+
+
+def _popen(cmd: list[str]) -> subprocess.Popen:
     try:
         return subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             text=True,
-            env=env,
-            cwd=project,
+            env=_checkov_env(),
+            cwd=_project(),
         )
     except OSError as err:
         raise ReviewError(f"checkov did not run: {err}") from err
+
+
+class PendingCheckov:
+    """checkov started ahead of its plan (:mod:`policy.checkov_launch`): it imports
+    while Terraform plans, and runs when :meth:`start` gives it the plan."""
+
+    def __init__(self) -> None:
+        self.proc = _popen([sys.executable, "-m", "policy.checkov_launch"])
+
+    def start(
+        self, plan_path: Path, config: Path | None, enrich: Path | None = None
+    ) -> subprocess.Popen:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(checkov_args(plan_path, config, enrich)) + "\n")
+        self.proc.stdin.close()
+        self.proc.stdin = None  # communicate() must not flush a closed pipe
+        return self.proc
+
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def prestart_checkov() -> PendingCheckov | None:
+    """checkov importing in the background, when this interpreter has it (else None)."""
+    if importlib.util.find_spec("checkov") is None:
+        return None
+    return PendingCheckov()
+
+
+def start_checkov(
+    plan_path: Path, config: Path | None, enrich: Path | None = None
+) -> subprocess.Popen:
+    """Start checkov over a plan JSON (it runs while the Rego rules evaluate)."""
+    exe = REPO / ".venv" / "bin" / "checkov"
+    cmd = [str(exe) if exe.exists() else (shutil.which("checkov") or "checkov")]
+    proc = _popen(cmd + checkov_args(plan_path, config, enrich))
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.stdin = None
+    return proc
 
 
 _MODULE_BLOCK = re.compile(r'^module\s+"([^"]+)"\s*\{(.*?)^\}', re.M | re.S)

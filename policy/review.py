@@ -28,10 +28,12 @@ from pathlib import Path
 from policy import REPO, ReviewError
 from policy.checks import (
     CheckovResult,
+    PendingCheckov,
     apply_module_call_skips,
     checkov_available,
     config_skips,
     finish_checkov,
+    prestart_checkov,
     start_checkov,
 )
 from policy.engine import SEVERITIES, Engine, PolicyError, Violation, self_test
@@ -88,17 +90,33 @@ def review(
     offline: bool = False,
     root_dir: Path | None = None,
     settings: dict | None = None,
+    pending: PendingCheckov | None = None,
+    enrich: Path | None = None,
 ) -> Review:
-    """Run Rego and checkov over a plan document; write report.md, results.sarif, junit.xml."""
+    """Run Rego and checkov over a plan document; write report.md, results.sarif, junit.xml.
+
+    ``pending``: checkov already importing (:func:`prestart_checkov`), started
+    on this plan here; ``enrich``: the root (with its modules) checkov reads the
+    configuration from, the whole project when not given.
+    """
     timings = dict(timings or {})
     problems = self_test()
     if problems:
+        if pending is not None:
+            pending.cancel()
         raise ReviewError("the Rego engine misbehaves; not trusting it:\n" + "\n".join(problems))
     out_dir.mkdir(parents=True, exist_ok=True)
     plan_path = out_dir / "plan.json"
     plan_path.write_text(json.dumps(plan))
     started = time.monotonic()
-    proc = start_checkov(plan_path, checkov_config) if use_checkov else None
+    proc = None
+    if use_checkov:
+        if pending is not None:
+            proc = pending.start(plan_path, checkov_config, enrich)
+        else:
+            proc = start_checkov(plan_path, checkov_config, enrich)
+    elif pending is not None:
+        pending.cancel()
     try:
         engine = Engine(settings=settings)
         violations = engine.evaluate(plan)
@@ -225,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"plan of {args.env} in {args.out} ({time.monotonic() - started:.1f} s)")
             return 0
         timings: dict[str, float] = {}
+        # checkov imports (seconds) while Terraform plans; given the plan in review()
+        pending = None if args.no_checkov or args.plan else prestart_checkov()
+        enrich = None
         if args.plan:
             try:
                 doc = json.loads(args.plan.read_text())
@@ -238,8 +259,16 @@ def main(argv: list[str] | None = None) -> int:
             offline = args.offline
         else:
             started = time.monotonic()
-            doc = plan_environment(args.env, REPO / ".cache" / "review" / args.env)
+            work = REPO / ".cache" / "review" / args.env
+            try:
+                doc = plan_environment(args.env, work)
+            except BaseException:
+                if pending is not None:
+                    pending.cancel()
+                raise
             timings["plan"] = time.monotonic() - started
+            # the planning copy: this environment beside modules/, all checkov must read
+            enrich = work / "root"
             env_dir = REPO / "environments" / args.env
             target, artifact = args.env, f"environments/{args.env}/main.tf"
             config = env_dir / ".checkov.yaml"
@@ -261,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             offline=offline,
             root_dir=args.root,
             settings={"min_log_retention_days": args.min_log_retention_days},
+            pending=pending,
+            enrich=enrich,
         )
         if args.name:
             result.target = args.name

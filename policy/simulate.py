@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from policy import REPO, ReviewError
+from policy.engine import Violation
+from policy.standin import PlanFiller, is_unresolved
 
 SIMULATOR_DIR = REPO / "tools" / "iam-sim"
 SIMULATOR_SCRIPT = SIMULATOR_DIR / "simulate.mjs"
@@ -33,8 +37,22 @@ SIMULATOR_PACKAGE = SIMULATOR_DIR / "node_modules" / "@cloud-copilot" / "iam-sim
 
 #: The account of look-alike requests ("someone else's bucket, queue, trail").
 OTHER_ACCOUNT = "222222222222"
+#: ... and the one used when the plan's own account is OTHER_ACCOUNT.
+OTHER_ACCOUNT_ELSE = "444444444444"
 
 Policy = dict[str, Any]
+
+
+class Unknown(dict):
+    """A policy document that cannot be read at plan time (an empty mapping with a reason)."""
+
+    def __init__(self, why: str, address: str) -> None:
+        super().__init__()
+        self.why = why
+        self.address = address
+
+    def __bool__(self) -> bool:  # present, only unreadable
+        return True
 
 
 @dataclass(frozen=True)
@@ -144,15 +162,57 @@ def simulate(cases: Iterable[Case], timeout: int = 300) -> list[Decision]:
 class KnownPlan:
     """Lookups in a plan whose values are all known."""
 
-    def __init__(self, doc: Mapping[str, Any], region: str, account: str) -> None:
+    def __init__(
+        self,
+        doc: Mapping[str, Any],
+        region: str,
+        account: str,
+        values: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.doc = doc
         self.region = region
         self.account = account
         self.resources: dict[str, tuple[str, dict[str, Any]]] = {
-            rc["address"]: (rc["type"], rc["change"]["after"] or {})
+            rc["address"]: (
+                rc["type"],
+                (values or {}).get(rc["address"]) or rc["change"]["after"] or {},
+            )
             for rc in doc["resource_changes"]
             if rc["mode"] == "managed"
         }
+        self._address = {id(v): a for a, (_, v) in self.resources.items()}
+
+    @classmethod
+    def filled(cls, doc: Mapping[str, Any]) -> KnownPlan:
+        """Any plan with its unknown values worked out in memory (:class:`PlanFiller`)."""
+        filler = PlanFiller(doc)
+        values = {a: filler.after(a) for a, rc in filler.changes.items() if rc["mode"] == "managed"}
+        return cls(doc, filler.region, filler.account, values)
+
+    def doc_of(self, value: Mapping[str, Any] | None, attr: str = "policy") -> Policy | None:
+        """A policy attribute as a document; :class:`Unknown` when known only after apply."""
+        if value is None:
+            return None
+        text = value.get(attr)
+        if isinstance(text, str) and text:
+            return json.loads(text)
+        address = self._address.get(id(value), "?")
+        rc_unknown = self._unknown_attrs.get(address, {})
+        if rc_unknown.get(attr) is True:
+            return Unknown(f"{address} ({attr} known only after apply)", address)
+        return None
+
+    @cached_property
+    def _unknown_attrs(self) -> dict[str, dict[str, Any]]:
+        return {
+            rc["address"]: rc["change"].get("after_unknown") or {}
+            for rc in self.doc["resource_changes"]
+            if rc["mode"] == "managed"
+        }
+
+    def address_of(self, rtype: str, **match: Any) -> str | None:
+        value = self.one(rtype, **match)
+        return None if value is None else self._address.get(id(value))
 
     def of_type(self, rtype: str) -> dict[str, dict[str, Any]]:
         return {a: v for a, (t, v) in self.resources.items() if t == rtype}
@@ -168,27 +228,26 @@ class KnownPlan:
     def key_policy(self, key_arn: str) -> Policy:
         key = self.one("aws_kms_key", arn=key_arn)
         if key is None:
+            if is_unresolved(key_arn):
+                return Unknown(f"a key known only after apply {key_arn}", "")
             raise ReviewError(f"no KMS key {key_arn} in the plan")
-        return json.loads(key["policy"])
+        return self.doc_of(key) or {}
 
     def queue_policy(self, queue_arn: str) -> Policy | None:
         for policy in self.of_type("aws_sqs_queue_policy").values():
             queue = self.one("aws_sqs_queue", url=policy["queue_url"])
             if queue and queue["arn"] == queue_arn:
-                return json.loads(policy["policy"])
-        queue = self.one("aws_sqs_queue", arn=queue_arn)
-        return json.loads(queue["policy"]) if queue and queue.get("policy") else None
+                return self.doc_of(policy)
+        return self.doc_of(self.one("aws_sqs_queue", arn=queue_arn))
 
     def topic_policy(self, topic_arn: str) -> Policy | None:
         policy = self.one("aws_sns_topic_policy", arn=topic_arn)
         if policy:
-            return json.loads(policy["policy"])
-        topic = self.one("aws_sns_topic", arn=topic_arn)
-        return json.loads(topic["policy"]) if topic and topic.get("policy") else None
+            return self.doc_of(policy)
+        return self.doc_of(self.one("aws_sns_topic", arn=topic_arn))
 
     def bucket_policy(self, bucket: str) -> Policy | None:
-        policy = self.one("aws_s3_bucket_policy", bucket=bucket)
-        return json.loads(policy["policy"]) if policy else None
+        return self.doc_of(self.one("aws_s3_bucket_policy", bucket=bucket))
 
     def bucket_key(self, bucket: str) -> str | None:
         sse = self.one("aws_s3_bucket_server_side_encryption_configuration", bucket=bucket)
@@ -207,32 +266,37 @@ class KnownPlan:
         """Inline policies of a role (managed attachments are AWS's and not in the plan)."""
         role = self.role(role_arn)
         return tuple(
-            (p["name"], json.loads(p["policy"]))
+            (p["name"], self.doc_of(p) or {})
             for p in self.of_type("aws_iam_role_policy").values()
             if p["role"] == role["name"]
         )
 
     def trust_policy(self, role_arn: str) -> Policy:
-        return json.loads(self.role(role_arn)["assume_role_policy"])
+        return self.doc_of(self.role(role_arn), "assume_role_policy") or {}
 
     def identity_policies(self) -> dict[str, Policy]:
         """Every IAM identity policy document in the plan (inline role policies), by address."""
         return {
-            address: json.loads(value["policy"])
+            address: self.doc_of(value) or {}
             for rtype in ("aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy")
             for address, value in self.of_type(rtype).items()
-            if value.get("policy")
+            if value.get("policy") or self.doc_of(value)
         }
 
     def endpoint_policies(self, service: str) -> tuple[tuple[str, Policy], ...]:
         """Non-default policies of this plan's VPC endpoints for ``service``."""
         out = []
         for address, endpoint in self.of_type("aws_vpc_endpoint").items():
-            if endpoint["service_name"].endswith(f".{service}") and endpoint.get("policy"):
-                out.append((address, json.loads(endpoint["policy"])))
+            if endpoint["service_name"].endswith(f".{service}") and self.doc_of(endpoint):
+                out.append((address, self.doc_of(endpoint) or {}))
         return tuple(out)
 
     # ARNs ------------------------------------------------------------------------------
+
+    @property
+    def other_account(self) -> str:
+        """An account that is not the plan's, for look-alike requests."""
+        return OTHER_ACCOUNT if self.account != OTHER_ACCOUNT else OTHER_ACCOUNT_ELSE
 
     def arn(self, service: str, resource: str, account: str | None = None) -> str:
         return f"arn:aws:{service}:{self.region}:{account or self.account}:{resource}"
@@ -289,7 +353,7 @@ def _s3_to_sqs(plan: KnownPlan) -> Iterator[Case]:
                 "s3-to-sqs-queue",
                 f"a bucket of another account -> {name}",
                 expect="denied",
-                context=_service(plan, "arn:aws:s3:::lookalike-bucket", OTHER_ACCOUNT),
+                context=_service(plan, "arn:aws:s3:::lookalike-bucket", plan.other_account),
                 **base,
             )
             queue = plan.one("aws_sqs_queue", arn=queue_arn) or {}
@@ -324,9 +388,9 @@ def _s3_to_sqs(plan: KnownPlan) -> Iterator[Case]:
                 resource_account=plan.account,
                 expect="denied",
                 context={
-                    **_service(plan, "arn:aws:s3:::lookalike-bucket", OTHER_ACCOUNT),
+                    **_service(plan, "arn:aws:s3:::lookalike-bucket", plan.other_account),
                     "kms:ViaService": plan.via("sqs"),
-                    "kms:EncryptionContext:aws:sqs:arn": plan.arn("sqs", name, OTHER_ACCOUNT),
+                    "kms:EncryptionContext:aws:sqs:arn": plan.arn("sqs", name, plan.other_account),
                 },
                 resource_policy=plan.key_policy(key),
             )
@@ -337,70 +401,42 @@ def _rule_arn(plan: KnownPlan, rule: str) -> str:
 
 
 def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
-    """EventBridge rule targets: SNS topics, SQS queues, CloudWatch Logs groups, their keys."""
+    """EventBridge rule targets: SNS topics, SQS queues, CloudWatch Logs groups, their keys.
+
+    A target's dead-letter queue is an EventBridge -> SQS delivery too: its queue
+    policy must let events.amazonaws.com send from the rule, and its key let
+    EventBridge generate data keys ("Granting permissions to the dead-letter
+    queue", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+    """
+    dead_letters: set[tuple[str, str]] = set()  # one rule's targets often share one
     for target in plan.of_type("aws_cloudwatch_event_target").values():
         rule_arn = _rule_arn(plan, target["rule"])
-        other_rule = _rule_arn(plan, "another-rule")
+        for dlq in target.get("dead_letter_config") or []:
+            pair = (target["rule"], dlq.get("arn") or "")
+            if pair[1] and not is_unresolved(pair[1]) and pair not in dead_letters:
+                dead_letters.add(pair)
+                yield from _eventbridge_into(plan, *pair, "dead letters")
         arn = target["arn"]
+        if is_unresolved(arn):
+            continue  # reported by _unknown_targets
         service = arn.split(":")[2]
         if service in ("sns", "sqs"):
-            action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
-            policy = plan.topic_policy(arn) if service == "sns" else plan.queue_policy(arn)
-            kind = f"eventbridge-to-{service}"
-            name = arn.rsplit(":", 1)[1]
-            base = {
-                "principal": "events.amazonaws.com",
-                "action": action,
-                "resource": arn,
-                "resource_account": plan.account,
-                "resource_policy": policy,
-            }
-            yield Case(
-                kind,
-                f"{target['rule']} -> {name}",
-                expect="allowed",
-                **base,
-                context=_service(plan, rule_arn),
-            )
-            yield Case(
-                kind,
-                f"another rule -> {name}",
-                expect="denied",
-                **base,
-                context=_service(plan, other_rule),
-            )
-            yield Case(
-                kind,
-                f"a rule of another account -> {name}",
-                expect="denied",
-                **base,
-                context=_service(plan, _rule_arn_other(plan), OTHER_ACCOUNT),
-            )
-            owner = plan.one("aws_sns_topic" if service == "sns" else "aws_sqs_queue", arn=arn)
-            key = (owner or {}).get("kms_master_key_id")
-            if key:
-                yield from _delivery_key(
-                    plan,
-                    f"{kind}-key",
-                    principal="events.amazonaws.com",
-                    key=key,
-                    service=service,
-                    target_arn=arn,
-                    name=f"{target['rule']} -> {name}",
-                    note="SNS's key-management guide: source conditions (aws:SourceAccount, "
-                    "aws:SourceArn) are not supported for EventBridge to encrypted topics, so "
-                    "the request carries only the service's encryption context.",
-                )
+            yield from _eventbridge_into(plan, target["rule"], arn)
         elif service == "logs":
             group = arn.split(":log-group:", 1)[1]
             policies = [
-                json.loads(p["policy_document"])
+                plan.doc_of(p, "policy_document") or {}
                 for p in plan.of_type("aws_cloudwatch_log_resource_policy").values()
             ]
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [s for p in policies for s in _statements(p)],
-            }
+            unknown = [p for p in policies if isinstance(p, Unknown)]
+            policy: Policy = (
+                unknown[0]
+                if unknown
+                else {
+                    "Version": "2012-10-17",
+                    "Statement": [s for p in policies for s in _statements(p)],
+                }
+            )
             stream = plan.arn("logs", f"log-group:{group}:log-stream:findings-stream")
             for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
                 yield Case(
@@ -427,8 +463,66 @@ def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
             )
 
 
+#: Why the EventBridge key requests carry no source conditions, per target service.
+_EVENTBRIDGE_KEY_NOTE = {
+    "sns": "SNS's key-management guide: source conditions (aws:SourceAccount, "
+    "aws:SourceArn) are not supported for EventBridge to encrypted topics, so "
+    "the request carries only the service's encryption context.",
+    "sqs": "SQS's key-management guide gives EventBridge kms:GenerateDataKey and "
+    "kms:Decrypt in its key-policy example without a source condition; the request "
+    "here carries only the queue's encryption context.",
+}
+
+
+def _eventbridge_into(plan: KnownPlan, rule: str, arn: str, what: str = "") -> Iterator[Case]:
+    """EventBridge delivering from ``rule`` into a topic or a queue, and its key."""
+    rule_arn = _rule_arn(plan, rule)
+    service = arn.split(":")[2]
+    action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
+    policy = plan.topic_policy(arn) if service == "sns" else plan.queue_policy(arn)
+    kind = f"eventbridge-to-{service}"
+    name = arn.rsplit(":", 1)[1] + (f" ({what})" if what else "")
+    base = {
+        "principal": "events.amazonaws.com",
+        "action": action,
+        "resource": arn,
+        "resource_account": plan.account,
+        "resource_policy": policy,
+    }
+    yield Case(
+        kind, f"{rule} -> {name}", expect="allowed", **base, context=_service(plan, rule_arn)
+    )
+    yield Case(
+        kind,
+        f"another rule -> {name}",
+        expect="denied",
+        **base,
+        context=_service(plan, _rule_arn(plan, "another-rule")),
+    )
+    yield Case(
+        kind,
+        f"a rule of another account -> {name}",
+        expect="denied",
+        **base,
+        context=_service(plan, _rule_arn_other(plan), plan.other_account),
+    )
+    owner = plan.one("aws_sns_topic" if service == "sns" else "aws_sqs_queue", arn=arn)
+    key = (owner or {}).get("kms_master_key_id")
+    if key:
+        yield from _delivery_key(
+            plan,
+            f"{kind}-key",
+            principal="events.amazonaws.com",
+            key=key,
+            service=service,
+            target_arn=arn,
+            name=f"{rule} -> {name}",
+            note=_EVENTBRIDGE_KEY_NOTE[service],
+        )
+
+
 def _rule_arn_other(plan: KnownPlan) -> str:
-    return plan.arn("events", "rule/lookalike-rule", OTHER_ACCOUNT)
+    return plan.arn("events", "rule/lookalike-rule", plan.other_account)
 
 
 def _statements(policy: Policy) -> list[dict[str, Any]]:
@@ -466,7 +560,7 @@ def _delivery_key(
             resource_policy=plan.key_policy(key),
             note=note,
         )
-    lookalike = target_arn.replace(f":{plan.account}:", f":{OTHER_ACCOUNT}:")
+    lookalike = target_arn.replace(f":{plan.account}:", f":{plan.other_account}:")
     yield Case(
         kind,
         f"{name} of another account: kms:GenerateDataKey",
@@ -476,7 +570,7 @@ def _delivery_key(
         resource_account=plan.account,
         expect="denied",
         context={
-            **_service(plan, None, OTHER_ACCOUNT),
+            **_service(plan, None, plan.other_account),
             "kms:ViaService": plan.via(service),
             context_key: lookalike,
         },
@@ -511,7 +605,9 @@ def _alarms(plan: KnownPlan) -> Iterator[Case]:
                 f"an alarm of another account -> {topic} ({alarm['alarm_name']})",
                 expect="denied",
                 context=_service(
-                    plan, plan.arn("cloudwatch", "alarm:lookalike", OTHER_ACCOUNT), OTHER_ACCOUNT
+                    plan,
+                    plan.arn("cloudwatch", "alarm:lookalike", plan.other_account),
+                    plan.other_account,
                 ),
                 **base,
             )
@@ -589,12 +685,12 @@ def _cloudtrail(plan: KnownPlan) -> Iterator[Case]:
             "a trail of another account: s3:PutObject",
             **s3,
             action="s3:PutObject",
-            resource=log_file.replace(f"AWSLogs/{plan.account}/", f"AWSLogs/{OTHER_ACCOUNT}/"),
+            resource=log_file.replace(f"AWSLogs/{plan.account}/", f"AWSLogs/{plan.other_account}/"),
             expect="denied",
             context={
                 **put_context,
-                "aws:SourceArn": plan.arn("cloudtrail", "trail/lookalike", OTHER_ACCOUNT),
-                "aws:SourceAccount": OTHER_ACCOUNT,
+                "aws:SourceArn": plan.arn("cloudtrail", "trail/lookalike", plan.other_account),
+                "aws:SourceAccount": plan.other_account,
             },
             resource_policy=bucket_policy,
         )
@@ -690,7 +786,9 @@ def _delivery_role(
         kind,
         f"{service} for another account assumes {role['name']}",
         expect="denied",
-        context=_service(plan, other_source.replace(plan.account, OTHER_ACCOUNT), OTHER_ACCOUNT),
+        context=_service(
+            plan, other_source.replace(plan.account, plan.other_account), plan.other_account
+        ),
         **assume,
     )
     session = f"arn:aws:sts::{plan.account}:assumed-role/{role['name']}/delivery"
@@ -737,7 +835,7 @@ def _flow_logs(plan: KnownPlan) -> Iterator[Case]:
             service="vpc-flow-logs.amazonaws.com",
             role_arn=flow["iam_role_arn"],
             source_arn=flow_arn,
-            other_source=plan.arn("ec2", "vpc-flow-log/fl-lookalike", OTHER_ACCOUNT),
+            other_source=plan.arn("ec2", "vpc-flow-log/fl-lookalike", plan.other_account),
             stream_arn=flow["log_destination"] + ":log-stream:eni-0123456789abcdef0-all",
             actions=("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
         )
@@ -777,7 +875,7 @@ def _logs_keys(plan: KnownPlan) -> Iterator[Case]:
             context={
                 **_tls(),
                 "kms:EncryptionContext:aws:logs:arn": plan.arn(
-                    "logs", f"log-group:{group['name']}", OTHER_ACCOUNT
+                    "logs", f"log-group:{group['name']}", plan.other_account
                 ),
             },
             **kms,
@@ -805,7 +903,7 @@ def _macie(plan: KnownPlan) -> Iterator[Case]:
     jobs = plan.of_type("aws_macie2_classification_job").values()
     if slr is None:
         return
-    other_slr = slr["arn"].replace(f"::{plan.account}:", f"::{OTHER_ACCOUNT}:")
+    other_slr = slr["arn"].replace(f"::{plan.account}:", f"::{plan.other_account}:")
     session = slr["arn"]
     identity = (
         ("AmazonMacieServiceRolePolicy (AWS managed, object reads)", MACIE_SERVICE_ROLE_READ),
@@ -859,7 +957,7 @@ def _macie(plan: KnownPlan) -> Iterator[Case]:
                     principal=other_slr,
                     action="kms:Decrypt",
                     expect="denied",
-                    context={**ctx, "kms:CallerAccount": OTHER_ACCOUNT},
+                    context={**ctx, "kms:CallerAccount": plan.other_account},
                     **kms,
                 )
                 yield Case(
@@ -894,7 +992,8 @@ class _Processor:
 
     @property
     def env(self) -> dict[str, str]:
-        return (self.function.get("environment") or [{}])[0].get("variables") or {}
+        env = (self.function.get("environment") or [{}])[0].get("variables") or {}
+        return env if isinstance(env, dict) and not is_unresolved(env) else {}
 
     # One parameter per field of the request, positional like the request reads.
     def case(  # noqa: PLR0917
@@ -1029,7 +1128,7 @@ def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
             s3ctx,
             None,
             "s3",
-            account=OTHER_ACCOUNT,
+            account=plan.other_account,
         )
 
         # KMS through S3: decrypt raw objects, data keys for written objects.
@@ -1145,10 +1244,10 @@ def _processor(plan: KnownPlan, delete_raw: str) -> Iterator[Case]:
                 "processor-sqs",
                 "another account's queue: sqs:ReceiveMessage",
                 "sqs:ReceiveMessage",
-                plan.arn("sqs", queue_arn.rsplit(":", 1)[1], OTHER_ACCOUNT),
+                plan.arn("sqs", queue_arn.rsplit(":", 1)[1], plan.other_account),
                 "denied",
                 endpoint="sqs",
-                account=OTHER_ACCOUNT,
+                account=plan.other_account,
             )
 
         # The database (ferry.db): a secret, or IAM authentication.
@@ -1278,6 +1377,242 @@ def build_cases(plan: KnownPlan, delete_raw: str = "never") -> list[Case]:
     return cases
 
 
+# --- the review's deployability findings -------------------------------------------------
+
+#: Integration -> (rule id, the AWS page its request context and policies follow).
+#: The rules' severity and title are declared in policy/rego/deploy.rego with the
+#: other deployability rules (so policy/COMPLIANCE.md lists them).
+INTEGRATIONS: dict[str, tuple[str, str]] = {
+    "s3-to-sqs-queue": ("FERRY-DEPLOY-101", "https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html"),
+    "s3-to-sqs-key": ("FERRY-DEPLOY-102", "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#compatibility-with-aws-services"),
+    "eventbridge-to-sns": ("FERRY-DEPLOY-103", "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions"),
+    "eventbridge-to-sns-key": ("FERRY-DEPLOY-104", "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services"),
+    "eventbridge-to-sqs": ("FERRY-DEPLOY-105", "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions"),
+    "eventbridge-to-sqs-key": ("FERRY-DEPLOY-106", "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#compatibility-with-aws-services"),
+    "eventbridge-to-logs": ("FERRY-DEPLOY-107", "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-cloudwatchlogs-permissions"),
+    "alarms-to-sns": ("FERRY-DEPLOY-108", "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-sns-topic-policy"),
+    "alarms-to-sns-key": ("FERRY-DEPLOY-109", "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#Encrypted_SNS_Topics"),
+    "cloudtrail-to-bucket": ("FERRY-DEPLOY-110", "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html"),
+    "cloudtrail-to-key": ("FERRY-DEPLOY-111", "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html"),
+    "cloudtrail-to-logs": ("FERRY-DEPLOY-112", "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-required-policy-for-cloudwatch-logs.html"),
+    "flow-logs-to-logs": ("FERRY-DEPLOY-113", "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html"),
+    "logs-to-key": ("FERRY-DEPLOY-114", "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+    "macie-to-objects": ("FERRY-DEPLOY-115", "https://docs.aws.amazon.com/macie/latest/user/service-linked-roles.html"),
+    "macie-to-keys": ("FERRY-DEPLOY-116", "https://docs.aws.amazon.com/macie/latest/user/discovery-supported-encryption-types.html"),
+    "macie-least-privilege": ("FERRY-DEPLOY-117", "https://docs.aws.amazon.com/macie/latest/user/discovery-supported-encryption-types.html"),
+    "processor-s3": ("FERRY-DEPLOY-118", "https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html"),
+    "processor-kms-via-s3": ("FERRY-DEPLOY-119", "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#aws-managed-customer-managed-keys"),
+    "processor-dynamodb": ("FERRY-DEPLOY-120", "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html"),
+    "processor-sqs": ("FERRY-DEPLOY-121", "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html#events-sqs-permissions"),
+    "processor-database": ("FERRY-DEPLOY-122", "https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html"),
+    "processor-telemetry": ("FERRY-DEPLOY-123", "https://docs.aws.amazon.com/lambda/latest/dg/permissions-executionrole-features.html"),
+    "lambda-eni": ("FERRY-DEPLOY-124", "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions"),
+    "lambda-eni-describe": ("FERRY-DEPLOY-125", "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions"),
+}  # fmt: skip
+
+#: The simulation could not run (no node, no simulator): said as a finding, never a pass.
+NOT_RUN = "FERRY-DEPLOY-100"
+#: A request could not be evaluated (a policy or an ARN it needs is known only after apply).
+COULD_NOT_EVALUATE = "FERRY-DEPLOY-UNKNOWN"
+#: Severities, as declared in policy/rego/deploy.rego (checked by tests/policy).
+SEVERITY = {NOT_RUN: "high", COULD_NOT_EVALUATE: "medium", "FERRY-DEPLOY-117": "medium"}
+#: Cases listed in full in one finding's message; the rest are counted.
+SHOWN = 3
+
+
+def unknowns(case: Case) -> list[tuple[str, str]]:
+    """(address, why) of everything a case needs that is known only after apply."""
+    out: list[tuple[str, str]] = []
+    policies = [p for _, p in case.identity] + [p for _, p in case.endpoint_policies]
+    policies.append(case.resource_policy or {})
+    out += [(p.address, p.why) for p in policies if isinstance(p, Unknown)]
+    for label, value in (("principal", case.principal), ("resource", case.resource)):
+        if is_unresolved(value):
+            out.append((_where(value), f"the {label} {value}"))
+    for key, value in case.context.items():
+        if is_unresolved(value):
+            out.append((_where(str(value)), f"the request's {key} {value}"))
+    return out
+
+
+def _where(marker: str) -> str:
+    """The resource address inside an unresolved marker."""
+    inner = marker.split("(unknown:", 1)[1].rsplit(")", 1)[0]
+    match = re.match(
+        r"^((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*[a-z0-9_]+\.[\w-]+(?:\[[^\]]*\])?)", inner
+    )
+    return match.group(1) if match else inner
+
+
+def _subject(plan: KnownPlan, case: Case) -> str:
+    """The plan address a finding on this case points at: what decides the request."""
+    resource = case.resource
+    if case.action.startswith("kms:"):
+        address = plan.address_of("aws_kms_key", arn=resource)
+        if address:
+            return address
+    if case.action == "sts:AssumeRole":
+        return plan.address_of("aws_iam_role", arn=resource) or resource
+    session = re.match(r"^arn:aws:sts::\d+:assumed-role/([^/]+)/", case.principal)
+    if session:
+        return plan.address_of("aws_iam_role", name=session.group(1)) or case.principal
+    # Before the service-linked role: AWS manages its policy, so what the plan decides
+    # about its object reads is the bucket policy.
+    if resource.startswith("arn:aws:s3:::"):
+        bucket = resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+        return (
+            plan.address_of("aws_s3_bucket_policy", bucket=bucket)
+            or plan.address_of("aws_s3_bucket", bucket=bucket)
+            or resource
+        )
+    if case.principal.startswith("arn:aws:iam::") and "aws-service-role" in case.principal:
+        return plan.address_of("aws_iam_service_linked_role", arn=case.principal) or case.principal
+    for rtype in ("aws_sqs_queue", "aws_sns_topic"):
+        address = plan.address_of(rtype, arn=resource)
+        if address:
+            return address
+    if ":log-group:" in resource:
+        policies = list(plan.of_type("aws_cloudwatch_log_resource_policy"))
+        return policies[0] if policies else resource
+    return resource
+
+
+def _could_not_evaluate(address: str, kinds: set[str], why: list[str]) -> Violation:
+    rules = ", ".join(sorted({INTEGRATIONS[k][0] for k in kinds if k in INTEGRATIONS}))
+    reasons = "; ".join(sorted(set(why))[:SHOWN])
+    more = len(set(why)) - SHOWN
+    return Violation(
+        COULD_NOT_EVALUATE,
+        SEVERITY[COULD_NOT_EVALUATE],
+        address,
+        f"{COULD_NOT_EVALUATE} ({SEVERITY[COULD_NOT_EVALUATE]}): {address}: could not evaluate "
+        f"{rules} (the service-integration simulation): {reasons}"
+        f"{f' (+{more} more)' if more > 0 else ''}; make it known at plan time (build ARNs "
+        "from names, account and region; policies from aws_iam_policy_document with known "
+        "inputs) or waive this finding",
+    )
+
+
+def _finding(kind: str, address: str, wrong: list[Decision]) -> Violation:
+    rid, doc = INTEGRATIONS[kind]
+    severity = SEVERITY.get(rid, "high")
+    shown = [
+        f"{d.case.name}: {d.case.principal} {d.case.action} {d.case.resource} must be "
+        f"{d.case.expect}, got {d.result} ({d.reason})"
+        + (f" [note: {d.case.note}]" if d.case.note else "")
+        for d in wrong[:SHOWN]
+    ]
+    more = f" (+{len(wrong) - SHOWN} more)" if len(wrong) > SHOWN else ""
+    denied = sum(1 for d in wrong if d.case.expect == "allowed")
+    what = (
+        f"AWS would refuse {denied} request(s) the {kind} integration makes"
+        if denied
+        else f"{len(wrong)} look-alike request(s) of the {kind} integration would be allowed"
+    )
+    return Violation(
+        rid,
+        severity,
+        address,
+        f"{rid} ({severity}): {address}: {what}: " + "; ".join(shown) + more + f"; see {doc}",
+    )
+
+
+def violations(plan: Mapping[str, Any]) -> list[Violation]:
+    """The service-integration simulation of any plan, as deployability findings.
+
+    Unknown values are worked out in memory (:meth:`KnownPlan.filled`); a
+    request that needs a policy or an ARN known only after apply is a
+    FERRY-DEPLOY-UNKNOWN finding on the resource that holds it, never a pass.
+    Each integration whose requests AWS would decide otherwise than needed
+    (a denied request, an allowed look-alike) is one FERRY-DEPLOY-1xx finding
+    per deciding resource, with the requests, the deciding statements and the
+    AWS page. Without node or the simulator the review gets FERRY-DEPLOY-100.
+    """
+    if not plan.get("resource_changes"):
+        return []
+    known = KnownPlan.filled(plan)
+    cases: list[Case] = []
+    blocked: dict[str, tuple[set[str], list[str]]] = {}
+
+    def cannot(address: str, kind: str, why: str) -> None:
+        kinds, reasons = blocked.setdefault(address, (set(), []))
+        kinds.add(kind)
+        reasons.append(why)
+
+    for build in (*BUILDERS, lambda p: _processor(p, "never")):
+        try:
+            built = list(build(known))
+        except (KeyError, TypeError, AttributeError, IndexError, ReviewError) as err:
+            name = getattr(build, "__name__", "processor").strip("_")
+            cannot("plan", name, f"the {name} requests could not be built ({err!r})")
+            continue
+        cases += built
+    for address, kinds in {**_unknown_environments(known), **_unknown_targets(known)}.items():
+        for kind in kinds:
+            cannot(address, kind, _UNKNOWN_WHY[kind.split("-", 1)[0]])
+    evaluable = []
+    for case in cases:
+        missing = unknowns(case)
+        for address, why in missing:
+            cannot(address or _subject(known, case), case.kind, why)
+        if not missing:
+            evaluable.append(case)
+    out = [_could_not_evaluate(a, k, w) for a, (k, w) in blocked.items()]
+    why = simulator_missing()
+    if why and evaluable:
+        return sorted([*out, _not_run(why, len(evaluable))])
+    wrong: dict[tuple[str, str], list[Decision]] = {}
+    for decision in simulate(evaluable) if evaluable else []:
+        if not decision.as_expected:
+            key = (decision.case.kind, _subject(known, decision.case))
+            wrong.setdefault(key, []).append(decision)
+    out += [_finding(kind, address, ds) for (kind, address), ds in wrong.items()]
+    return sorted(out)
+
+
+def _not_run(why: str, count: int) -> Violation:
+    return Violation(
+        NOT_RUN,
+        SEVERITY[NOT_RUN],
+        "plan",
+        f"{NOT_RUN} ({SEVERITY[NOT_RUN]}): plan: the service-integration simulation did not "
+        f"run, {count} request(s) unevaluated: {why}",
+    )
+
+
+_UNKNOWN_WHY = {
+    "processor": "the function's environment (its buckets, tables, queue) is known after apply",
+    "eventbridge": "the target's ARN is known only after apply",
+}
+
+
+def _unknown_targets(plan: KnownPlan) -> dict[str, set[str]]:
+    """EventBridge targets whose ARN is known only after apply (and names nothing here)."""
+    kinds = {"eventbridge-to-sns", "eventbridge-to-sqs", "eventbridge-to-logs"}
+    return {
+        address: kinds
+        for address, target in plan.of_type("aws_cloudwatch_event_target").items()
+        if is_unresolved(target.get("arn"))
+    }
+
+
+def _unknown_environments(plan: KnownPlan) -> dict[str, set[str]]:
+    """Functions consuming a queue whose environment is known only after apply."""
+    consumers = {
+        str(m.get("function_name") or "")
+        for m in plan.of_type("aws_lambda_event_source_mapping").values()
+    }
+    out: dict[str, set[str]] = {}
+    for address, function in plan.of_type("aws_lambda_function").items():
+        name = str(function.get("function_name"))
+        if not any(c.endswith(name) or c == function.get("arn") for c in consumers):
+            continue
+        env = (function.get("environment") or [{}])[0].get("variables")
+        if not isinstance(env, dict) or is_unresolved(env):
+            out[address] = {k for k in INTEGRATIONS if k.startswith("processor-")}
+    return out
+
+
 def report(decisions: Iterable[Decision]) -> str:
     lines = []
     for d in decisions:
@@ -1294,4 +1629,5 @@ __all__ = [
     "report",
     "simulate",
     "simulator_missing",
+    "violations",
 ]

@@ -403,3 +403,314 @@ def tfvars_string(tfvars: Path, name: str) -> str:
     if not match:
         raise ReviewError(f"{tfvars} sets no {name}")
     return match.group(1)
+
+
+# --- filling a plan in memory ----------------------------------------------------------
+
+#: What an unknown value that cannot be worked out becomes: a string no policy
+#: matches, naming where it came from, so a request that carries it is reported
+#: as "could not evaluate" instead of being decided on a made-up value.
+UNRESOLVED = "(unknown:"
+
+_REF_RESOURCE = re.compile(r"^(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)((?:\[[^\]]*\])?)(.*)$")
+_REF_MODULE = re.compile(r"^module\.([A-Za-z_][\w-]*)((?:\[[^\]]*\])?)\.([A-Za-z_][\w-]*)(.*)$")
+_DLQ = re.compile(r"(dlq|dead-?letter)")
+_PATH_PART = re.compile(r'\.([A-Za-z_][\w-]*)|\[("(?:[^"\\]|\\.)*"|\d+)\]')
+
+
+def unresolved(where: str) -> str:
+    return f"{UNRESOLVED}{where})"
+
+
+def is_unresolved(value: Any) -> bool:
+    return UNRESOLVED in json.dumps(value) if not isinstance(value, str) else UNRESOLVED in value
+
+
+def _path(text: str) -> list[str | int]:
+    """`.a["b"][0]` -> ["a", "b", 0]."""
+    out: list[str | int] = []
+    for name, index in _PATH_PART.findall(text):
+        out.append(name if name else json.loads(index))
+    return out
+
+
+def _key(index: str) -> Any:
+    return json.loads(index[1:-1]) if index else None
+
+
+def _distinct(references: list[str]) -> list[str]:
+    """References without those that are a prefix of another (Terraform lists both)."""
+    return [r for r in references if not any(o != r and o.startswith(r) for o in references)]
+
+
+class PlanFiller:
+    """Known values for a plan's unknown ones, worked out in memory (no Terraform run).
+
+    An attribute AWS assigns (an ARN, a queue URL, an id) gets the stand-in
+    :class:`StandIns` builds from the resource's known name, the plan's account
+    and region. An attribute set from another resource (a notification's queue
+    ARN, a function's role, a queue's key) follows its expression's single
+    reference through module inputs and outputs to that resource's value. What
+    neither gives (a template, a `local`, two references) becomes
+    :func:`unresolved`. Policy documents are never made up: an unknown one
+    stays ``None`` and its address is listed in :attr:`unknown_policies`.
+    """
+
+    def __init__(self, plan: Mapping[str, Any]) -> None:
+        self.plan = plan
+        self.region, self.account = plan_region_account(plan)
+        self.stand_ins = StandIns(self.region, self.account)
+        self.changes = {
+            rc["address"]: rc
+            for rc in plan.get("resource_changes", [])
+            if rc.get("change", {}).get("after") is not None
+        }
+        self._instances: dict[tuple[str, str, str, str], dict[Any, str]] = {}
+        for address, rc in self.changes.items():
+            key = (rc.get("module_address", ""), rc["mode"], rc["type"], rc["name"])
+            self._instances.setdefault(key, {})[rc.get("index")] = address
+        self._filled: dict[str, dict[str, Any]] = {}
+        self._busy: set[str] = set()
+        self.unknown_policies: dict[str, str] = {}
+
+    # configuration ----------------------------------------------------------------------
+
+    def _module_config(self, module_address: str) -> dict[str, Any] | None:
+        config = self.plan.get("configuration", {}).get("root_module", {})
+        for name in re.findall(r"module\.([\w-]+)", module_address):
+            call = config.get("module_calls", {}).get(name)
+            if call is None:
+                return None
+            config = call.get("module", {})
+        return config
+
+    def _resource_config(self, rc: Mapping[str, Any]) -> dict[str, Any]:
+        module = self._module_config(rc.get("module_address", "")) or {}
+        prefix = "data." if rc["mode"] == "data" else ""
+        wanted = f"{prefix}{rc['type']}.{rc['name']}"
+        for resource in module.get("resources", []):
+            if resource.get("address") == wanted:
+                return resource.get("expressions", {})
+        return {}
+
+    # values -----------------------------------------------------------------------------
+
+    def after(self, address: str) -> dict[str, Any]:
+        """The planned values of a resource with its unknown values filled."""
+        if address in self._filled:
+            return self._filled[address]
+        if address in self._busy:
+            return {}
+        self._busy.add(address)
+        rc = self.changes[address]
+        after = rc["change"]["after"]
+        unknown = rc["change"].get("after_unknown") or {}
+        given = self.stand_ins.values(rc["type"], address, after) if rc["mode"] == "managed" else {}
+        config = self._resource_config(rc)
+        filled = self._fill(after, unknown, given, config, rc, [])
+        self._busy.discard(address)
+        self._filled[address] = filled
+        return filled
+
+    def _fill(  # noqa: PLR0917 (value, marks, stand-ins, expression, resource, path)
+        self,
+        value: Any,
+        unknown: Any,
+        given: Mapping[str, Any],
+        config: Any,
+        rc: Mapping[str, Any],
+        path: list[str | int],
+    ) -> Any:
+        where = f"{rc['address']}.{'.'.join(map(str, path))}" if path else rc["address"]
+        if unknown is True:
+            name = path[-1] if path and isinstance(path[-1], str) else ""
+            if len(path) == 1 and name in given:
+                return given[name]
+            if len(path) == 1 and name in _POLICY_ATTRIBUTES:
+                self.unknown_policies[where] = rc["address"]
+                return None
+            return self._from_config(config, rc, where, name)
+        if isinstance(value, dict):
+            marks = unknown if isinstance(unknown, dict) else {}
+            conf = config if isinstance(config, dict) else {}
+            keys = set(value) | {k for k, m in marks.items() if m is True}
+            return {
+                k: self._fill(value.get(k), marks.get(k), given, conf.get(k), rc, [*path, k])
+                for k in keys
+            }
+        if isinstance(value, list):
+            marks = unknown if isinstance(unknown, list) else []
+            out = []
+            for i, item in enumerate(value):
+                mark = marks[i] if i < len(marks) else None
+                if isinstance(config, list):
+                    conf = config[i] if i < len(config) else (config[0] if config else None)
+                else:
+                    conf = config  # one expression for the whole list
+                if mark is True and not isinstance(config, list):
+                    resolved = self._from_config(conf, rc, f"{where}[{i}]", str(path[-1]))
+                    out.append(resolved)
+                    continue
+                out.append(self._fill(item, mark, given, conf, rc, [*path, i]))
+            return out
+        return value
+
+    def _from_config(self, expression: Any, rc: Mapping[str, Any], where: str, attr: str) -> Any:
+        """The value of an expression with one reference, or :func:`unresolved`."""
+        if not isinstance(expression, dict):
+            return self._dynamic_queue(rc, attr) or unresolved(where)
+        if "constant_value" in expression:
+            return expression["constant_value"]
+        refs = _distinct(expression.get("references", []))
+        if len(refs) != 1:
+            return unresolved(where)
+        found = self._resolve(refs[0], rc.get("module_address", ""), rc.get("index"), attr)
+        return unresolved(where) if found is None else found
+
+    def _resolve(self, ref: str, module: str, index: Any, attr: str) -> Any:
+        """A reference made inside module instance ``module`` (``index``: the referrer's key)."""
+        if ref.startswith("var."):
+            name, *rest = ref[4:].split(".", 1)
+            return self._variable(module, name, _path("." + rest[0]) if rest else [], attr)
+        match = _REF_MODULE.match(ref)
+        if match:
+            call, key, output, rest = match.groups()
+            child = self._child_instance(module, call, _key(key) if key else None)
+            return None if child is None else self._output(child, output, _path(rest), attr)
+        if ref.startswith("local."):
+            return self._local_key(ref, attr)
+        match = _REF_RESOURCE.match(ref)
+        if not match or match.group(2) in ("each", "count", "path", "terraform", "self"):
+            return None
+        data, rtype, name, key, rest = match.groups()
+        instances = self._instances.get((module, "data" if data else "managed", rtype, name), {})
+        if key:
+            address = instances.get(_key(key))
+        elif len(instances) == 1:
+            address = next(iter(instances.values()))
+        elif index in instances:
+            address = instances[index]
+        else:
+            steps = _path(rest)
+            if steps and steps[0] in instances:  # a for_each resource, then the key
+                return self._pick(self.after(instances[steps[0]]), steps[1:], attr)
+            return None
+        if address is None:
+            return None
+        return self._pick(self.after(address), _path(rest), attr)
+
+    def _local_key(self, ref: str, attr: str) -> Any:
+        """`local.<map>.<tier>` where a key is expected: the plan's one KMS key of that tier.
+
+        Locals are not part of the plan document. A composition passes its keys
+        around as a map by tier (storage, operational, logs); a tier names one
+        `aws_kms_key` instance of the plan (its for_each key), or nothing.
+        """
+        if "kms" not in attr and "key" not in attr:
+            return None
+        steps = [s for s in _path(ref[len("local") :])[1:] if isinstance(s, str)]
+        if len(steps) != 1:
+            return None
+        keys = [
+            address
+            for (_, mode, rtype, _), instances in self._instances.items()
+            if mode == "managed" and rtype == "aws_kms_key"
+            for index, address in instances.items()
+            if index == steps[0]
+        ]
+        return self.after(keys[0]).get("arn") if len(keys) == 1 else None
+
+    def _dynamic_queue(self, rc: Mapping[str, Any], attr: str) -> Any:
+        """A notification's `queue_arn` from a dynamic block: the module's one consumed queue."""
+        if rc["type"] != "aws_s3_bucket_notification" or attr != "queue_arn":
+            return None
+        module = rc.get("module_address", "")
+        queues = [
+            a
+            for (m, mode, rtype, _), instances in self._instances.items()
+            if m == module and mode == "managed" and rtype == "aws_sqs_queue"
+            for a in instances.values()
+        ]
+        # not a dead-letter queue (named so, as the review's rules recognise them)
+        main = [a for a in queues if not _DLQ.search(str(self.after(a).get("name", "")).lower())]
+        return self.after(main[0]).get("arn") if len(main) == 1 else None
+
+    @staticmethod
+    def _pick(value: Any, steps: list[str | int], attr: str) -> Any:
+        for step in steps:
+            listed = isinstance(value, list) and isinstance(step, int) and step < len(value)
+            if listed or (isinstance(value, dict) and step in value):
+                value = value[step]
+            else:
+                return None
+        if isinstance(value, dict) and "arn" in value and "arn" not in value.get("arn", ""):
+            return None
+        if isinstance(value, dict) and "arn" in value:
+            # a whole resource given where an ARN or id is expected
+            return value["arn"] if ("arn" in attr or "key" in attr or attr == "role") else None
+        return value
+
+    def _variable(self, module: str, name: str, steps: list[str | int], attr: str) -> Any:
+        if not module:
+            variables = self.plan.get("variables", {})
+            return self._pick(variables.get(name, {}).get("value"), steps, attr)
+        parent, call, key = _split_module(module)
+        config = self._module_config(parent) or {}
+        expression = config.get("module_calls", {}).get(call, {}).get("expressions", {}).get(name)
+        if not isinstance(expression, dict):
+            return None
+        if "constant_value" in expression:
+            return self._pick(expression["constant_value"], steps, attr)
+        refs = _distinct(expression.get("references", []))
+        if len(refs) != 1:
+            return None
+        return self._resolve_with(refs[0], steps, parent, key, attr)
+
+    def _resolve_with(self, ref: str, steps: list[str | int], module: str, key: Any, attr: str):
+        suffix = "".join(f".{s}" if isinstance(s, str) else f"[{s}]" for s in steps)
+        return self._resolve(ref + suffix, module, key, attr)
+
+    def _child_instance(self, module: str, call: str, key: Any) -> str | None:
+        base = f"{module}.module.{call}" if module else f"module.{call}"
+        if key is not None:
+            return f"{base}[{json.dumps(key)}]"
+        found = {
+            m
+            for (m, *_rest) in self._instances
+            if m == base or re.match(re.escape(base) + r"\[[^\]]*\]($|\.)", m)
+        }
+        heads = {re.match(re.escape(base) + r"(\[[^\]]*\])?", m).group(0) for m in found}  # type: ignore[union-attr]
+        return heads.pop() if len(heads) == 1 else None
+
+    def _output(self, module: str, output: str, steps: list[str | int], attr: str) -> Any:
+        config = self._module_config(module) or {}
+        expression = config.get("outputs", {}).get(output, {}).get("expression", {})
+        if "constant_value" in expression:
+            return self._pick(expression["constant_value"], steps, attr)
+        refs = _distinct(expression.get("references", []))
+        if len(refs) != 1:
+            return None
+        _, _, key = _split_module(module)
+        return self._resolve_with(refs[0], steps, module, key, attr)
+
+
+def _split_module(module: str) -> tuple[str, str, Any]:
+    """`module.a.module.b["k"]` -> ("module.a", "b", "k")."""
+    match = re.match(r"^(.*?)(?:\.)?module\.([\w-]+)(\[[^\]]*\])?$", module)
+    if not match:
+        return "", module, None
+    parent, call, key = match.groups()
+    return parent.rstrip("."), call, _key(key) if key else None
+
+
+def plan_region_account(plan: Mapping[str, Any]) -> tuple[str, str]:
+    """The plan's region and account: root variables, else the first known ARN's."""
+    variables = plan.get("variables", {})
+    region = (variables.get("region") or {}).get("value")
+    account = (variables.get("account_id") or {}).get("value")
+    if not (region and account):
+        text = json.dumps(plan.get("resource_changes", []))
+        match = re.search(r"arn:aws:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):(\d{12}):", text)
+        if match:
+            region, account = region or match.group(1), account or match.group(2)
+    return str(region or "us-east-1"), str(account or "123456789012")

@@ -6,6 +6,11 @@
 # dead-letter queue. Sources: the Lambda developer guide, "Creating and
 # configuring an Amazon SQS event source mapping" and "Configuring scaling
 # behavior for SQS event source mappings".
+#
+# FERRY-DEPLOY-100 to 125 are declared here with the family but evaluated by
+# the service-integration simulation (policy/simulate.py: IAM requests of each
+# integration through @cloud-copilot/iam-simulate), which Rego cannot run; a
+# conftest or opa run of these files reports FERRY-DEPLOY-001 to 004 only.
 package ferry.deploy
 
 import data.ferry.lib
@@ -33,9 +38,139 @@ rules := {
 		"title": "Every queue a function consumes has a dead-letter queue (redrive policy)",
 		"controls": [],
 	},
+	"FERRY-DEPLOY-100": {
+		"severity": "high",
+		"title": "The service-integration simulation (FERRY-DEPLOY-101 to 125, policy/simulate.py) ran: node and @cloud-copilot/iam-simulate are installed",
+		"controls": [],
+	},
+	"FERRY-DEPLOY-101": {
+		"severity": "high",
+		"title": "S3 event notifications reach their queue: the queue policy admits s3.amazonaws.com from this bucket and account only (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-102": {
+		"severity": "high",
+		"title": "S3 can use the key of an encrypted queue it notifies (GenerateDataKey, Decrypt through SQS), and not for another account's queue (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-103": {
+		"severity": "high",
+		"title": "EventBridge rules reach their SNS topic: the topic policy admits events.amazonaws.com from this rule only (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-104": {
+		"severity": "high",
+		"title": "EventBridge can use the key of an encrypted topic it targets, and not for another account's topic (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-105": {
+		"severity": "high",
+		"title": "EventBridge rules reach their SQS queue: the queue policy admits events.amazonaws.com from this rule only (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-106": {
+		"severity": "high",
+		"title": "EventBridge can use the key of an encrypted queue it targets, and not for another account's queue (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-107": {
+		"severity": "high",
+		"title": "EventBridge rules write to their CloudWatch Logs group (log resource policy), and to no other group (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-108": {
+		"severity": "high",
+		"title": "CloudWatch alarms publish to their SNS topic (this account's alarms only) (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-109": {
+		"severity": "high",
+		"title": "CloudWatch alarms can use the key of an encrypted topic they publish to, and not for another account's topic (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-110": {
+		"severity": "high",
+		"title": "CloudTrail writes its log files to its bucket (GetBucketAcl, PutObject from this trail only) (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-111": {
+		"severity": "high",
+		"title": "CloudTrail encrypts its log files with its key (this trail only) (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-112": {
+		"severity": "high",
+		"title": "CloudTrail assumes its delivery role (this trail only) and writes to its log group, and to no other (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-113": {
+		"severity": "high",
+		"title": "VPC flow logs assume their delivery role (this account only) and write to their log group, and to no other (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-114": {
+		"severity": "high",
+		"title": "CloudWatch Logs encrypts each log group with its key (this account's groups only) (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-115": {
+		"severity": "high",
+		"title": "Macie's service-linked role reads the objects its classification job scans (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-116": {
+		"severity": "high",
+		"title": "Macie's service-linked role decrypts the objects it scans through S3 (this account only) (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-117": {
+		"severity": "medium",
+		"title": "Macie's service-linked role gets no key permission beyond Decrypt (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-118": {
+		"severity": "high",
+		"title": "The processor role reads raw objects and writes processed and failed ones, and nothing else in S3 (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-119": {
+		"severity": "high",
+		"title": "The processor role uses the storage key through S3 only (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-120": {
+		"severity": "high",
+		"title": "The processor role writes the ledger, records and metadata tables (and their keys), and no other table (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-121": {
+		"severity": "high",
+		"title": "The processor role consumes its queue (and its key), and no other queue (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-122": {
+		"severity": "high",
+		"title": "The processor role reads its database secret (and its key) or connects with IAM as its own user only (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-123": {
+		"severity": "high",
+		"title": "The processor role writes traces and its own log group, and no other group (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-124": {
+		"severity": "high",
+		"title": "A function in a VPC can manage its network interfaces with its execution role (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-125": {
+		"severity": "high",
+		"title": "A function in a VPC can describe network interfaces and subnets with its execution role (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
 	"FERRY-DEPLOY-UNKNOWN": {
 		"severity": "medium",
-		"title": "The queue, function and settings of an event source mapping are readable at plan time (otherwise FERRY-DEPLOY-001 to 004 could not be evaluated)",
+		"title": "What deployability checks read is known at plan time: an event source mapping's queue, function and settings (FERRY-DEPLOY-001 to 004), and every policy and ARN a simulated service request needs (FERRY-DEPLOY-101 to 125)",
 		"controls": [],
 	},
 }

@@ -278,8 +278,10 @@ parse_ref(r) := {"base": base, "index": idx} if {
 
 strip_index(s) := regex.replace(s, `\[.*$`, "")
 
+# the last index only: `module.a[0].module.b[0]` -> 0 (a greedy match would hand
+# `0].module.b[0` to json.unmarshal, which regopy reports on stderr)
 literal_index(s) := json.unmarshal(m[1]) if {
-	m := regex.find_all_string_submatch_n(`\[(.*)\]$`, s, 1)[0]
+	m := regex.find_all_string_submatch_n(`\[([^\[\]]*)\]$`, s, 1)[0]
 } else := null
 
 parent_module(addr) := "" if {

@@ -16,7 +16,7 @@ from policy.engine import Engine
 from policy.render import markdown
 from policy.review import main, review
 from policy.summary import Review, changes
-from tests.policy.test_policy_rules import INSECURE_EXPECTED
+from tests.policy.test_policy_rules import INSECURE_REVIEW_EXPECTED
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = REPO / "policy" / "fixtures" / "plans"
@@ -64,7 +64,7 @@ def test_committed_secure_plan_is_current(tf_root):
 def test_review_fails_with_the_expected_findings(insecure_review):
     result, _ = insecure_review
     assert result.failed
-    assert {v.key for v in result.violations} == INSECURE_EXPECTED
+    assert {v.key for v in result.violations} == INSECURE_REVIEW_EXPECTED
     failed = {(c["check_id"], c["resource"]) for c in result.checkov.failed}
     assert ("CKV_FERRY_1", "aws_macie2_account.main") in failed
     assert ("CKV_FERRY_2", "aws_sqs_queue_policy.intake") in failed
@@ -81,7 +81,7 @@ def test_markdown_report(insecure_review):
     text = (out / "report.md").read_text()
     assert text.startswith("# Plan review: insecure_root\n")
     assert f"**FAILED**: {len(result.blocking)} blocking finding(s) at or above low" in text
-    assert "55 policy violation(s)" in text
+    assert "56 policy violation(s)" in text
     sections = [line for line in text.splitlines() if line.startswith("## ")]
     assert sections[:3] == ["## Destructive changes", "## Findings", "## Changes"]
     assert "None: nothing is deleted or replaced." in text
@@ -132,7 +132,7 @@ def test_junit_report(insecure_review):
     failing = {
         c.get("name").split()[0] for c in rego.findall("testcase") if c.find("failure") is not None
     }
-    assert failing == {rid for rid, _ in INSECURE_EXPECTED}
+    assert failing == {rid for rid, _ in INSECURE_REVIEW_EXPECTED}
     assert int(rego.get("failures")) == len(failing)
     checkov = suites["checkov"]
     assert int(checkov.get("failures")) == len(result.checkov.failed)
@@ -168,7 +168,7 @@ def test_cli_on_a_given_plan_exit_codes(tmp_path, capsys):
         == 1
     )
     out = capsys.readouterr().out
-    assert "FAILED: 55 blocking finding(s)" in out
+    assert "FAILED: 56 blocking finding(s)" in out
     assert "FERRY-IAM-003 (critical): aws_iam_policy.admin:" in out
     (tmp_path / "bad.json").write_text('{"not": "a plan"}')
     assert (

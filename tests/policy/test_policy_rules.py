@@ -17,6 +17,11 @@ from pathlib import Path
 import pytest
 
 from policy.engine import REGO_DIR, SEVERITIES, Engine, PolicyError
+from policy.simulate import INTEGRATIONS, NOT_RUN
+from tests.policy.test_simulation_rules import FAILING as SIMULATED_FAILING
+
+#: Rules evaluated by policy.simulate (declared in policy/rego/deploy.rego)
+SIMULATED = {rid for rid, _ in INTEGRATIONS.values()} | {NOT_RUN}
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = REPO / "policy" / "fixtures" / "plans"
@@ -78,6 +83,14 @@ INSECURE_EXPECTED = {
     ("FERRY-SQS-002", "aws_sqs_queue.intake"),
     ("FERRY-SQS-003", "aws_sqs_queue_policy.intake"),
 }
+
+#: What the review adds on the insecure root: the service-integration simulation
+#: (policy.simulate). Its trail writes into a bucket whose policy lets no trail in
+#: (CreateTrail fails: InsufficientS3BucketPolicyException).
+INSECURE_SIMULATED = {
+    ("FERRY-DEPLOY-110", "aws_s3_bucket_policy.processed"),
+}
+INSECURE_REVIEW_EXPECTED = INSECURE_EXPECTED | INSECURE_SIMULATED
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +165,9 @@ def test_case(engine, case):
 def test_every_rule_has_a_failing_fixture(engine):
     fired = {rid for rid, _ in INSECURE_EXPECTED}
     fired |= {e[0] for c in CASES for e in c["expect"]}
+    # the service-integration simulation's rules (policy.simulate) fire on the failing
+    # fixtures tests/policy/test_simulation_rules.py names
+    fired |= set(SIMULATED_FAILING)
     assert set(engine.rules) - fired == set()
 
 
@@ -206,7 +222,8 @@ def test_every_declared_rule_can_fire_and_every_fired_rule_is_declared(engine):
                 path.read_text(),
             )
         )
-    assert used == set(engine.rules)
+    assert used | SIMULATED == set(engine.rules)
+    assert not used & SIMULATED, "FERRY-DEPLOY-1xx are the simulation's, not a Rego rule's"
 
 
 def test_unknown_values_do_not_raise_alarms(engine):
