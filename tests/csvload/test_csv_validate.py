@@ -216,3 +216,28 @@ def test_key_set_is_compact_and_all_or_nothing() -> None:
     assert "text" in keys
     assert ("a", 1) in keys
     assert len(keys) == 100_000 + 4
+
+
+def test_key_set_adds_runs_of_sequential_ids_in_bulk() -> None:
+    keys = KeySet(window=1 << 20)
+    assert keys.add_new(list(range(5, 1005)))
+    assert keys.add_new(list(range(1005, 2005)))  # the next run: no repeat
+    assert len(keys) == 2000
+    assert 5 in keys
+    assert 2004 in keys
+    assert 2005 not in keys
+    assert not keys.add_new(list(range(1900, 2100)))  # overlaps the end of the last run
+    assert 2005 not in keys  # nothing of a refused run is added
+    assert not keys.add_new([4, *range(6, 106)])  # ascending, not consecutive: one repeat
+    assert 4 not in keys
+    assert keys.add_new(list(range(3000, 3100)))  # a gap before the run is fine
+    assert not keys.add_new(list(range(3099, 3199)))  # its first key (an edge bit) repeats
+    assert len(keys) == 2100
+
+
+def test_key_set_reports_overflow_of_its_bounded_part() -> None:
+    keys = KeySet(max_others=3)
+    assert keys.add_new(["a", "b", "c"])
+    assert not keys.overflowed
+    assert keys.add_new(["d"])
+    assert keys.overflowed

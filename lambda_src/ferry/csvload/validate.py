@@ -32,11 +32,19 @@ class KeySet:
 
     Integer keys within ``window`` of the first one take one bit each in a
     bitmap that grows as needed (1 M sequential ids: 125 KiB); other keys (text,
-    composite, far-away integers) are kept in a set.
+    composite, far-away integers) are kept in a set. A batch of consecutive
+    ascending integers (sequential ids, the common case) is checked and set a
+    byte range at a time, without a Python step per key.
+
+    ``max_others`` bounds the set: once more keys than that would be held in
+    it, :attr:`overflowed` turns true and the caller stops tracking (memory
+    stays flat; the table's primary key still catches any repeat).
     """
 
-    def __init__(self, window: int = 1 << 27) -> None:
+    def __init__(self, window: int = 1 << 27, max_others: int | None = None) -> None:
         self.window = window
+        self.max_others = max_others
+        self.overflowed = False
         self._bits = bytearray()
         self._base: int | None = None
         self._others: set[object] = set()
@@ -59,8 +67,42 @@ class KeySet:
     def __len__(self) -> int:
         return sum(b.bit_count() for b in self._bits) + len(self._others)
 
+    def _grow(self, byte: int) -> None:
+        bits = self._bits
+        if byte >= len(bits):
+            grow = min(max(byte + 1, 2 * len(bits)), (self.window + 7) >> 3) - len(bits)
+            bits.extend(bytes(grow))
+
+    def _add_run(self, keys: Sequence[object]) -> bool | None:
+        """``keys`` as one run of consecutive ascending ints in the window: bulk add.
+
+        None when ``keys`` is not such a run (the caller adds them one by one).
+        """
+        first, last = keys[0], keys[-1]
+        if type(first) is not int or type(last) is not int or last - first != len(keys) - 1:
+            return None
+        lo, hi = self._slot(first), self._slot(last)
+        if lo is None or hi is None or keys != list(range(first, last + 1)):
+            return None
+        bits = self._bits
+        self._grow(hi >> 3)
+        a, b = (lo + 7) >> 3, (hi + 1) >> 3  # whole bytes [a, b) inside the run
+        if a >= b:
+            return None
+        edges = [*range(lo, a << 3), *range(b << 3, hi + 1)]
+        if bits[a:b].count(0) != b - a or any(bits[i >> 3] & (1 << (i & 7)) for i in edges):
+            return False
+        bits[a:b] = b"\xff" * (b - a)
+        for i in edges:
+            bits[i >> 3] |= 1 << (i & 7)
+        return True
+
     def add_new(self, keys: Sequence[object]) -> bool:
         """Add ``keys`` if none was seen and none repeats; otherwise add nothing, return False."""
+        if len(keys) > 32:
+            run = self._add_run(keys)
+            if run is not None:
+                return run
         bits, others = self._bits, self._others
         set_bits: list[int] = []
         set_others: list[object] = []
@@ -76,8 +118,7 @@ class KeySet:
                 continue
             byte, mask = index >> 3, 1 << (index & 7)
             if byte >= len(bits):
-                grow = min(max(byte + 1, 2 * len(bits)), (self.window + 7) >> 3) - len(bits)
-                bits.extend(bytes(grow))
+                self._grow(byte)
             if bits[byte] & mask:
                 ok = False
                 break
@@ -87,6 +128,8 @@ class KeySet:
             for index in set_bits:
                 bits[index >> 3] &= ~(1 << (index & 7)) & 0xFF
             others.difference_update(set_others)
+        if self.max_others is not None and len(others) > self.max_others:
+            self.overflowed = True
         return ok
 
     def add(self, key: object) -> None:
