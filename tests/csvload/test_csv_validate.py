@@ -170,6 +170,49 @@ def test_duplicate_keys_in_one_file() -> None:
     assert validate_file(PAIR, data)[2] == []
 
 
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+def test_duplicate_keys_in_a_file_with_bad_rows(chunk_size: int) -> None:
+    """After a bad row, runs of good rows are checked in bulk and their keys taken in bulk."""
+    data = (
+        b"id,note\n"
+        b"x,bad\n"  # line 2: not an int; the file takes the path for files with bad rows
+        b"1,a\n"
+        b'2,"multi\nline"\n'  # lines 4-5
+        b'"1",c\n'  # line 6: a quoted key repeats 1
+        b"007,d\n"  # a non-canonical key: 7
+        b"3,e\n"
+        b"7,f\n"  # line 9: repeats 007
+        b"2,g\n"  # line 10
+    )
+    rows, payload, rejects = validate_file(PAIR, data, chunk_size=chunk_size, keys=True)
+    assert payload == b'1,a\n2,"multi\nline"\n007,d\n3,e\n'
+    assert [(r.line, r.column, r.reason.split(":")[0]) for r in rejects] == [
+        (2, "id", '"x" is not a valid integer (int)'),
+        (6, None, "duplicate primary key (id)=(1)"),
+        (9, None, "duplicate primary key (id)=(7)"),
+        (10, None, "duplicate primary key (id)=(2)"),
+    ]
+    assert rows == 8
+
+
+@pytest.mark.parametrize("chunk_size", [1, 64, 1 << 20])
+def test_duplicate_composite_keys_in_a_file_with_bad_rows(chunk_size: int) -> None:
+    pair = small_dataset(
+        [
+            {"name": "site", "type": "text", "max_length": 12, "nullable": False},
+            {"name": "n", "type": "int", "nullable": False},
+        ],
+        primary_key=["n", "site"],
+    )
+    data = b'site,n\na,x\na,1\nb,1\n"a",1\na,2\nb,+1\n'
+    _rows, payload, rejects = validate_file(pair, data, chunk_size=chunk_size, keys=True)
+    assert payload == b"a,1\nb,1\na,2\n"
+    assert [(r.line, r.reason) for r in rejects][1:] == [
+        (5, "duplicate primary key (n, site)=(1, a): an earlier row has the same key"),
+        (7, "duplicate primary key (n, site)=(1, b): an earlier row has the same key"),
+    ]
+
+
 def test_orders_rows(orders: Dataset) -> None:
     good = [order_row(1), order_row(2, note="", delivery_date=""), order_row(3, is_gift="YES")]
     bad = [

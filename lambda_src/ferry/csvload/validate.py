@@ -301,6 +301,17 @@ class RowValidator:
         key_row = guard + d.join(key_parts) + re.escape(eol)
         self.key_row_re = re.compile(key_row, re.ASCII)
         self.key_rows_re = re.compile(f"(?:{key_row})", re.ASCII)
+        # The key fields of records already known to be valid, by CSV structure alone
+        # (far cheaper than the typed pattern): an unquoted field, or quoted sections.
+        last_key = max(
+            (i for i, c in enumerate(self.order) if c.name in dataset.primary_key), default=-1
+        )
+        any_field = f'(?:(?:"[^"]*+")++|[^"{d}\r\n]*+)'
+        extract = [
+            f"({any_field})" if c.name in dataset.primary_key else any_field
+            for c in self.order[: last_key + 1]
+        ]
+        self.key_extract_re = re.compile(d.join(extract) + r'(?:[^"\n]++|"[^"]*+")*+\n', re.ASCII)
         # capture group index per key column, in primary-key order
         file_key_order = [c.name for c in self.order if c.name in dataset.primary_key]
         self.key_groups = tuple(file_key_order.index(k) + 1 for k in dataset.primary_key)
@@ -356,15 +367,19 @@ class RowValidator:
             return self._key_casts[0](values[0])
         return tuple(cast(v) for cast, v in zip(self._key_casts, values, strict=True))
 
-    def _block_ok(self, block: str, seen_keys: KeySet | None) -> bool:
-        """Bulk check of whole records (and, when tracking, of their keys)."""
-        if seen_keys is None or not self.dataset.primary_key:
-            return not any(self.rows_re.split(block))
-        parts = self.key_rows_re.split(block)
+    def _valid_block_keys(self, block: str) -> list[object] | None:
+        """The keys of ``block``, records that all passed the row pattern (None: unquoted only).
+
+        Only the CSV structure is parsed; a quoted or non-canonical key (``007``,
+        ``+5``) is left to the caller's record-by-record path.
+        """
+        parts = self.key_extract_re.split(block)
         width = len(self.key_groups) + 1
-        if any(parts[::width]):
-            return False
-        return seen_keys.add_new(self._bulk_keys(parts, width))
+        if any(parts[::width]):  # pragma: no cover - the block matched the row pattern
+            return None
+        if any(p[:1] == '"' for i, p in enumerate(parts) if i % width):
+            return None
+        return self._bulk_keys(parts, width)
 
     def _per_record(self, text: str, first_line: int, seen_keys: KeySet | None) -> ChunkResult:
         """A chunk with bad rows: runs of good rows in bulk, only the others one by one.
@@ -387,14 +402,23 @@ class RowValidator:
             if stop > pos:
                 segment = text[pos:stop]
                 pos = stop
-                if tracking and not self._block_ok(segment, seen_keys):
-                    # a key repeats inside the run: find it record by record
-                    for rec in RECORD_RE.findall(segment):
-                        if self._record(rec, line, seen_keys, result):
-                            good.append(rec)
-                        line += rec.count("\n")
-                    continue
-                count = _QUOTED_RE.sub("", segment).count("\n")
+                if tracking:
+                    assert seen_keys is not None
+                    keys = self._valid_block_keys(segment)
+                    if keys is not None and seen_keys.add_new(keys):
+                        count = len(keys)
+                    else:  # a key repeats, or is quoted: record by record
+                        for i, rec in enumerate(RECORD_RE.findall(segment)):
+                            if keys is None:
+                                ok = self._record(rec, line, seen_keys, result)
+                            else:
+                                ok = self._unique(rec, keys[i], line, seen_keys, result)
+                            if ok:
+                                good.append(rec)
+                            line += rec.count("\n")
+                        continue
+                else:
+                    count = _QUOTED_RE.sub("", segment).count("\n")
                 result.rows += count
                 result.good += count
                 good.append(segment)
@@ -442,6 +466,19 @@ class RowValidator:
                 result.rejects.append(Reject(line, None, self._duplicate(key), raw))
                 return False
             seen_keys.add(key)
+        result.good += 1
+        return True
+
+    def _unique(
+        self, rec: str, key: object, line: int, seen_keys: KeySet, result: ChunkResult
+    ) -> bool:
+        """A valid record whose key is known: True if its key is new (counted either way)."""
+        result.rows += 1
+        if key in seen_keys:
+            raw = _printable(rec.rstrip("\r\n"))
+            result.rejects.append(Reject(line, None, self._duplicate(key), raw))
+            return False
+        seen_keys.add(key)
         result.good += 1
         return True
 
