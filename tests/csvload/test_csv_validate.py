@@ -284,3 +284,12 @@ def test_key_set_reports_overflow_of_its_bounded_part() -> None:
     assert not keys.overflowed
     assert keys.add_new(["d"])
     assert keys.overflowed
+
+
+def test_key_set_add_each_reports_the_repeats_and_keeps_the_rest() -> None:
+    keys = KeySet()
+    assert keys.add_new(list(range(100)))
+    assert keys.add_each([100, 5, 101, 100, "a", "a"]) == {1, 3, 5}
+    assert 101 in keys
+    assert "a" in keys
+    assert len(keys) == 103

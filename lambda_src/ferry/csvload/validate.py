@@ -135,6 +135,20 @@ class KeySet:
     def add(self, key: object) -> None:
         self.add_new([key])
 
+    def add_each(self, keys: Sequence[object]) -> set[int]:
+        """Add every key; the positions of those already seen (or repeated in ``keys``)."""
+        repeats: set[int] = set()
+        fresh: list[object] = []
+        local: set[object] = set()
+        for i, key in enumerate(keys):
+            if key in local or key in self:
+                repeats.add(i)
+            else:
+                local.add(key)
+                fresh.append(key)
+        self.add_new(fresh)
+        return repeats
+
 
 class HeaderError(ValueError):
     """The header row does not match the dataset: the whole file is rejected."""
@@ -377,7 +391,7 @@ class RowValidator:
         width = len(self.key_groups) + 1
         if any(parts[::width]):  # pragma: no cover - the block matched the row pattern
             return None
-        if any(p[:1] == '"' for i, p in enumerate(parts) if i % width):
+        if any('"' in "".join(parts[g::width]) for g in range(1, width)):
             return None
         return self._bulk_keys(parts, width)
 
@@ -405,18 +419,18 @@ class RowValidator:
                 if tracking:
                     assert seen_keys is not None
                     keys = self._valid_block_keys(segment)
-                    if keys is not None and seen_keys.add_new(keys):
-                        count = len(keys)
-                    else:  # a key repeats, or is quoted: record by record
-                        for i, rec in enumerate(RECORD_RE.findall(segment)):
-                            if keys is None:
-                                ok = self._record(rec, line, seen_keys, result)
-                            else:
-                                ok = self._unique(rec, keys[i], line, seen_keys, result)
-                            if ok:
+                    if keys is None:  # a quoted or non-canonical key: record by record
+                        for rec in RECORD_RE.findall(segment):
+                            if self._record(rec, line, seen_keys, result):
                                 good.append(rec)
                             line += rec.count("\n")
                         continue
+                    if not seen_keys.add_new(keys):  # a key repeats: reject the later rows
+                        line = self._drop_repeats(
+                            segment, keys, line=line, seen_keys=seen_keys, good=good, result=result
+                        )
+                        continue
+                    count = len(keys)
                 else:
                     count = _QUOTED_RE.sub("", segment).count("\n")
                 result.rows += count
@@ -469,18 +483,29 @@ class RowValidator:
         result.good += 1
         return True
 
-    def _unique(
-        self, rec: str, key: object, line: int, seen_keys: KeySet, result: ChunkResult
-    ) -> bool:
-        """A valid record whose key is known: True if its key is new (counted either way)."""
-        result.rows += 1
-        if key in seen_keys:
-            raw = _printable(rec.rstrip("\r\n"))
-            result.rejects.append(Reject(line, None, self._duplicate(key), raw))
-            return False
-        seen_keys.add(key)
-        result.good += 1
-        return True
+    def _drop_repeats(
+        self,
+        segment: str,
+        keys: list[object],
+        *,
+        line: int,
+        seen_keys: KeySet,
+        good: list[str],
+        result: ChunkResult,
+    ) -> int:
+        """Valid records with known keys, some repeated: the later ones rejected. Next line."""
+        repeats = seen_keys.add_each(keys)
+        records = RECORD_RE.findall(segment)
+        result.rows += len(records)
+        result.good += len(records) - len(repeats)
+        for i, rec in enumerate(records):
+            if i in repeats:
+                raw = _printable(rec.rstrip("\r\n"))
+                result.rejects.append(Reject(line, None, self._duplicate(keys[i]), raw))
+            else:
+                good.append(rec)
+            line += rec.count("\n")
+        return line
 
     def _duplicate(self, key: object) -> str:
         values = key if isinstance(key, tuple) else (key,)
