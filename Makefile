@@ -94,6 +94,17 @@ migrate: $(VENV)/.installed ## Create the CSV datasets' tables and ferry.loads (
 bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=); table in bench/results/
 	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS)
 
+JSON_MIB     ?= 64
+JSON_RUNS    ?= 3
+
+.PHONY: bench-json
+bench-json: $(VENV)/.installed ## JSON Lines -> DynamoDB on the emulator: ferry's writer vs boto3's batch_writer (JSON_MIB=, JSON_RUNS=; JSON_MIB=1024 for 1 GiB)
+	$(PY) bench/dynamodb.py --mib $(JSON_MIB) --runs $(JSON_RUNS)
+
+.PHONY: bench-cold
+bench-cold: $(VENV)/.installed ## Cold start: import + first-invocation set-up of the handler as a ratio to `import boto3`; zip size
+	$(PY) bench/cold_start.py --runs $(RUNS)0
+
 # --- plan review --------------------------------------------------------------
 
 .PHONY: plan
