@@ -94,12 +94,14 @@ migrate: $(VENV)/.installed ## Create the CSV datasets' tables and ferry.loads (
 bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=); table in bench/results/
 	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS)
 
-JSON_MIB     ?= 64
-JSON_RUNS    ?= 3
+JSON_MIB      ?= 4
+JSON_NULL_MIB ?= 64
+JSON_RUNS     ?= 3
 
 .PHONY: bench-json
-bench-json: $(VENV)/.installed ## JSON Lines -> DynamoDB on the emulator: ferry's writer vs boto3's batch_writer (JSON_MIB=, JSON_RUNS=; JSON_MIB=1024 for 1 GiB)
+bench-json: $(VENV)/.installed ## JSON Lines -> DynamoDB: ferry's writer vs boto3's batch_writer on the emulator (JSON_MIB=), then answered in the client (JSON_NULL_MIB=, 1024 for 1 GiB)
 	$(PY) bench/dynamodb.py --mib $(JSON_MIB) --runs $(JSON_RUNS)
+	$(PY) bench/dynamodb.py --mib $(JSON_NULL_MIB) --runs 1 --null
 
 .PHONY: bench-cold
 bench-cold: $(VENV)/.installed ## Cold start: import + first-invocation set-up of the handler as a ratio to `import boto3`; zip size
