@@ -13,6 +13,7 @@ checker (a 10-digit int, a non-canonical key).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -291,10 +292,7 @@ class RowValidator:
         parts = [fields.fast_pattern(c, dataset.delimiter) for c in self.order]
         guard = r"(?!\\\.\r?\n)" if len(self.order) == 1 else ""
         row = guard + d.join(parts) + re.escape(eol)
-        self.row_re = re.compile(row, re.ASCII)
-        # split() with one empty group: residues must all be empty; len gives the row count
-        self.rows_re = re.compile(f"(?:{row})()", re.ASCII)
-        self.rows_run_re = re.compile(f"(?:{row})*+", re.ASCII)
+        self._row = row  # compiled on first use: a clean file needs one or two of these
         self.dirty = False  # a chunk of this file had bad rows: skip the whole-chunk try
         self.loaded = tuple(c for c in self.order if not c.ignored)
         self._project: tuple[re.Pattern[str], str] | None = None
@@ -313,8 +311,7 @@ class RowValidator:
             for c in self.order
         ]
         key_row = guard + d.join(key_parts) + re.escape(eol)
-        self.key_row_re = re.compile(key_row, re.ASCII)
-        self.key_rows_re = re.compile(f"(?:{key_row})", re.ASCII)
+        self._key_row = key_row
         # The key fields of records already known to be valid, by CSV structure alone
         # (far cheaper than the typed pattern): an unquoted field, or quoted sections.
         last_key = max(
@@ -325,7 +322,7 @@ class RowValidator:
             f"({any_field})" if c.name in dataset.primary_key else any_field
             for c in self.order[: last_key + 1]
         ]
-        self.key_extract_re = re.compile(d.join(extract) + r'(?:[^"\n]++|"[^"]*+")*+\n', re.ASCII)
+        self._key_extract = d.join(extract) + r'(?:[^"\n]++|"[^"]*+")*+\n'
         # capture group index per key column, in primary-key order
         file_key_order = [c.name for c in self.order if c.name in dataset.primary_key]
         self.key_groups = tuple(file_key_order.index(k) + 1 for k in dataset.primary_key)
@@ -336,6 +333,33 @@ class RowValidator:
         self._key_casts = tuple(
             int if dataset.column(k).type in INT_RANGES else str for k in dataset.primary_key
         )
+
+    # --- patterns, compiled when first needed ----------------------------------
+
+    @functools.cached_property
+    def row_re(self) -> re.Pattern[str]:
+        return re.compile(self._row, re.ASCII)
+
+    @functools.cached_property
+    def rows_re(self) -> re.Pattern[str]:
+        """Rows with one empty group: ``split`` leaves only empty residues on a good chunk."""
+        return re.compile(f"(?:{self._row})()", re.ASCII)
+
+    @functools.cached_property
+    def rows_run_re(self) -> re.Pattern[str]:
+        return re.compile(f"(?:{self._row})*+", re.ASCII)
+
+    @functools.cached_property
+    def key_row_re(self) -> re.Pattern[str]:
+        return re.compile(self._key_row, re.ASCII)
+
+    @functools.cached_property
+    def key_rows_re(self) -> re.Pattern[str]:
+        return re.compile(f"(?:{self._key_row})", re.ASCII)
+
+    @functools.cached_property
+    def key_extract_re(self) -> re.Pattern[str]:
+        return re.compile(self._key_extract, re.ASCII)
 
     # --- bulk ---------------------------------------------------------------
 
