@@ -293,3 +293,61 @@ def test_key_set_add_each_reports_the_repeats_and_keeps_the_rest() -> None:
     assert 101 in keys
     assert "a" in keys
     assert len(keys) == 103
+
+
+BAD_ORDER_ROWS = [
+    order_row(0, ordered_at="2026-13-01T00:00:00Z"),
+    order_row(0, amount="1.999"),
+    order_row(0, quantity="99999999999"),
+    order_row(0, status="lost"),
+    order_row(0) + ",extra",
+    "",  # a blank line
+    order_row(0, customer='"Zoë ""Z"""'),  # good, quoted with doubled quotes
+    order_row(0, note='"two\r\nlines"'),  # good, spans two lines
+    order_row(0, order_id='"8"'),  # good, a quoted key
+]
+# Rows inside which a bulk match can start (the split gives up on such a chunk).
+MISALIGNING_ROWS = [
+    order_row(0, note='"a""b'),  # an unbalanced quote: swallows the next line
+    order_row(0, order_id="007"),  # good, a non-canonical key ("7,..." matches inside it)
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("keys", [True, False])
+@pytest.mark.parametrize("misaligning", [False, True])
+def test_bulk_split_of_a_dirty_chunk_agrees_with_the_record_path(
+    orders: Dataset, seed: int, keys: bool, misaligning: bool
+) -> None:
+    """The one-pass split gives what checking each record from the start gives."""
+    import random
+
+    rng = random.Random(seed)
+    pool = BAD_ORDER_ROWS + (MISALIGNING_ROWS if misaligning else [])
+    rows = []
+    for i in range(1, 400):
+        if rng.random() < 0.1:
+            rows.append(rng.choice(pool).replace("0,", f"{i},", 1))
+        else:
+            rows.append(order_row(rng.randrange(1, 600) if rng.random() < 0.05 else i))
+    text = "\r\n".join(rows) + "\r\n"
+    order = map_header(orders, parse_header(ORDERS_HEADER.encode(), ","))
+    split = RowValidator(orders, order, "\r\n")._split_rows(text, 2, KeySet() if keys else None)
+    record = RowValidator(orders, order, "\r\n")._per_record(text, 2, KeySet() if keys else None)
+    if split is None:  # a match started inside a bad record: the caller checks per record
+        assert misaligning
+        return
+    assert (split.rows, split.good, split.payload) == (record.rows, record.good, record.payload)
+    assert split.rejects == record.rejects
+
+
+def test_bulk_split_takes_most_dirty_chunks(orders: Dataset) -> None:
+    rows = [order_row(i) for i in range(1, 200)]
+    rows[50] = order_row(51, status="lost")
+    rows[120] = order_row(3)  # a repeated key
+    text = "\r\n".join(rows) + "\r\n"
+    order = map_header(orders, parse_header(ORDERS_HEADER.encode(), ","))
+    result = RowValidator(orders, order, "\r\n")._split_rows(text, 2, KeySet())
+    assert result is not None
+    assert (result.rows, result.good) == (199, 197)
+    assert [(r.line, r.column) for r in result.rejects] == [(52, "status"), (122, None)]

@@ -23,6 +23,8 @@ from ferry.csvload.config import INT_RANGES, MAX_TEXT_LENGTH, Column, Dataset, h
 
 # One record as PostgreSQL's CSV line reader sees it: every quote toggles.
 RECORD_RE = re.compile(r'(?:[^"\n]++|"[^"]*+")*+\n')
+# One or more whole records (a residue between bulk matches must be such a run).
+RECORDS_RE = re.compile(r'(?:(?:[^"\n]++|"[^"]*+")*+\n)++')
 # Quoted sections (every quote toggles, as in RECORD_RE): removing them leaves one
 # line feed per record.
 _QUOTED_RE = re.compile(r'"[^"]*+"')
@@ -358,6 +360,16 @@ class RowValidator:
         return re.compile(f"(?:{self._key_row})", re.ASCII)
 
     @functools.cached_property
+    def rows_capture_re(self) -> re.Pattern[str]:
+        """Each row captured whole: ``split`` gives residue, row, residue, row, ..."""
+        return re.compile(f"({self._row})", re.ASCII)
+
+    @functools.cached_property
+    def key_rows_capture_re(self) -> re.Pattern[str]:
+        """Each row captured whole, then its key fields."""
+        return re.compile(f"({self._key_row})", re.ASCII)
+
+    @functools.cached_property
     def key_extract_re(self) -> re.Pattern[str]:
         return re.compile(self._key_extract, re.ASCII)
 
@@ -377,7 +389,9 @@ class RowValidator:
         """Validate a chunk of whole records; ``seen_keys`` turns on duplicate-key checks."""
         text = data.decode("utf-8", "surrogateescape")
         if self.dirty:
-            return self._per_record(text, first_line, seen_keys)
+            return self._split_rows(text, first_line, seen_keys) or self._per_record(
+                text, first_line, seen_keys
+            )
         if seen_keys is None or not self.dataset.primary_key:
             parts = self.rows_re.split(text)
             if not any(parts):
@@ -391,7 +405,83 @@ class RowValidator:
                 keys = self._bulk_keys(parts, width)
                 if seen_keys.add_new(keys):
                     return ChunkResult(rows=len(keys), good=len(keys), payload=data)
-        return self._per_record(text, first_line, seen_keys)
+        self.dirty = True  # from now on, chunks go straight to the per-row split
+        return self._split_rows(text, first_line, seen_keys) or self._per_record(
+            text, first_line, seen_keys
+        )
+
+    def _split_rows(
+        self, text: str, first_line: int, seen_keys: KeySet | None
+    ) -> ChunkResult | None:
+        """A chunk with bad rows, in one bulk pass: good rows whole, the rest one by one.
+
+        ``split`` with each row captured gives the good rows (and their keys) and the
+        text between them. That text must be whole records as PostgreSQL cuts them
+        (:data:`RECORDS_RE`): then every bulk match started on a record boundary, and
+        only those records are checked one by one, in file order with the good rows.
+        Otherwise a match started inside a bad record: None (the caller takes
+        :meth:`_per_record`).
+        """
+        tracking = seen_keys is not None and bool(self.dataset.primary_key)
+        pattern = self.key_rows_capture_re if tracking else self.rows_capture_re
+        parts = pattern.split(text)
+        width = 2 + len(self.key_groups) if tracking else 2
+        residues = parts[::width]
+        whole = RECORDS_RE.fullmatch
+        if not all(whole(r) for r in residues if r):
+            return None
+        result = ChunkResult()
+        good: list[str] = []
+        line = first_line
+        start = 0  # first row (index into the rows) not yet taken
+        for j, residue in enumerate(residues):
+            if not residue:
+                continue
+            line = self._take_rows(parts, width, start, j, line, seen_keys, good, result)
+            start = j
+            for rec in RECORD_RE.findall(residue):
+                if self._record(rec, line, seen_keys, result):
+                    good.append(rec)
+                line += rec.count("\n")
+        self._take_rows(parts, width, start, len(residues) - 1, line, seen_keys, good, result)
+        result.payload = "".join(good).encode("utf-8")
+        return result
+
+    def _take_rows(  # noqa: PLR0917 - the state of one split, passed along
+        self,
+        parts: list[str],
+        width: int,
+        start: int,
+        stop: int,
+        line: int,
+        seen_keys: KeySet | None,
+        good: list[str],
+        result: ChunkResult,
+    ) -> int:
+        """Rows ``start:stop`` of a split (all matched the row pattern); the next line."""
+        if stop <= start:
+            return line
+        section = parts[1 + start * width : 1 + stop * width]
+        rows = section[::width]
+        if width > 2:  # keys captured: repeats are rejected, the later row
+            assert seen_keys is not None
+            if len(self.key_groups) == 1:
+                keys = list(map(self._key_casts[0], section[1::width]))
+            else:
+                columns = [
+                    map(self._key_casts[i], section[g::width])
+                    for i, g in enumerate(self.key_groups)
+                ]
+                keys = list(zip(*columns, strict=True))
+            if not seen_keys.add_new(keys):
+                return self._drop_repeats(
+                    "".join(rows), keys, line=line, seen_keys=seen_keys, good=good, result=result
+                )
+        block = "".join(rows)
+        result.rows += len(rows)
+        result.good += len(rows)
+        good.append(block)
+        return line + block.count("\n")
 
     def _bulk_keys(self, parts: list[str], width: int) -> list[object]:
         if width == 2:
