@@ -84,6 +84,7 @@ build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64, CONFIG=..
 
 ROWS         ?= 1000000
 RUNS         ?= 3
+BENCH_ARGS   ?=
 DSN          ?=
 
 .PHONY: migrate
@@ -91,8 +92,8 @@ migrate: $(VENV)/.installed ## Create the CSV datasets' tables and ferry.loads (
 	$(PY) -m ferry.csvload.migrate --config lambda_src/config/ferry.json $(if $(DSN),--dsn "$(DSN)")
 
 .PHONY: bench
-bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=); table in bench/results/
-	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS)
+bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=, BENCH_ARGS=--no-pandas); table in bench/results/
+	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS) $(BENCH_ARGS)
 
 JSON_MIB      ?= 4
 JSON_NULL_MIB ?= 64
