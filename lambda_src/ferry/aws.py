@@ -134,10 +134,27 @@ def classify(code: str, status: int | None) -> str:
     return "refused"
 
 
+_LOADER: Any = None  # botocore's data loader, shared: service models are parsed once
+
+
 def client(service: str) -> Any:
-    """A boto3 client with standard retries and bounded timeouts (imports boto3 on first use)."""
+    """A boto3 client with standard retries and bounded timeouts (imports boto3 on first use).
+
+    Each client gets a session of its own (credentials and settings as the
+    environment has them then) but all share botocore's loader of the static
+    service models and endpoint rules, so the second client does not parse them
+    again (a cold start makes two: the ledger's and the object's).
+    """
     import boto3
+    import botocore.session
     from botocore.config import Config
+
+    global _LOADER
+    core = botocore.session.get_session()
+    if _LOADER is None:
+        _LOADER = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _LOADER)
 
     config = Config(
         retries={"mode": "standard", "max_attempts": 4},
@@ -145,7 +162,7 @@ def client(service: str) -> Any:
         read_timeout=30,
         tcp_keepalive=True,
     )
-    return boto3.session.Session().client(service, config=config)
+    return boto3.session.Session(botocore_session=core).client(service, config=config)
 
 
 def _error_code(err: BaseException) -> str:
@@ -469,6 +486,7 @@ class DynamoDB:
             )
         from concurrent.futures import ThreadPoolExecutor
 
+        _ = self.client  # made here, once, not by several workers at a time
         written = 0
         in_flight: deque[tuple[Any, set[Any]]] = deque()
         with ThreadPoolExecutor(workers, thread_name_prefix="batch-write") as pool:

@@ -140,3 +140,13 @@ def test_refused_items_are_reported_in_the_calling_thread() -> None:
     assert written == 99
     assert seen == [(60, "PutItem t", threading.current_thread().name)]
     assert len(stub.table) == 99
+
+
+def test_clients_share_the_service_model_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold start makes two clients; the second does not parse botocore's models again."""
+    from ferry import aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    first, second = aws.client("dynamodb"), aws.client("s3")
+    assert first._loader is second._loader
+    assert first.meta.config.retries["mode"] == "standard"
