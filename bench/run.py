@@ -98,6 +98,12 @@ def main() -> None:
     parser.add_argument("--pandas-rows", type=int, default=100_000)
     parser.add_argument("--no-pandas", action="store_true")
     parser.add_argument("--no-dirty", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`): its ferry runs too,"
+        " on both files, labelled 'baseline'",
+    )
     args = parser.parse_args()
     os.environ["PYTHONPATH"] = str(REPO / "lambda_src")
     spawner = Spawner()  # before the heavy imports: its forks start small
@@ -164,6 +170,18 @@ def main() -> None:
                         args.rows,
                     )
                 )
+            if args.baseline is not None:
+                script = str(args.baseline.resolve() / "bench" / "contender.py")
+                base = [sys.executable, script, "ferry", str(clean), dsn]
+                contenders.append(("baseline ferry", base, args.rows))
+                if dirty is not None:
+                    contenders.append(
+                        (
+                            "baseline ferry (dirty file)",
+                            [sys.executable, script, "ferry-lenient", str(dirty), dsn],
+                            args.rows,
+                        )
+                    )
             if not args.no_pandas:
                 n = min(args.pandas_rows, args.rows)
                 contenders.append(
@@ -187,7 +205,7 @@ def main() -> None:
                     seconds, rss, out, client_cpu = spawner.run_cpu(cmd)
                     time.sleep(0.3)  # the backend exits after the client: let it be reaped
                     server_cpu = reaped_cpu(server.pid) - before
-                    if name.startswith("ferry"):
+                    if "ferry" in name:
                         info = json.loads(out.strip().splitlines()[-1])
                         if info["status"] != "loaded":
                             raise RuntimeError(f"{name}: {info}")
