@@ -85,6 +85,7 @@ build: $(VENV)/.installed ## Lambda zips in build/ (ARCH=x86_64|arm64, CONFIG=..
 
 ROWS         ?= 1000000
 RUNS         ?= 3
+BENCH_ARGS   ?=
 DSN          ?=
 
 .PHONY: migrate
@@ -92,8 +93,21 @@ migrate: $(VENV)/.installed ## Create the CSV datasets' tables and ferry.loads (
 	$(PY) -m ferry.csvload.migrate --config lambda_src/config/ferry.json $(if $(DSN),--dsn "$(DSN)")
 
 .PHONY: bench
-bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=); table in bench/results/
-	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS)
+bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=, BENCH_ARGS=--no-pandas); table in bench/results/
+	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS) $(BENCH_ARGS)
+
+JSON_MIB      ?= 4
+JSON_NULL_MIB ?= 64
+JSON_RUNS     ?= 3
+
+.PHONY: bench-json
+bench-json: $(VENV)/.installed ## JSON Lines -> DynamoDB: ferry's writer vs boto3's batch_writer on the emulator (JSON_MIB=), then answered in the client (JSON_NULL_MIB=, 1024 for 1 GiB)
+	$(PY) bench/dynamodb.py --mib $(JSON_MIB) --runs $(JSON_RUNS)
+	$(PY) bench/dynamodb.py --mib $(JSON_NULL_MIB) --runs 1 --null
+
+.PHONY: bench-cold
+bench-cold: $(VENV)/.installed ## Cold start: import + first-invocation set-up of the handler as a ratio to `import boto3`; zip size
+	$(PY) bench/cold_start.py --runs $(RUNS)0
 
 # --- plan review --------------------------------------------------------------
 

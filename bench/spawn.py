@@ -7,7 +7,7 @@ fork each contender: the child's ``ru_maxrss`` (from ``os.wait4``) is then its
 own, with this helper's size as the floor.
 
 Protocol: one JSON array (argv) per line on stdin; one JSON object per line on
-stdout: ``{"rc", "seconds", "maxrss_kib", "stdout", "stderr"}``.
+stdout: ``{"rc", "seconds", "maxrss_kib", "cpu_seconds", "stdout", "stderr"}``.
 """
 
 import json
@@ -36,6 +36,7 @@ def run(argv: list[str]) -> dict[str, object]:
             "rc": os.waitstatus_to_exitcode(status),
             "seconds": seconds,
             "maxrss_kib": usage.ru_maxrss,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,
             "stdout": out.read().decode(errors="replace"),
             "stderr": err.read().decode(errors="replace")[-4000:],
         }

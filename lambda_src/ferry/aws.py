@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -133,10 +134,27 @@ def classify(code: str, status: int | None) -> str:
     return "refused"
 
 
+_LOADER: Any = None  # botocore's data loader, shared: service models are parsed once
+
+
 def client(service: str) -> Any:
-    """A boto3 client with standard retries and bounded timeouts (imports boto3 on first use)."""
+    """A boto3 client with standard retries and bounded timeouts (imports boto3 on first use).
+
+    Each client gets a session of its own (credentials and settings as the
+    environment has them then) but all share botocore's loader of the static
+    service models and endpoint rules, so the second client does not parse them
+    again (a cold start makes two: the ledger's and the object's).
+    """
     import boto3
+    import botocore.session
     from botocore.config import Config
+
+    global _LOADER
+    core = botocore.session.get_session()
+    if _LOADER is None:
+        _LOADER = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _LOADER)
 
     config = Config(
         retries={"mode": "standard", "max_attempts": 4},
@@ -144,7 +162,7 @@ def client(service: str) -> Any:
         read_timeout=30,
         tcp_keepalive=True,
     )
-    return boto3.session.Session().client(service, config=config)
+    return boto3.session.Session(botocore_session=core).client(service, config=config)
 
 
 def _error_code(err: BaseException) -> str:
@@ -430,6 +448,7 @@ class DynamoDB:
         max_attempts: int = 8,
         base_delay_ms: int = 50,
         max_delay_ms: int = 5_000,
+        workers: int = 1,
     ) -> int:
         """PutRequests in batches of 25; UnprocessedItems retried with full-jitter backoff.
 
@@ -438,47 +457,102 @@ class DynamoDB:
         the later record wins, as it would across batches). ``on_refused(position,
         message)``: when DynamoDB refuses a batch (:class:`Refused`), its items are
         written one by one and each one refused is reported with its position in
-        ``items``; without it the refusal is raised.
+        ``items``; without it the refusal is raised. ``on_refused`` is always called
+        from the calling thread, at most :meth:`window` items after the position.
+
+        ``workers`` > 1 sends up to ``workers`` batches at once (threads sharing the
+        client, which is thread-safe); at most ``2 * workers`` batches are built
+        ahead, so memory stays bounded. Items are put in file order within a key:
+        a batch replaces a repeated key, and two batches in flight never hold the
+        same key (a batch that would waits for the earlier one).
 
         Returns the number of items written. Raises :class:`Transient` when a batch
         still has unprocessed items after ``max_attempts`` calls (the items written
         so far are idempotent overwrites, so retrying the whole file is safe).
         """
-        written = 0
-        batch: dict[Any, tuple[int, dict[str, Any]]] = {}
         backoff = (max_attempts, base_delay_ms, max_delay_ms)
+
+        def settle(outcome: tuple[int, list[tuple[int, str]]]) -> int:
+            done, refused = outcome
+            for position, message in refused:
+                assert on_refused is not None
+                on_refused(position, message)
+            return done
+
+        if workers <= 1:
+            return sum(
+                settle(self._write_checked(table, batch, on_refused is not None, backoff))
+                for batch, _keys in self._batches(items, key)
+            )
+        from concurrent.futures import ThreadPoolExecutor
+
+        _ = self.client  # made here, once, not by several workers at a time
+        written = 0
+        in_flight: deque[tuple[Any, set[Any]]] = deque()
+        with ThreadPoolExecutor(workers, thread_name_prefix="batch-write") as pool:
+            try:
+                for batch, keys in self._batches(items, key):
+                    # never two batches in flight with one key: the later put must land last
+                    while in_flight and (
+                        len(in_flight) >= 2 * workers
+                        or any(not keys.isdisjoint(k) for _, k in in_flight)
+                    ):
+                        written += settle(in_flight.popleft()[0].result())
+                    future = pool.submit(
+                        self._write_checked, table, batch, on_refused is not None, backoff
+                    )
+                    in_flight.append((future, keys))
+                while in_flight:
+                    written += settle(in_flight.popleft()[0].result())
+            except BaseException:
+                for future, _ in in_flight:
+                    future.cancel()
+                raise
+        return written
+
+    @staticmethod
+    def window(workers: int) -> int:
+        """Items built ahead of the last one settled, at most (sizes a caller's lookback)."""
+        return 25 * (2 * max(1, workers) + 1)
+
+    def _batches(
+        self, items: Iterable[Mapping[str, Any]], key: Sequence[str]
+    ) -> Iterator[tuple[list[tuple[int, dict[str, Any]]], set[Any]]]:
+        """Batches of at most 25 serialised PutRequests with distinct keys, and their keys."""
+        batch: dict[Any, tuple[int, dict[str, Any]]] = {}
         for position, item in enumerate(items):
             item_key = tuple(repr(item.get(k)) for k in key) if key else position
             batch.pop(item_key, None)
             batch[item_key] = (position, {"PutRequest": {"Item": self.serialize(item)}})
             if len(batch) == 25:
-                written += self._write_checked(table, list(batch.values()), on_refused, backoff)
+                yield list(batch.values()), set(batch)
                 batch = {}
         if batch:
-            written += self._write_checked(table, list(batch.values()), on_refused, backoff)
-        return written
+            yield list(batch.values()), set(batch)
 
     def _write_checked(
         self,
         table: str,
         batch: list[tuple[int, dict[str, Any]]],
-        on_refused: Callable[[int, str], None] | None,
+        find_refused: bool,
         backoff: tuple[int, int, int],
-    ) -> int:
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """(items written, (position, message) of each item DynamoDB refuses)."""
         try:
-            return self._write_batch(table, [request for _, request in batch], *backoff)
+            return self._write_batch(table, [request for _, request in batch], *backoff), []
         except Refused:
-            if on_refused is None:
+            if not find_refused:
                 raise
         written = 0
+        refused: list[tuple[int, str]] = []
         for position, request in batch:  # find the item DynamoDB refuses; write the others
             try:
                 with translate_errors(f"PutItem {table}"):
                     self.client.put_item(TableName=table, Item=request["PutRequest"]["Item"])
                 written += 1
             except Refused as err:
-                on_refused(position, str(err))
-        return written
+                refused.append((position, str(err)))
+        return written, refused
 
     def _write_batch(
         self,

@@ -93,6 +93,7 @@ class Limits:
     batch_write_max_attempts: int = 8
     batch_write_base_delay_ms: int = 50
     batch_write_max_delay_ms: int = 5_000
+    batch_write_workers: int = 4  # BatchWriteItem calls in flight at once (json_records)
 
 
 @dataclass(frozen=True, slots=True)

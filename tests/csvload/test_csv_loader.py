@@ -278,17 +278,33 @@ def test_header_mismatch_rejects_the_file(
     assert count(db, "SELECT count(*) FROM ferry.loads") == 0
 
 
-def test_duplicate_keys_in_file_take_a_second_pass(
-    db: psycopg.Connection, orders: Dataset, stream_of
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("ascending", 10, 1),  # sequential ids: a bitmap, one pass
+        ("descending", 1 << 16, 1),  # keys below the first one: the bounded set, one pass
+        ("descending", 10, 2),  # more such keys than the bound: the primary key, two passes
+    ],
+)
+def test_duplicate_keys_in_file_are_rejected(
+    db: psycopg.Connection,
+    orders: Dataset,
+    stream_of,
+    case: tuple[str, int, int],
 ) -> None:
-    rows = [order_row(i) for i in range(1, 1001)] + [order_row(500, customer="again")]
+    order, max_tracked_keys, passes = case
+    ids = range(1, 1001) if order == "ascending" else range(1000, 0, -1)
+    rows = [order_row(i) for i in ids] + [order_row(500, customer="again")]
     data = ("\n".join([ORDERS_HEADER, *rows]) + "\n").encode()
-    result = Loader(lenient(orders, max_rows=10), chunk_size=8192).load(db, SOURCE, stream_of(data))
+    loader = Loader(
+        lenient(orders, max_rows=10), chunk_size=8192, max_tracked_keys=max_tracked_keys
+    )
+    result = loader.load(db, SOURCE, stream_of(data))
     assert (result.status, result.rows_loaded, result.rows_rejected, result.passes) == (
         "loaded",
         1000,
         1,
-        2,
+        passes,
     )
     assert result.details == [
         {
@@ -299,6 +315,7 @@ def test_duplicate_keys_in_file_take_a_second_pass(
     assert db.execute("SELECT customer FROM sales.orders WHERE order_id = 500").fetchone() == (
         "customer 500",
     )
+    assert count(db, "SELECT count(*) FROM ferry.loads") == 1
 
 
 def test_key_already_in_table_rejects_the_file(

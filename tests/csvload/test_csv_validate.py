@@ -170,6 +170,49 @@ def test_duplicate_keys_in_one_file() -> None:
     assert validate_file(PAIR, data)[2] == []
 
 
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+def test_duplicate_keys_in_a_file_with_bad_rows(chunk_size: int) -> None:
+    """After a bad row, runs of good rows are checked in bulk and their keys taken in bulk."""
+    data = (
+        b"id,note\n"
+        b"x,bad\n"  # line 2: not an int; the file takes the path for files with bad rows
+        b"1,a\n"
+        b'2,"multi\nline"\n'  # lines 4-5
+        b'"1",c\n'  # line 6: a quoted key repeats 1
+        b"007,d\n"  # a non-canonical key: 7
+        b"3,e\n"
+        b"7,f\n"  # line 9: repeats 007
+        b"2,g\n"  # line 10
+    )
+    rows, payload, rejects = validate_file(PAIR, data, chunk_size=chunk_size, keys=True)
+    assert payload == b'1,a\n2,"multi\nline"\n007,d\n3,e\n'
+    assert [(r.line, r.column, r.reason.split(":")[0]) for r in rejects] == [
+        (2, "id", '"x" is not a valid integer (int)'),
+        (6, None, "duplicate primary key (id)=(1)"),
+        (9, None, "duplicate primary key (id)=(7)"),
+        (10, None, "duplicate primary key (id)=(2)"),
+    ]
+    assert rows == 8
+
+
+@pytest.mark.parametrize("chunk_size", [1, 64, 1 << 20])
+def test_duplicate_composite_keys_in_a_file_with_bad_rows(chunk_size: int) -> None:
+    pair = small_dataset(
+        [
+            {"name": "site", "type": "text", "max_length": 12, "nullable": False},
+            {"name": "n", "type": "int", "nullable": False},
+        ],
+        primary_key=["n", "site"],
+    )
+    data = b'site,n\na,x\na,1\nb,1\n"a",1\na,2\nb,+1\n'
+    _rows, payload, rejects = validate_file(pair, data, chunk_size=chunk_size, keys=True)
+    assert payload == b"a,1\nb,1\na,2\n"
+    assert [(r.line, r.reason) for r in rejects][1:] == [
+        (5, "duplicate primary key (n, site)=(1, a): an earlier row has the same key"),
+        (7, "duplicate primary key (n, site)=(1, b): an earlier row has the same key"),
+    ]
+
+
 def test_orders_rows(orders: Dataset) -> None:
     good = [order_row(1), order_row(2, note="", delivery_date=""), order_row(3, is_gift="YES")]
     bad = [
@@ -216,3 +259,95 @@ def test_key_set_is_compact_and_all_or_nothing() -> None:
     assert "text" in keys
     assert ("a", 1) in keys
     assert len(keys) == 100_000 + 4
+
+
+def test_key_set_adds_runs_of_sequential_ids_in_bulk() -> None:
+    keys = KeySet(window=1 << 20)
+    assert keys.add_new(list(range(5, 1005)))
+    assert keys.add_new(list(range(1005, 2005)))  # the next run: no repeat
+    assert len(keys) == 2000
+    assert 5 in keys
+    assert 2004 in keys
+    assert 2005 not in keys
+    assert not keys.add_new(list(range(1900, 2100)))  # overlaps the end of the last run
+    assert 2005 not in keys  # nothing of a refused run is added
+    assert not keys.add_new([4, *range(6, 106)])  # ascending, not consecutive: one repeat
+    assert 4 not in keys
+    assert keys.add_new(list(range(3000, 3100)))  # a gap before the run is fine
+    assert not keys.add_new(list(range(3099, 3199)))  # its first key (an edge bit) repeats
+    assert len(keys) == 2100
+
+
+def test_key_set_reports_overflow_of_its_bounded_part() -> None:
+    keys = KeySet(max_others=3)
+    assert keys.add_new(["a", "b", "c"])
+    assert not keys.overflowed
+    assert keys.add_new(["d"])
+    assert keys.overflowed
+
+
+def test_key_set_add_each_reports_the_repeats_and_keeps_the_rest() -> None:
+    keys = KeySet()
+    assert keys.add_new(list(range(100)))
+    assert keys.add_each([100, 5, 101, 100, "a", "a"]) == {1, 3, 5}
+    assert 101 in keys
+    assert "a" in keys
+    assert len(keys) == 103
+
+
+BAD_ORDER_ROWS = [
+    order_row(0, ordered_at="2026-13-01T00:00:00Z"),
+    order_row(0, amount="1.999"),
+    order_row(0, quantity="99999999999"),
+    order_row(0, status="lost"),
+    order_row(0) + ",extra",
+    "",  # a blank line
+    order_row(0, customer='"Zoë ""Z"""'),  # good, quoted with doubled quotes
+    order_row(0, note='"two\r\nlines"'),  # good, spans two lines
+    order_row(0, order_id='"8"'),  # good, a quoted key
+]
+# Rows inside which a bulk match can start (the split gives up on such a chunk).
+MISALIGNING_ROWS = [
+    order_row(0, note='"a""b'),  # an unbalanced quote: swallows the next line
+    order_row(0, order_id="007"),  # good, a non-canonical key ("7,..." matches inside it)
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("keys", [True, False])
+@pytest.mark.parametrize("misaligning", [False, True])
+def test_bulk_split_of_a_dirty_chunk_agrees_with_the_record_path(
+    orders: Dataset, seed: int, keys: bool, misaligning: bool
+) -> None:
+    """The one-pass split gives what checking each record from the start gives."""
+    import random
+
+    rng = random.Random(seed)
+    pool = BAD_ORDER_ROWS + (MISALIGNING_ROWS if misaligning else [])
+    rows = []
+    for i in range(1, 400):
+        if rng.random() < 0.1:
+            rows.append(rng.choice(pool).replace("0,", f"{i},", 1))
+        else:
+            rows.append(order_row(rng.randrange(1, 600) if rng.random() < 0.05 else i))
+    text = "\r\n".join(rows) + "\r\n"
+    order = map_header(orders, parse_header(ORDERS_HEADER.encode(), ","))
+    split = RowValidator(orders, order, "\r\n")._split_rows(text, 2, KeySet() if keys else None)
+    record = RowValidator(orders, order, "\r\n")._per_record(text, 2, KeySet() if keys else None)
+    if split is None:  # a match started inside a bad record: the caller checks per record
+        assert misaligning
+        return
+    assert (split.rows, split.good, split.payload) == (record.rows, record.good, record.payload)
+    assert split.rejects == record.rejects
+
+
+def test_bulk_split_takes_most_dirty_chunks(orders: Dataset) -> None:
+    rows = [order_row(i) for i in range(1, 200)]
+    rows[50] = order_row(51, status="lost")
+    rows[120] = order_row(3)  # a repeated key
+    text = "\r\n".join(rows) + "\r\n"
+    order = map_header(orders, parse_header(ORDERS_HEADER.encode(), ","))
+    result = RowValidator(orders, order, "\r\n")._split_rows(text, 2, KeySet())
+    assert result is not None
+    assert (result.rows, result.good) == (199, 197)
+    assert [(r.line, r.column) for r in result.rejects] == [(52, "status"), (122, None)]

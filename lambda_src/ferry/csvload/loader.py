@@ -24,11 +24,15 @@ A crash, a killed connection or a stream that breaks half-way rolls the
 transaction back: nothing partial is ever visible, and :class:`Transient` is
 raised so the message is retried.
 
-Duplicate primary keys inside a file are found without holding every key in
-memory: the first pass relies on the table's primary key; only if ``COPY``
-reports a unique violation is the file read again with key tracking, which
-rejects the later duplicates (and, if the key already exists in the table from
-an earlier file, rejects the file with PostgreSQL's detail).
+Duplicate primary keys inside a file are rejected (the later rows) in the same
+single pass, in bounded memory: integer keys take a bit each (runs of
+sequential ids a byte range at a time), other keys a set of at most
+:data:`MAX_TRACKED_KEYS`. A key already in the table from an earlier file makes
+``COPY`` report a unique violation, and the file is rejected with PostgreSQL's
+detail. Only when a file has more non-integer keys than that bound does the
+first pass stop tracking and leave repeats to the table's primary key; if
+``COPY`` then reports a unique violation, the file is read again with
+unbounded key tracking (the second pass, ``LoadResult.passes == 2``).
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ from ferry.model import Transient
 
 LOADS_TABLE = "ferry.loads"
 LINE_COLUMN = "_ferry_line"  # ferry.csvload.migrate.LINE_COLUMN (migrate imports psycopg lazily)
+#: Keys the first pass holds outside the integer bitmap before it stops tracking.
+MAX_TRACKED_KEYS = 1 << 16
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
 _TRANSIENT_CLASSES = ("08", "53", "58")
 
@@ -148,10 +154,12 @@ class Loader:
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         max_details: int = 100,
+        max_tracked_keys: int = MAX_TRACKED_KEYS,
     ) -> None:
         self.dataset = dataset
         self.chunk_size = chunk_size
         self.max_details = max_details
+        self.max_tracked_keys = max_tracked_keys
         self.last_max_buffer = 0  # largest read buffer of the last load (memory bound checks)
 
     # --- public ---------------------------------------------------------------
@@ -172,9 +180,10 @@ class Loader:
 
         try:
             try:
-                return self._attempt(conn, source, open_stream, on_rejects, track_keys=False)
+                first = KeySet(max_others=self.max_tracked_keys)
+                return self._attempt(conn, source, open_stream, on_rejects, first)
             except _DuplicateKeys:
-                result = self._attempt(conn, source, open_stream, on_rejects, track_keys=True)
+                result = self._attempt(conn, source, open_stream, on_rejects, KeySet())
                 result.passes = 2
                 return result
         except psycopg.Error as err:
@@ -191,9 +200,9 @@ class Loader:
         source: Source,
         open_stream: Callable[[], Read],
         on_rejects: Callable[[RejectLog], None] | None,
-        *,
-        track_keys: bool,
+        keys: KeySet,
     ) -> LoadResult:
+        """One pass; ``keys`` collects the file's primary keys (bounded on the first pass)."""
         from psycopg import errors
 
         ds = self.dataset
@@ -218,7 +227,7 @@ class Loader:
                     " set_config('ferry.load_id', currval('ferry.load_ids')::text, true)"
                 ).fetchone()[0]
                 with RejectLog(max_details=self.max_details) as log:
-                    result = self._copy(cur, source, open_stream(), log, track_keys)
+                    result = self._copy(cur, source, open_stream(), log, keys)
                     if log.lines and on_rejects is not None:
                         on_rejects(log)
                     if result.status == "rejected":
@@ -251,7 +260,7 @@ class Loader:
             return LoadResult("already_loaded")
         except errors.UniqueViolation as err:
             if err.diag.table_name == ds.table and err.diag.schema_name == ds.schema:
-                if not track_keys:
+                if keys.overflowed:  # repeats inside the file were not all tracked
                     raise _DuplicateKeys() from err
                 detail = (err.diag.message_detail or str(err)).strip()
                 return LoadResult(
@@ -271,7 +280,7 @@ class Loader:
         source: Source,
         read: Read,
         log: RejectLog,
-        track_keys: bool,
+        keys: KeySet,
     ) -> LoadResult:
         from psycopg import sql
 
@@ -313,7 +322,7 @@ class Loader:
             ),
             delimiter=sql.Literal(ds.delimiter),
         )
-        seen = KeySet() if track_keys else None
+        seen: KeySet | None = keys
         total = good = 0
         threshold = ds.threshold
         try:
@@ -321,6 +330,8 @@ class Loader:
                 try:
                     for chunk in reader.chunks(eol):
                         res = validator.validate(chunk.data, chunk.first_line, seen)
+                        if seen is not None and seen.overflowed:
+                            seen = None  # too many keys to hold: the primary key decides
                         total += res.rows
                         good += res.good
                         if res.rejects:

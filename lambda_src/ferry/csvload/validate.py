@@ -13,6 +13,7 @@ checker (a 10-digit int, a non-canonical key).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from ferry.csvload.config import INT_RANGES, MAX_TEXT_LENGTH, Column, Dataset, h
 
 # One record as PostgreSQL's CSV line reader sees it: every quote toggles.
 RECORD_RE = re.compile(r'(?:[^"\n]++|"[^"]*+")*+\n')
+# One or more whole records (a residue between bulk matches must be such a run).
+RECORDS_RE = re.compile(r'(?:(?:[^"\n]++|"[^"]*+")*+\n)++')
 # Quoted sections (every quote toggles, as in RECORD_RE): removing them leaves one
 # line feed per record.
 _QUOTED_RE = re.compile(r'"[^"]*+"')
@@ -32,11 +35,19 @@ class KeySet:
 
     Integer keys within ``window`` of the first one take one bit each in a
     bitmap that grows as needed (1 M sequential ids: 125 KiB); other keys (text,
-    composite, far-away integers) are kept in a set.
+    composite, far-away integers) are kept in a set. A batch of consecutive
+    ascending integers (sequential ids, the common case) is checked and set a
+    byte range at a time, without a Python step per key.
+
+    ``max_others`` bounds the set: once more keys than that would be held in
+    it, :attr:`overflowed` turns true and the caller stops tracking (memory
+    stays flat; the table's primary key still catches any repeat).
     """
 
-    def __init__(self, window: int = 1 << 27) -> None:
+    def __init__(self, window: int = 1 << 27, max_others: int | None = None) -> None:
         self.window = window
+        self.max_others = max_others
+        self.overflowed = False
         self._bits = bytearray()
         self._base: int | None = None
         self._others: set[object] = set()
@@ -59,8 +70,42 @@ class KeySet:
     def __len__(self) -> int:
         return sum(b.bit_count() for b in self._bits) + len(self._others)
 
+    def _grow(self, byte: int) -> None:
+        bits = self._bits
+        if byte >= len(bits):
+            grow = min(max(byte + 1, 2 * len(bits)), (self.window + 7) >> 3) - len(bits)
+            bits.extend(bytes(grow))
+
+    def _add_run(self, keys: Sequence[object]) -> bool | None:
+        """``keys`` as one run of consecutive ascending ints in the window: bulk add.
+
+        None when ``keys`` is not such a run (the caller adds them one by one).
+        """
+        first, last = keys[0], keys[-1]
+        if type(first) is not int or type(last) is not int or last - first != len(keys) - 1:
+            return None
+        lo, hi = self._slot(first), self._slot(last)
+        if lo is None or hi is None or keys != list(range(first, last + 1)):
+            return None
+        bits = self._bits
+        self._grow(hi >> 3)
+        a, b = (lo + 7) >> 3, (hi + 1) >> 3  # whole bytes [a, b) inside the run
+        if a >= b:
+            return None
+        edges = [*range(lo, a << 3), *range(b << 3, hi + 1)]
+        if bits[a:b].count(0) != b - a or any(bits[i >> 3] & (1 << (i & 7)) for i in edges):
+            return False
+        bits[a:b] = b"\xff" * (b - a)
+        for i in edges:
+            bits[i >> 3] |= 1 << (i & 7)
+        return True
+
     def add_new(self, keys: Sequence[object]) -> bool:
         """Add ``keys`` if none was seen and none repeats; otherwise add nothing, return False."""
+        if len(keys) > 32:
+            run = self._add_run(keys)
+            if run is not None:
+                return run
         bits, others = self._bits, self._others
         set_bits: list[int] = []
         set_others: list[object] = []
@@ -76,8 +121,7 @@ class KeySet:
                 continue
             byte, mask = index >> 3, 1 << (index & 7)
             if byte >= len(bits):
-                grow = min(max(byte + 1, 2 * len(bits)), (self.window + 7) >> 3) - len(bits)
-                bits.extend(bytes(grow))
+                self._grow(byte)
             if bits[byte] & mask:
                 ok = False
                 break
@@ -87,10 +131,26 @@ class KeySet:
             for index in set_bits:
                 bits[index >> 3] &= ~(1 << (index & 7)) & 0xFF
             others.difference_update(set_others)
+        if self.max_others is not None and len(others) > self.max_others:
+            self.overflowed = True
         return ok
 
     def add(self, key: object) -> None:
         self.add_new([key])
+
+    def add_each(self, keys: Sequence[object]) -> set[int]:
+        """Add every key; the positions of those already seen (or repeated in ``keys``)."""
+        repeats: set[int] = set()
+        fresh: list[object] = []
+        local: set[object] = set()
+        for i, key in enumerate(keys):
+            if key in local or key in self:
+                repeats.add(i)
+            else:
+                local.add(key)
+                fresh.append(key)
+        self.add_new(fresh)
+        return repeats
 
 
 class HeaderError(ValueError):
@@ -234,10 +294,7 @@ class RowValidator:
         parts = [fields.fast_pattern(c, dataset.delimiter) for c in self.order]
         guard = r"(?!\\\.\r?\n)" if len(self.order) == 1 else ""
         row = guard + d.join(parts) + re.escape(eol)
-        self.row_re = re.compile(row, re.ASCII)
-        # split() with one empty group: residues must all be empty; len gives the row count
-        self.rows_re = re.compile(f"(?:{row})()", re.ASCII)
-        self.rows_run_re = re.compile(f"(?:{row})*+", re.ASCII)
+        self._row = row  # compiled on first use: a clean file needs one or two of these
         self.dirty = False  # a chunk of this file had bad rows: skip the whole-chunk try
         self.loaded = tuple(c for c in self.order if not c.ignored)
         self._project: tuple[re.Pattern[str], str] | None = None
@@ -256,8 +313,18 @@ class RowValidator:
             for c in self.order
         ]
         key_row = guard + d.join(key_parts) + re.escape(eol)
-        self.key_row_re = re.compile(key_row, re.ASCII)
-        self.key_rows_re = re.compile(f"(?:{key_row})", re.ASCII)
+        self._key_row = key_row
+        # The key fields of records already known to be valid, by CSV structure alone
+        # (far cheaper than the typed pattern): an unquoted field, or quoted sections.
+        last_key = max(
+            (i for i, c in enumerate(self.order) if c.name in dataset.primary_key), default=-1
+        )
+        any_field = f'(?:(?:"[^"]*+")++|[^"{d}\r\n]*+)'
+        extract = [
+            f"({any_field})" if c.name in dataset.primary_key else any_field
+            for c in self.order[: last_key + 1]
+        ]
+        self._key_extract = d.join(extract) + r'(?:[^"\n]++|"[^"]*+")*+\n'
         # capture group index per key column, in primary-key order
         file_key_order = [c.name for c in self.order if c.name in dataset.primary_key]
         self.key_groups = tuple(file_key_order.index(k) + 1 for k in dataset.primary_key)
@@ -268,6 +335,43 @@ class RowValidator:
         self._key_casts = tuple(
             int if dataset.column(k).type in INT_RANGES else str for k in dataset.primary_key
         )
+
+    # --- patterns, compiled when first needed ----------------------------------
+
+    @functools.cached_property
+    def row_re(self) -> re.Pattern[str]:
+        return re.compile(self._row, re.ASCII)
+
+    @functools.cached_property
+    def rows_re(self) -> re.Pattern[str]:
+        """Rows with one empty group: ``split`` leaves only empty residues on a good chunk."""
+        return re.compile(f"(?:{self._row})()", re.ASCII)
+
+    @functools.cached_property
+    def rows_run_re(self) -> re.Pattern[str]:
+        return re.compile(f"(?:{self._row})*+", re.ASCII)
+
+    @functools.cached_property
+    def key_row_re(self) -> re.Pattern[str]:
+        return re.compile(self._key_row, re.ASCII)
+
+    @functools.cached_property
+    def key_rows_re(self) -> re.Pattern[str]:
+        return re.compile(f"(?:{self._key_row})", re.ASCII)
+
+    @functools.cached_property
+    def rows_capture_re(self) -> re.Pattern[str]:
+        """Each row captured whole: ``split`` gives residue, row, residue, row, ..."""
+        return re.compile(f"({self._row})", re.ASCII)
+
+    @functools.cached_property
+    def key_rows_capture_re(self) -> re.Pattern[str]:
+        """Each row captured whole, then its key fields."""
+        return re.compile(f"({self._key_row})", re.ASCII)
+
+    @functools.cached_property
+    def key_extract_re(self) -> re.Pattern[str]:
+        return re.compile(self._key_extract, re.ASCII)
 
     # --- bulk ---------------------------------------------------------------
 
@@ -285,7 +389,9 @@ class RowValidator:
         """Validate a chunk of whole records; ``seen_keys`` turns on duplicate-key checks."""
         text = data.decode("utf-8", "surrogateescape")
         if self.dirty:
-            return self._per_record(text, first_line, seen_keys)
+            return self._split_rows(text, first_line, seen_keys) or self._per_record(
+                text, first_line, seen_keys
+            )
         if seen_keys is None or not self.dataset.primary_key:
             parts = self.rows_re.split(text)
             if not any(parts):
@@ -299,7 +405,83 @@ class RowValidator:
                 keys = self._bulk_keys(parts, width)
                 if seen_keys.add_new(keys):
                     return ChunkResult(rows=len(keys), good=len(keys), payload=data)
-        return self._per_record(text, first_line, seen_keys)
+        self.dirty = True  # from now on, chunks go straight to the per-row split
+        return self._split_rows(text, first_line, seen_keys) or self._per_record(
+            text, first_line, seen_keys
+        )
+
+    def _split_rows(
+        self, text: str, first_line: int, seen_keys: KeySet | None
+    ) -> ChunkResult | None:
+        """A chunk with bad rows, in one bulk pass: good rows whole, the rest one by one.
+
+        ``split`` with each row captured gives the good rows (and their keys) and the
+        text between them. That text must be whole records as PostgreSQL cuts them
+        (:data:`RECORDS_RE`): then every bulk match started on a record boundary, and
+        only those records are checked one by one, in file order with the good rows.
+        Otherwise a match started inside a bad record: None (the caller takes
+        :meth:`_per_record`).
+        """
+        tracking = seen_keys is not None and bool(self.dataset.primary_key)
+        pattern = self.key_rows_capture_re if tracking else self.rows_capture_re
+        parts = pattern.split(text)
+        width = 2 + len(self.key_groups) if tracking else 2
+        residues = parts[::width]
+        whole = RECORDS_RE.fullmatch
+        if not all(whole(r) for r in residues if r):
+            return None
+        result = ChunkResult()
+        good: list[str] = []
+        line = first_line
+        start = 0  # first row (index into the rows) not yet taken
+        for j, residue in enumerate(residues):
+            if not residue:
+                continue
+            line = self._take_rows(parts, width, start, j, line, seen_keys, good, result)
+            start = j
+            for rec in RECORD_RE.findall(residue):
+                if self._record(rec, line, seen_keys, result):
+                    good.append(rec)
+                line += rec.count("\n")
+        self._take_rows(parts, width, start, len(residues) - 1, line, seen_keys, good, result)
+        result.payload = "".join(good).encode("utf-8")
+        return result
+
+    def _take_rows(  # noqa: PLR0917 - the state of one split, passed along
+        self,
+        parts: list[str],
+        width: int,
+        start: int,
+        stop: int,
+        line: int,
+        seen_keys: KeySet | None,
+        good: list[str],
+        result: ChunkResult,
+    ) -> int:
+        """Rows ``start:stop`` of a split (all matched the row pattern); the next line."""
+        if stop <= start:
+            return line
+        section = parts[1 + start * width : 1 + stop * width]
+        rows = section[::width]
+        if width > 2:  # keys captured: repeats are rejected, the later row
+            assert seen_keys is not None
+            if len(self.key_groups) == 1:
+                keys = list(map(self._key_casts[0], section[1::width]))
+            else:
+                columns = [
+                    map(self._key_casts[i], section[g::width])
+                    for i, g in enumerate(self.key_groups)
+                ]
+                keys = list(zip(*columns, strict=True))
+            if not seen_keys.add_new(keys):
+                return self._drop_repeats(
+                    "".join(rows), keys, line=line, seen_keys=seen_keys, good=good, result=result
+                )
+        block = "".join(rows)
+        result.rows += len(rows)
+        result.good += len(rows)
+        good.append(block)
+        return line + block.count("\n")
 
     def _bulk_keys(self, parts: list[str], width: int) -> list[object]:
         if width == 2:
@@ -313,15 +495,19 @@ class RowValidator:
             return self._key_casts[0](values[0])
         return tuple(cast(v) for cast, v in zip(self._key_casts, values, strict=True))
 
-    def _block_ok(self, block: str, seen_keys: KeySet | None) -> bool:
-        """Bulk check of whole records (and, when tracking, of their keys)."""
-        if seen_keys is None or not self.dataset.primary_key:
-            return not any(self.rows_re.split(block))
-        parts = self.key_rows_re.split(block)
+    def _valid_block_keys(self, block: str) -> list[object] | None:
+        """The keys of ``block``, records that all passed the row pattern (None: unquoted only).
+
+        Only the CSV structure is parsed; a quoted or non-canonical key (``007``,
+        ``+5``) is left to the caller's record-by-record path.
+        """
+        parts = self.key_extract_re.split(block)
         width = len(self.key_groups) + 1
-        if any(parts[::width]):
-            return False
-        return seen_keys.add_new(self._bulk_keys(parts, width))
+        if any(parts[::width]):  # pragma: no cover - the block matched the row pattern
+            return None
+        if any('"' in "".join(parts[g::width]) for g in range(1, width)):
+            return None
+        return self._bulk_keys(parts, width)
 
     def _per_record(self, text: str, first_line: int, seen_keys: KeySet | None) -> ChunkResult:
         """A chunk with bad rows: runs of good rows in bulk, only the others one by one.
@@ -344,14 +530,23 @@ class RowValidator:
             if stop > pos:
                 segment = text[pos:stop]
                 pos = stop
-                if tracking and not self._block_ok(segment, seen_keys):
-                    # a key repeats inside the run: find it record by record
-                    for rec in RECORD_RE.findall(segment):
-                        if self._record(rec, line, seen_keys, result):
-                            good.append(rec)
-                        line += rec.count("\n")
-                    continue
-                count = _QUOTED_RE.sub("", segment).count("\n")
+                if tracking:
+                    assert seen_keys is not None
+                    keys = self._valid_block_keys(segment)
+                    if keys is None:  # a quoted or non-canonical key: record by record
+                        for rec in RECORD_RE.findall(segment):
+                            if self._record(rec, line, seen_keys, result):
+                                good.append(rec)
+                            line += rec.count("\n")
+                        continue
+                    if not seen_keys.add_new(keys):  # a key repeats: reject the later rows
+                        line = self._drop_repeats(
+                            segment, keys, line=line, seen_keys=seen_keys, good=good, result=result
+                        )
+                        continue
+                    count = len(keys)
+                else:
+                    count = _QUOTED_RE.sub("", segment).count("\n")
                 result.rows += count
                 result.good += count
                 good.append(segment)
@@ -401,6 +596,30 @@ class RowValidator:
             seen_keys.add(key)
         result.good += 1
         return True
+
+    def _drop_repeats(
+        self,
+        segment: str,
+        keys: list[object],
+        *,
+        line: int,
+        seen_keys: KeySet,
+        good: list[str],
+        result: ChunkResult,
+    ) -> int:
+        """Valid records with known keys, some repeated: the later ones rejected. Next line."""
+        repeats = seen_keys.add_each(keys)
+        records = RECORD_RE.findall(segment)
+        result.rows += len(records)
+        result.good += len(records) - len(repeats)
+        for i, rec in enumerate(records):
+            if i in repeats:
+                raw = _printable(rec.rstrip("\r\n"))
+                result.rejects.append(Reject(line, None, self._duplicate(keys[i]), raw))
+            else:
+                good.append(rec)
+            line += rec.count("\n")
+        return line
 
     def _duplicate(self, key: object) -> str:
         values = key if isinstance(key, tuple) else (key,)

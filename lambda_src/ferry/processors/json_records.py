@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from ferry.aws import DynamoDB
 from ferry.itemcheck import ItemProblem, check_item
 from ferry.jsondoc import JsonProblem, validator, violations
 from ferry.jsonstream import records as stream_records
@@ -219,7 +220,9 @@ class JsonRecordsProcessor(BaseProcessor):
 
         # Pass 2: read the object again and write the records pass 1 found valid.
         table = ctx.route.get("table") or ctx.settings.require("records_table")
-        recent: deque[str] = deque(maxlen=64)  # locations of the items in the current batch
+        workers = limits.batch_write_workers
+        # locations of the items not yet settled (a refusal names one of them)
+        recent: deque[str] = deque(maxlen=2 * DynamoDB.window(workers))
         written = [0]
 
         def items() -> Iterator[dict[str, Any]]:
@@ -233,7 +236,9 @@ class JsonRecordsProcessor(BaseProcessor):
         refused: list[dict[str, Any]] = []
 
         def on_refused(position: int, message: str) -> None:
-            location = recent[position - written[0]]  # a position in the batch just sent
+            back = position - written[0]  # a position among the items not yet settled
+            # (a batch with many repeated keys can reach further back than the window)
+            location = recent[back] if -len(recent) <= back < 0 else f"item {position + 1}"
             refused.append({"record": location, "path": "$", "message": message})
 
         try:
@@ -245,6 +250,7 @@ class JsonRecordsProcessor(BaseProcessor):
                 max_attempts=limits.batch_write_max_attempts,
                 base_delay_ms=limits.batch_write_base_delay_ms,
                 max_delay_ms=limits.batch_write_max_delay_ms,
+                workers=workers,
             )
         except JsonProblem as problem:  # the object changed between the passes
             return self.rejected(problem.reason, details=problem.details)
