@@ -90,7 +90,7 @@ def test_every_integration_is_checked_and_cited(decisions: dict[str, list[Decisi
     built = set(decisions)
     assert built <= set(KINDS), f"integrations without a test and a citation: {built - set(KINDS)}"
     assert set(DEFECTS) <= set(KINDS)
-    assert set(KINDS) >= DENIALS_ONLY
+    assert set(KINDS) >= DENIED_ONLY
     assert all(url.startswith("https://docs.aws.amazon.com/") for url in DOCS.values())
 
 
