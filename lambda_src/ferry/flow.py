@@ -16,6 +16,11 @@ Intake (pure) turns the event into object refs; for each object, in order:
 7. **finish**: the ledger records the outcome with timings; one log line and
    one EMF metric line per object.
 
+Objects of a route's container lane (:meth:`ferry.config.Route.lane_for`) are
+handed, with their ledger claim, to the large-file state machine after step 2
+(:func:`hand_off`); ``python -m ferry.task`` runs steps 3 to 7 for them in a
+container, through :func:`process_object` as well.
+
 Only transient failures (throttling, timeouts, a database that is down, a
 lease held by another invocation) are returned in ``batchItemFailures``
 (:class:`Retries`); permanently bad files are rejected and acknowledged, and
@@ -36,7 +41,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ferry import intake, obs, processors, tracing
+from ferry import intake, lanes, obs, processors, tracing
 from ferry.aws import ObjectGone, Refused
 from ferry.config import Route
 from ferry.model import ObjectRef, Outcome, Transient
@@ -144,11 +149,22 @@ def _rejected(processor: str, reason: str) -> Outcome:
 
 
 def process_object(
-    ref: ObjectRef, rt: Runtime, *, request_id: str, remaining_ms: Callable[[], int]
+    ref: ObjectRef,
+    rt: Runtime,
+    *,
+    request_id: str,
+    remaining_ms: Callable[[], int],
+    in_container: bool = False,
 ) -> bool:
-    """Run one object to a terminal state; False means "retry the message later"."""
+    """Run one object to a terminal state; False means "retry the message later".
+
+    A route's container-lane objects are handed to the state machine instead
+    (:func:`hand_off`), unless this already is the container task (``in_container``).
+    """
     started = time.monotonic()
     route = None if ref.key.endswith("/") else rt.config.route_for(ref.key)
+    if route is not None and not in_container and route.lane_for(ref.size) == "container":
+        return hand_off(ref, route, rt)
     job = None
     with tracing.span("object", processor=route.processor if route else "router") as span:
         span.annotate(ledger_id=ref.ledger_id, key=ref.key[:200])
@@ -199,6 +215,46 @@ def process_object(
         span.annotate(status=outcome.status)
         _report(ref, route, outcome, attempt=job.attempt, started=started, rt=rt)
         return True
+
+
+def hand_off(ref: ObjectRef, route: Route, rt: Runtime) -> bool:
+    """Hand ``ref`` with its ledger claim to the large-file state machine (:mod:`ferry.lanes`)."""
+    lane = rt.container_lane
+    if lane is None:
+        log.error(
+            "route %s sends this object to the container lane, but FERRY_STATE_MACHINE_ARN "
+            "is not set (enable the container lane, or drop lane/size_threshold_bytes)",
+            route.name,
+        )
+        return False  # retried, then dead-lettered with this reason in the log
+    owner = lanes.execution_name(ref)
+    job = None
+    with tracing.span("handoff", processor=route.processor) as span:
+        span.annotate(ledger_id=ref.ledger_id, key=ref.key[:200])
+        try:
+            job = rt.ledger.claim(ref, lease_ms=lane.lease_ms, owner=owner)
+            if job.already_done:
+                log.info("duplicate delivery: already %s", (job.previous or {}).get("status"))
+                return True
+            execution = lane.start(ref)
+        except lanes.AlreadyRan as err:
+            reason = (
+                f"the container lane already ran execution {owner} for this object version "
+                f"and it closed without a terminal ledger record ({err}); its history says why"
+            )
+            log.error("%s", reason)
+            rt.ledger.mark_dead_lettered(ref, reason, route=route.name)
+            return True
+        except Exception as err:  # transient, refused (a missing permission) or a bug: retried
+            log.warning("hand-off failed, message will be retried: %s", err)
+            if job is not None and not job.already_done:
+                job.release(f"hand-off: {err}")
+            return False
+    log.info(
+        "handed to the container lane",
+        extra={"route": route.name, "size": ref.size, "execution": execution},
+    )
+    return True
 
 
 def _report(

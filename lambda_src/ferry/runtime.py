@@ -20,6 +20,7 @@ processor receives as ``ctx``:
 ``ctx.remaining_ms()``   milliseconds left before the function's deadline
 ``ctx.log``              the structured logger (every line carries key and ledger id)
 ``ctx.metrics``          :class:`~ferry.obs.Metrics` (EMF)
+``ctx.container_lane``   :class:`~ferry.lanes.ContainerLane` (``FERRY_STATE_MACHINE_ARN``) or None
 =======================  ==========================================================
 """
 
@@ -36,6 +37,7 @@ from ferry import obs
 from ferry.aws import S3, DynamoDB
 from ferry.config import Config, Limits, Route, load_config
 from ferry.db import connect as connect_postgres
+from ferry.lanes import ContainerLane
 from ferry.ledger import Ledger
 from ferry.model import ObjectRef
 from ferry.rejects import FailedBucket
@@ -61,6 +63,7 @@ class Runtime:
     db: Callable[[], Any] = connect_postgres
     metrics: obs.Metrics = field(default_factory=obs.Metrics)
     clock: Callable[[], dt.datetime] = utc_now
+    container_lane: ContainerLane | None = None
     # Per object (set by for_object):
     route: Route = UNROUTED
     ledger_id: str = ""
@@ -86,6 +89,11 @@ class Runtime:
                 settings.require("ledger_table"), dynamodb, ttl_days=settings.ledger_ttl_days
             ),
             metrics=obs.Metrics(settings.metrics_namespace, settings.service),
+            container_lane=ContainerLane(
+                settings.state_machine_arn, settings.container_lease_seconds * 1000
+            )
+            if settings.state_machine_arn
+            else None,
         )
 
     def for_object(

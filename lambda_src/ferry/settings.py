@@ -19,6 +19,10 @@ writes the metadata table does not need ``FERRY_METADATA_TABLE``.
 ``FERRY_METRICS_NAMESPACE``    EMF namespace (``Ferry``)
 ``FERRY_LOG_LEVEL``            log level (else ``AWS_LAMBDA_LOG_LEVEL``, else INFO)
 ``FERRY_LOG_SAMPLE_RATE``      fraction of invocations logged at DEBUG (0 to 1, default 0)
+``FERRY_STATE_MACHINE_ARN``    the large-file state machine: objects of a route's
+                               container lane are handed to it (:mod:`ferry.lanes`)
+``FERRY_CONTAINER_LEASE_SECONDS`` how long a hand-off holds the object's ledger claim
+                               (the state machine's longest run; default 10800)
 ``FERRY_DB_HOST``              PostgreSQL host (what the certificate must name)
 ``FERRY_DB_PORT``              default 5432
 ``FERRY_DB_NAME``              database
@@ -32,6 +36,9 @@ writes the metadata table does not need ``FERRY_METADATA_TABLE``.
                                ``password``): read by the migration function only
 ``FERRY_DB_LOADER_PASSWORD``   a password the migration sets for the loader role
                                (servers without IAM authentication: the local stack)
+``FERRY_DB_SECRET``            the secret's JSON itself, injected by ECS into the
+                               container task (``secrets`` of the task definition):
+                               used instead of reading FERRY_DB_SECRET_ARN
 ``FERRY_DB_SSLROOTCERT``       CA bundle (default: the one the build packs,
                                ``ferry/certs/rds-ca-bundle.pem``)
 ``FERRY_DB_HOSTADDR``          optional IP to connect to (the certificate is still
@@ -72,6 +79,7 @@ class DbSettings:
     dbname: str | None = None
     auth: str = "secret"
     secret_arn: str | None = None
+    secret_json: str | None = None  # injected by ECS; never logged
     user: str | None = None
     sslrootcert: Path = DEFAULT_CA_BUNDLE
     region: str | None = None
@@ -96,6 +104,8 @@ class Settings:
     log_level: str = "INFO"
     log_sample_rate: float = 0.0
     service: str = "ferry"
+    state_machine_arn: str | None = None
+    container_lease_seconds: int = 10_800
     db: DbSettings = field(default_factory=DbSettings)
 
     @classmethod
@@ -145,12 +155,15 @@ class Settings:
             log_level=(opt("FERRY_LOG_LEVEL") or opt("AWS_LAMBDA_LOG_LEVEL") or "INFO").upper(),
             log_sample_rate=fraction("FERRY_LOG_SAMPLE_RATE"),
             service=opt("AWS_LAMBDA_FUNCTION_NAME") or "ferry",
+            state_machine_arn=opt("FERRY_STATE_MACHINE_ARN"),
+            container_lease_seconds=integer("FERRY_CONTAINER_LEASE_SECONDS", 10_800, 60) or 10_800,
             db=DbSettings(
                 host=opt("FERRY_DB_HOST"),
                 port=integer("FERRY_DB_PORT", None, 1),
                 dbname=opt("FERRY_DB_NAME"),
                 auth=auth,
                 secret_arn=opt("FERRY_DB_SECRET_ARN"),
+                secret_json=opt("FERRY_DB_SECRET"),
                 user=opt("FERRY_DB_USER"),
                 sslrootcert=Path(opt("FERRY_DB_SSLROOTCERT") or DEFAULT_CA_BUNDLE),
                 region=opt("AWS_REGION") or opt("AWS_DEFAULT_REGION"),
