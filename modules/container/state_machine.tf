@@ -21,7 +21,7 @@ locals {
 
   # The longest an execution can hold an object's claim: every attempt's timeout
   # and the longest backoffs (the function's hand-off lease).
-  execution_seconds = (var.task_max_attempts + 1) * var.task_timeout_seconds + sum([for n in range(var.task_max_attempts) : min(var.retry_interval_seconds * pow(2, n), 31536000)]) + 300
+  execution_seconds = (var.task_max_attempts + 1) * var.task_timeout_seconds + sum(concat([0], [for n in range(var.task_max_attempts) : var.retry_interval_seconds * pow(2, n)])) + 300
 }
 
 resource "aws_cloudwatch_log_group" "states" {
