@@ -19,7 +19,7 @@ locals {
     sfn_role        = "${var.name_prefix}-large-files-states"
     start_rule      = "${var.name_prefix}-large-files-start"
     start_role      = "${var.name_prefix}-large-files-start"
-    start_retry     = "${var.name_prefix}-large-files-start-retry"
+    start_retry     = "${var.name_prefix}-large-files-start-dlq"
     task_log_group  = "/ecs/${var.name_prefix}-large-files"
     states_log_grp  = "/aws/vendedlogs/states/${var.name_prefix}-large-files"
     container       = "ferry"

@@ -4,6 +4,9 @@
 
 locals {
   eventbridge_start = var.eventbridge_start.enabled
+  # Built from the names, so the queue policy is readable at plan time (policy review).
+  start_rule_arn  = "arn:${local.partition}:events:${local.region}:${var.account_id}:rule/${local.names.start_rule}"
+  start_retry_arn = "arn:${local.partition}:sqs:${local.region}:${var.account_id}:${local.names.start_retry}"
 }
 
 resource "aws_cloudwatch_event_rule" "start" {
@@ -49,8 +52,8 @@ resource "aws_sqs_queue_policy" "start_retry" {
       Effect    = "Allow"
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.start_retry[0].arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.start[0].arn } }
+      Resource  = local.start_retry_arn
+      Condition = { ArnEquals = { "aws:SourceArn" = local.start_rule_arn } }
     }]
   })
 }

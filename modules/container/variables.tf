@@ -313,9 +313,9 @@ variable "execution_log_level" {
 }
 
 variable "log_execution_data" {
-  description = "Include execution input and output in the execution log (object keys: off by default)."
+  description = "Include execution input, output and error causes in the execution log (bucket, key, version and the task's stop reason; the log group is KMS-encrypted). false keeps object keys out of the log."
   type        = bool
-  default     = false
+  default     = true
   nullable    = false
 }
 

@@ -107,8 +107,8 @@ run "state_machine_runs_the_task_privately_and_records_failures" {
     error_message = "X-Ray tracing must be on"
   }
   assert {
-    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ALL" && !aws_sfn_state_machine.this.logging_configuration[0].include_execution_data
-    error_message = "executions must be logged (ALL) without their data by default"
+    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ALL" && aws_sfn_state_machine.this.logging_configuration[0].include_execution_data
+    error_message = "executions must be logged (ALL) with their execution history by default"
   }
   assert {
     condition     = aws_sfn_state_machine.this.encryption_configuration[0].kms_key_id == var.operational_kms_key_arn

@@ -106,7 +106,7 @@ run "sizes_architecture_and_timeouts" {
     task_max_attempts      = 0
     retry_interval_seconds = 5
     execution_log_level    = "ERROR"
-    log_execution_data     = true
+    log_execution_data     = false
     log_retention_days     = 30
   }
 
@@ -135,7 +135,7 @@ run "sizes_architecture_and_timeouts" {
     error_message = "without retries the lease is one attempt plus the margin"
   }
   assert {
-    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ERROR" && aws_sfn_state_machine.this.logging_configuration[0].include_execution_data
+    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ERROR" && !aws_sfn_state_machine.this.logging_configuration[0].include_execution_data
     error_message = "log level and execution data must reach the state machine"
   }
   assert {
