@@ -147,3 +147,58 @@ run "state_machine_runs_the_task_privately_and_records_failures" {
     error_message = "the module creates its cluster by default"
   }
 }
+
+run "roles_are_least_privilege" {
+  command = plan
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.states.statement : s.resources if s.sid == "SyncTaskEvents"
+    ] == [toset(["arn:aws:events:eu-west-1:111122223333:rule/StepFunctionsGetEventsForECSTaskRule"])]
+    error_message = "RunTask .sync needs the managed rule StepFunctionsGetEventsForECSTaskRule, and only it"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.states.statement : s.actions if s.sid == "SyncTaskEvents"
+    ] == [toset(["events:DescribeRule", "events:PutRule", "events:PutTargets"])]
+    error_message = "RunTask .sync needs events:PutTargets, PutRule and DescribeRule"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.states.statement : s.resources if s.sid == "RunTask"
+    ] == [toset(["arn:aws:ecs:eu-west-1:111122223333:task-definition/ferry-test-large-files:*"])]
+    error_message = "the state machine may run this task definition only"
+  }
+  assert {
+    condition = flatten([
+      for s in data.aws_iam_policy_document.states.statement : [for c in s.condition : tolist(c.values) if c.variable == "iam:PassedToService"] if s.sid == "PassTaskRoles" && contains(tolist(s.actions), "iam:PassRole")
+    ]) == ["ecs-tasks.amazonaws.com"]
+    error_message = "the state machine must pass the task roles to ECS tasks only"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.states.statement : s.resources if s.sid == "UpdateLedger"
+    ] == [toset(["arn:aws:dynamodb:eu-west-1:111122223333:table/ferry-test-ledger"])]
+    error_message = "the state machine may update the ledger only"
+  }
+  assert {
+    condition     = !anytrue([for s in data.aws_iam_policy_document.task.statement : anytrue([for a in s.actions : startswith(a, "secretsmanager:")])])
+    error_message = "the task role must not read secrets: ECS injects them"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.execution.statement : s.resources if s.sid == "InjectSecrets"
+    ] == [toset(["arn:aws:secretsmanager:eu-west-1:111122223333:secret:ferry-test/database-AbCdEf"])]
+    error_message = "the execution role reads exactly the injected secrets"
+  }
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.execution.statement : s.resources if s.sid == "PullImage"
+    ] == [toset(["arn:aws:ecr:eu-west-1:111122223333:repository/ferry"])]
+    error_message = "the execution role pulls from the image's repository only"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.task.statement : s if s.sid == "ConnectAsDatabaseUser" || s.sid == "DeleteProcessedRawObjects"]) == 0
+    error_message = "no database login or raw deletion unless asked for"
+  }
+}

@@ -181,3 +181,28 @@ run "permissions_boundary_and_tags" {
     error_message = "tags must reach the resources"
   }
 }
+
+run "task_role_options_reach_the_policy" {
+  command = plan
+
+  variables {
+    database           = { iam_auth_user = "ferry_loader", resource_id = "db-ABCDEFGHIJKLMNOP" }
+    delete_raw_objects = true
+    image              = "public.ecr.aws/example/ferry@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.task.statement : s.resources if s.sid == "ConnectAsDatabaseUser"
+    ] == [toset(["arn:aws:rds-db:eu-west-1:111122223333:dbuser:db-ABCDEFGHIJKLMNOP/ferry_loader"])]
+    error_message = "IAM database auth connects as the loader only"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.task.statement : s if s.sid == "DeleteProcessedRawObjects"]) == 1
+    error_message = "raw deletion must be granted when asked for"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.execution.statement : s if s.sid == "PullImage" || s.sid == "EcrAuthorization"]) == 0
+    error_message = "an image outside a private ECR needs no ECR permission"
+  }
+}
