@@ -1,6 +1,6 @@
 output "state_machine_arn" {
-  description = "ARN of the large-file state machine (the function's FERRY_STATE_MACHINE_ARN)."
-  value       = aws_sfn_state_machine.this.arn
+  description = "ARN of the large-file state machine (the function's FERRY_STATE_MACHINE_ARN). Built from its name, so it is known at plan time and the function's environment can feed the task's without a cycle."
+  value       = local.state_machine_arn
 }
 
 output "state_machine_definition" {
@@ -59,4 +59,9 @@ output "start_retry_queue_arn" {
 output "start_rule_arn" {
   description = "The EventBridge rule that starts executions (null without eventbridge_start)."
   value       = try(aws_cloudwatch_event_rule.start[0].arn, null)
+}
+
+output "task_definition_container_definitions" {
+  description = "The task definition's container definitions (JSON): image, user, environment names and secret references."
+  value       = aws_ecs_task_definition.this.container_definitions
 }
