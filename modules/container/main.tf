@@ -27,7 +27,12 @@ locals {
     cluster_pattern = "arn:${local.partition}:ecs:${local.region}:${var.account_id}"
   }
 
-  cluster_arn  = var.create_cluster ? aws_ecs_cluster.this[0].arn : var.existing_cluster_arn
+  cluster_arn = var.create_cluster ? aws_ecs_cluster.this[0].arn : var.existing_cluster_arn
+  # The state machine's definition names the created cluster and task definition
+  # by their ARNs, so it is known only after apply: the provider validates a known
+  # definition with the Step Functions API during plan, which an offline plan
+  # cannot call. The module's tests assert the rendered definition instead.
+  family_arn   = aws_ecs_task_definition.this.arn_without_revision
   cluster_name = element(split("/", local.cluster_arn), length(split("/", local.cluster_arn)) - 1)
 
   bucket_arns = { for role, name in var.bucket_names : role => "arn:${local.partition}:s3:::${name}" }

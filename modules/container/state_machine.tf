@@ -10,7 +10,7 @@ locals {
     partition              = local.partition
     ledger_table           = var.table_names.ledger
     cluster_arn            = local.cluster_arn
-    task_definition_arn    = aws_ecs_task_definition.this.arn_without_revision
+    task_definition_arn    = local.family_arn # the family's latest ACTIVE revision
     container_name         = local.names.container
     subnet_ids             = jsonencode(var.subnet_ids)
     security_group_ids     = jsonencode(var.security_group_ids)
@@ -67,7 +67,7 @@ data "aws_iam_policy_document" "states" {
   statement {
     sid       = "RunTask"
     actions   = ["ecs:RunTask"]
-    resources = ["${aws_ecs_task_definition.this.arn_without_revision}:*"]
+    resources = ["${local.family_arn}:*"]
 
     condition {
       test     = "ArnEquals"
