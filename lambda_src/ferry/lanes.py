@@ -77,7 +77,7 @@ class ContainerLane:
         return self._client
 
     def start(self, ref: ObjectRef) -> str:
-        """Start (or find running) the object's execution; its ARN. Raises Transient or AlreadyRan."""
+        """Start the object's execution (or find it running); its ARN. Transient, AlreadyRan."""
         name = execution_name(ref)
         try:
             with translate_errors(f"StartExecution {name}"):

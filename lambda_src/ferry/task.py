@@ -101,11 +101,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except Exception as err:  # settings or configuration: retried, and the history shows why
         log.exception("cannot start: %s", err)
         return EXIT_RETRY
-    with obs.invocation(owner, sample_rate=rt.settings.log_sample_rate):
-        with obs.bind(key=ref.key, bucket=ref.bucket, ledger_id=ref.ledger_id, owner=owner):
-            done = flow.process_object(
-                ref, rt, request_id=owner, remaining_ms=budget(timeout), in_container=True
-            )
+    with (
+        obs.invocation(owner, sample_rate=rt.settings.log_sample_rate),
+        obs.bind(key=ref.key, bucket=ref.bucket, ledger_id=ref.ledger_id, owner=owner),
+    ):
+        done = flow.process_object(
+            ref, rt, request_id=owner, remaining_ms=budget(timeout), in_container=True
+        )
     return EXIT_DONE if done else EXIT_RETRY
 
 
