@@ -136,9 +136,14 @@ variable "environment_variables" {
   default     = {}
   nullable    = false
 
+  # The names FERRY-LAMBDA-004 treats as secrets, unless they name a reference (an ARN, a parameter name, ...).
   validation {
-    condition     = !anytrue([for k in keys(var.environment_variables) : can(regex("(?i)(password|secret$|token)", k))])
-    error_message = "environment_variables must hold no password, secret or token (a name matching password, *SECRET or token): pass it in secrets, which ECS injects from Secrets Manager."
+    condition = !anytrue([
+      for k in keys(var.environment_variables) :
+      can(regex("(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)", upper(k))) &&
+      !can(regex("_(ARN|NAME|ID|PARAM|PARAMETER|PATH|URL|REF|TTL|SECONDS|FILE)$", upper(k)))
+    ])
+    error_message = "environment_variables must hold no password, secret, token or key (a name such as *PASSWORD*, *SECRET*, *TOKEN*; references such as *_ARN or *_NAME are fine): pass the value in secrets, which ECS injects from Secrets Manager."
   }
   validation {
     condition     = !anytrue([for k in keys(var.environment_variables) : startswith(k, "FERRY_TASK_")])

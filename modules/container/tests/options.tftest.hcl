@@ -164,6 +164,19 @@ run "iam_database_auth_and_raw_deletion" {
   }
 }
 
+run "secret_references_may_be_plain_variables" {
+  command = plan
+
+  variables {
+    environment_variables = { API_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:api-x", DB_PASSWORD_NAME = "/ferry/db" }
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment) == 4
+    error_message = "references to secrets (ARNs, parameter names) are plain variables"
+  }
+}
+
 run "permissions_boundary_and_tags" {
   command = plan
 

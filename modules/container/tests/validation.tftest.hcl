@@ -190,6 +190,16 @@ run "rejects_a_password_in_the_environment" {
   expect_failures = [var.environment_variables]
 }
 
+run "rejects_an_api_key_in_the_environment" {
+  command = plan
+
+  variables {
+    environment_variables = { PARTNER_API_KEY = "x" }
+  }
+
+  expect_failures = [var.environment_variables]
+}
+
 run "rejects_task_variables_in_the_environment" {
   command = plan
 
