@@ -234,6 +234,18 @@ def identity_allows(
     return allowed
 
 
+def _access_denied(principal: str, action: str, resource: str) -> Exception:
+    """What a JSON-protocol service answers (HTTP 400, ``AccessDeniedException``), not
+    moto's XML 403 that botocore reads as code ``"403"``."""
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError(
+        "AccessDeniedException",
+        f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
+        "because no identity-based policy allows the action",
+    )
+
+
 def _patch_request_contexts() -> None:
     """Authorise a :class:`Requests` resource per (resource, context), with the conditions."""
     from moto.iam.access_control import IAMPolicy, IAMRequestBase
@@ -247,7 +259,7 @@ def _patch_request_contexts() -> None:
         documents = [IAMPolicy(p)._policy_json for p in self._access_key.collect_policies()]
         for arn, context in requests:
             if not identity_allows(documents, self._action, arn, context):
-                self._raise_access_denied()
+                raise _access_denied(self._access_key.arn, self._action, arn)
         return None
 
     IAMRequestBase.check_action_permitted = check  # type: ignore[method-assign]

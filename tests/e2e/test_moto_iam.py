@@ -210,6 +210,10 @@ def test_eventbridge_put_events_on_the_bus_with_the_source(world: dict[str, Any]
         "denied"
     )
     assert outcome(lambda: ev.list_rules(EventBusName="iam-allowed")) == "denied"
+    # Refused as EventBridge refuses (what ferry.events reads as the deployment's problem).
+    with pytest.raises(ClientError) as err:
+        put(("iam-other", "ferry.allowed"))()
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
 def test_identity_allows_follows_aws_evaluation() -> None:
