@@ -70,3 +70,13 @@ output "deadletter_role_arn" {
   description = "Dead-letter consumer's role, assumed by the local dead-letter worker."
   value       = module.ferry.deadletter_role_arn
 }
+
+output "event_bus_name" {
+  description = "Bus the processor and the dead-letter consumer publish the file events to."
+  value       = module.ferry.event_bus_name
+}
+
+output "event_source" {
+  description = "Source of the file events (the functions' roles may publish only this one)."
+  value       = module.ferry.event_source
+}

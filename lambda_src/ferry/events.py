@@ -13,8 +13,9 @@ follows it. :meth:`Publisher.publish` calls ``PutEvents`` once per file:
 * an entry EventBridge reports as throttled or failed inside EventBridge
   (``ThrottlingException``, ``InternalFailure``, ...) is sent again, up to
   ``max_attempts`` calls with full-jitter backoff; a whole call that fails the
-  same way, or with an answer about the deployment (access denied, a bus that
-  does not exist), is :class:`~ferry.model.Transient`, as everywhere in ferry
+  same way, or with an answer about the deployment (access denied, a source
+  or detail-type the role may not publish, a bus that does not exist), is
+  :class:`~ferry.model.Transient`, as everywhere in ferry
   (:func:`ferry.aws.classify`). The caller hands the SQS message back; on the
   next delivery the ledger says the file is done (nothing is loaded again) and
   the event is published again from the ledger's record. Events are therefore
@@ -51,6 +52,11 @@ DEFAULT_SOURCE = "ferry"
 MAX_OUTPUTS = 100  # an entry must stay below EventBridge's 256 KB
 #: Per-entry error codes that EventBridge documents as worth a retry.
 _ENTRY_TRANSIENT = frozenset({"InternalFailure", "InternalException", "ServiceUnavailable"})
+#: Per-entry refusals by the role's policy (PutEventsResultEntry): the deployment, not the
+#: event, so retried until fixed like a whole call's AccessDeniedException, never acknowledged.
+_ENTRY_DEPLOYMENT = frozenset(
+    {"NotAuthorizedForSourceException", "NotAuthorizedForDetailTypeException"}
+)
 
 
 class PublishRefused(Exception):
@@ -95,7 +101,11 @@ def detail(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def entry_is_transient(code: str) -> bool:
     """Whether a failed PutEvents entry is worth sending again (throttling, EventBridge's own)."""
-    return code in _ENTRY_TRANSIENT or classify(code, 400) in {"transient", "deployment"}
+    return (
+        code in _ENTRY_TRANSIENT
+        or code in _ENTRY_DEPLOYMENT
+        or classify(code, 400) in {"transient", "deployment"}
+    )
 
 
 class Publisher:

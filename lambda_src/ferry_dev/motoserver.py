@@ -15,11 +15,23 @@ from ``stateMachineArn`` / ``executionArn``) and then runs moto's server
 unchanged. ``tests/e2e/test_moto_iam.py`` measures what is enforced with and
 without it. Everything else (conditions, resource policies, key policies,
 permission boundaries) is moto's: see the README's "Enforced IAM" section.
+
+EventBridge ``PutEvents`` is checked against ``"*"`` too, and moto passes no
+request context to identity policies, so a role allowed ``events:PutEvents``
+on one bus with an ``events:source`` condition (as AWS documents it) is
+refused. Here each entry is authorised on its own: against its bus's ARN,
+with ``events:source`` and ``events:detail-type`` from the entry ("Using IAM
+policy conditions in Amazon EventBridge",
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html),
+by :func:`identity_allows` (Deny wins, an Allow must match action, resource and
+every condition). One entry refused refuses the whole call (AWS reports it per
+entry; ferry sends one entry per call, so the outcome is the same for it).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -113,10 +125,161 @@ def _patch_batch_actions() -> None:
     IAMRequestBase.__init__ = init  # type: ignore[method-assign]
 
 
+class Requests(str):
+    """The resource moto checks (the first one), with every (resource ARN, context) to authorise."""
+
+    requests: tuple[tuple[str, dict[str, str]], ...] = ()
+
+    @classmethod
+    def of(cls, requests: list[tuple[str, dict[str, str]]]) -> Requests:
+        out = cls(requests[0][0] if requests else "*")
+        out.requests = tuple(requests)
+        return out
+
+
+def _events_resource(handler: Any) -> str:
+    """PutEvents: each entry's bus ARN, with its events:source and events:detail-type."""
+    if handler._get_action() != "PutEvents":
+        return "*"
+    entries = _json_param(handler, "Entries")
+    if not isinstance(entries, list) or not entries:
+        return "*"
+    from moto.utilities.utils import get_partition
+
+    prefix = (
+        f"arn:{get_partition(handler.region)}:events:{handler.region}:{handler.current_account}"
+    )
+    requests = []
+    for given in entries:
+        entry = given if isinstance(given, dict) else {}
+        bus = str(entry.get("EventBusName") or "default")
+        arn = bus if bus.startswith("arn:") else f"{prefix}:event-bus/{bus}"
+        context = {
+            "events:source": str(entry.get("Source") or ""),
+            "events:detail-type": str(entry.get("DetailType") or ""),
+        }
+        requests.append((arn, context))
+    return Requests.of(requests)
+
+
+def _matches(patterns: Any, value: str, *, case: bool = True) -> bool:
+    flags = 0 if case else re.IGNORECASE
+    for pattern in patterns if isinstance(patterns, list) else [patterns]:
+        regex = "^" + ".*".join(re.escape(part) for part in str(pattern).split("*")) + "$"
+        if re.match(regex.replace(r"\?", "."), value, flags):
+            return True
+    return False
+
+
+# Condition operators "IAM JSON policy elements: Condition operators" defines
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)
+# that this check evaluates; any other operator refuses the request (never a silent pass).
+_OPERATORS = {
+    "StringEquals": lambda want, got: got in (want if isinstance(want, list) else [want]),
+    "StringLike": _matches,
+    "ArnEquals": _matches,
+    "ArnLike": _matches,
+}
+
+
+def _condition_holds(operator: str, values: dict[str, Any], context: dict[str, str]) -> bool:
+    if_exists = operator.endswith("IfExists")
+    name = operator.removesuffix("IfExists")
+    negated = "Not" in name
+    test = _OPERATORS.get(name.replace("Not", ""))
+    if test is None:
+        raise KeyError(operator)
+    lowered = {k.lower(): v for k, v in context.items()}
+    for key, want in values.items():
+        got = lowered.get(key.lower())
+        if got is None:
+            if not (if_exists or negated):
+                return False
+            continue
+        if test(want, got) == negated:
+            return False
+    return True
+
+
+def _statement_applies(
+    statement: dict[str, Any], action: str, resource: str, context: dict[str, str]
+) -> bool:
+    def element(name: str, value: str, *, case: bool) -> bool | None:
+        if name in statement:
+            return _matches(statement[name], value, case=case)
+        if f"Not{name}" in statement:
+            return not _matches(statement[f"Not{name}"], value, case=case)
+        return None
+
+    if not element("Action", action, case=False):
+        return False
+    if element("Resource", resource, case=True) is False:
+        return False
+    return all(
+        _condition_holds(op, values, context)
+        for op, values in (statement.get("Condition") or {}).items()
+    )
+
+
+def identity_allows(
+    documents: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]
+) -> bool:
+    """AWS's evaluation of identity policies for one request: an explicit Deny wins, else an Allow.
+
+    ("Policy evaluation logic", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html.)
+    A condition operator this check does not evaluate refuses the request.
+    """
+    allowed = False
+    for document in documents:
+        statements = document.get("Statement") or []
+        for statement in statements if isinstance(statements, list) else [statements]:
+            try:
+                applies = _statement_applies(statement, action, resource, context)
+            except KeyError:
+                return False
+            if applies and statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or (applies and statement.get("Effect") == "Allow")
+    return allowed
+
+
+def _access_denied(principal: str, action: str, resource: str) -> Exception:
+    """What a JSON-protocol service answers (HTTP 400, ``AccessDeniedException``), not
+    moto's XML 403 that botocore reads as code ``"403"``."""
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError(
+        "AccessDeniedException",
+        f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
+        "because no identity-based policy allows the action",
+    )
+
+
+def _patch_request_contexts() -> None:
+    """Authorise a :class:`Requests` resource per (resource, context), with the conditions."""
+    from moto.iam.access_control import IAMPolicy, IAMRequestBase
+
+    original = IAMRequestBase.check_action_permitted
+
+    def check(self: Any, resource: str) -> None:
+        requests = getattr(resource, "requests", ())
+        if not requests:
+            return original(self, resource)
+        documents = [IAMPolicy(p)._policy_json for p in self._access_key.collect_policies()]
+        for arn, context in requests:
+            if not identity_allows(documents, self._action, arn, context):
+                raise _access_denied(self._access_key.arn, self._action, arn)
+        return None
+
+    IAMRequestBase.check_action_permitted = check  # type: ignore[method-assign]
+
+
 def patch() -> None:
-    """Give DynamoDB, KMS, Secrets Manager and Step Functions requests their resource ARN."""
+    """Give DynamoDB, KMS, Secrets Manager, Step Functions and EventBridge calls their resources."""
     _patch_batch_actions()
+    _patch_request_contexts()
     from moto.dynamodb.responses import DynamoHandler
+    from moto.events.responses import EventsHandler
     from moto.kms.responses import KmsResponse
     from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.stepfunctions.responses import StepFunctionResponse
@@ -125,6 +288,7 @@ def patch() -> None:
     KmsResponse._determine_resource = _kms_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = _secret_resource  # type: ignore[attr-defined]
     StepFunctionResponse._determine_resource = _states_resource  # type: ignore[attr-defined]
+    EventsHandler._determine_resource = _events_resource  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -210,10 +210,11 @@ module "pipeline" {
   notification_emails            = var.notification_emails
   existing_sns_topic_arn         = var.existing_sns_topic_arn
 
-  # The emulator's IAM checks EventBridge calls against "*" and cannot evaluate
-  # events:source, so the functions' roles could not publish there: the local
-  # stack's tests publish with a bus of their own (tests/e2e/test_operations.py).
-  events_enabled                 = var.events_enabled && !local.emulated
+  # File events also on the emulator: the local stack's server authorises each
+  # PutEvents entry against its bus with events:source (ferry_dev.motoserver),
+  # so the functions publish under their roles' policies. The notifications'
+  # SNS delivery is not exercised there.
+  events_enabled                 = var.events_enabled
   existing_event_bus             = var.existing_event_bus
   file_notifications             = local.emulated ? {} : var.file_notifications
   dashboard_enabled              = var.dashboard_enabled

@@ -61,6 +61,9 @@ def world(server: MotoServer) -> dict[str, Any]:
     queues = {n: sqs.create_queue(QueueName=n)["QueueUrl"] for n in ("iam-allowed", "iam-other")}
     kms = admin("kms")
     keys = {n: kms.create_key(Description=n)["KeyMetadata"]["Arn"] for n in ("allowed", "other")}
+    events = admin("events")
+    for bus in ("iam-allowed", "iam-other"):
+        events.create_event_bus(Name=bus)
     sm = admin("secretsmanager")
     secrets = {
         n: sm.create_secret(Name=f"iam-{n}", SecretString="s")["ARN"] for n in ("allowed", "other")
@@ -84,6 +87,12 @@ def world(server: MotoServer) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": secrets["allowed"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/iam-allowed",
+                "Condition": {"StringEquals": {"events:source": "ferry.allowed"}},
             },
         ],
     }
@@ -175,6 +184,69 @@ def test_secrets_manager(world: dict[str, Any]) -> None:
     assert outcome(lambda: sm.get_secret_value(SecretId=secrets["other"])) == "denied"
     assert outcome(lambda: sm.put_secret_value(SecretId=secrets["allowed"], SecretString="z")) == (
         "denied"
+    )
+
+
+def test_eventbridge_put_events_on_the_bus_with_the_source(world: dict[str, Any]) -> None:
+    """PutEvents per entry: the bus ARN and events:source (ferry_dev.motoserver)."""
+    ev = world["as_role"]("events")
+
+    def put(*entries: tuple[str, str]) -> Callable[[], Any]:
+        return lambda: ev.put_events(
+            Entries=[
+                {"Source": src, "DetailType": "FileLoaded", "Detail": "{}", "EventBusName": bus}
+                for bus, src in entries
+            ]
+        )
+
+    bus_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/iam-allowed"
+    assert outcome(put(("iam-allowed", "ferry.allowed"))) == "allowed"
+    assert outcome(put((bus_arn, "ferry.allowed"))) == "allowed"  # the bus by ARN
+    assert outcome(put(("iam-allowed", "ferry.other"))) == "denied"  # another source
+    assert outcome(put(("iam-other", "ferry.allowed"))) == "denied"  # another bus
+    assert outcome(put(("default", "ferry.allowed"))) == "denied"  # the default bus
+    # One refused entry refuses the call.
+    assert outcome(put(("iam-allowed", "ferry.allowed"), ("iam-other", "ferry.allowed"))) == (
+        "denied"
+    )
+    assert outcome(lambda: ev.list_rules(EventBusName="iam-allowed")) == "denied"
+    # Refused as EventBridge refuses (what ferry.events reads as the deployment's problem).
+    with pytest.raises(ClientError) as err:
+        put(("iam-other", "ferry.allowed"))()
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_identity_allows_follows_aws_evaluation() -> None:
+    from ferry_dev.motoserver import identity_allows
+
+    bus = "arn:aws:events:eu-west-1:1:event-bus/b"
+    allow = {
+        "Effect": "Allow",
+        "Action": "events:PutEvents",
+        "Resource": bus,
+        "Condition": {"StringEquals": {"events:source": ["a", "b"]}},
+    }
+    doc = {"Statement": [allow]}
+    assert identity_allows([doc], "events:PutEvents", bus, {"events:source": "a"})
+    assert not identity_allows([doc], "events:PutEvents", bus, {"events:source": "c"})
+    assert not identity_allows([doc], "events:PutEvents", bus, {})  # key absent
+    assert not identity_allows([doc], "events:PutEvents", bus + "x", {"events:source": "a"})
+    deny = {"Effect": "Deny", "Action": "events:*", "Resource": "*"}
+    assert not identity_allows(
+        [doc, {"Statement": deny}], "events:PutEvents", bus, {"events:source": "a"}
+    )
+    unknown = {**allow, "Condition": {"NumericEquals": {"events:source": "1"}}}
+    assert not identity_allows(
+        [{"Statement": [unknown]}], "events:PutEvents", bus, {"events:source": "1"}
+    )
+    if_exists = {**allow, "Condition": {"StringEqualsIfExists": {"events:source": "a"}}}
+    assert identity_allows([{"Statement": [if_exists]}], "events:PutEvents", bus, {})
+    not_equals = {**allow, "Condition": {"StringNotEquals": {"events:source": "a"}}}
+    assert not identity_allows(
+        [{"Statement": not_equals}], "events:PutEvents", bus, {"events:source": "a"}
+    )
+    assert identity_allows(
+        [{"Statement": not_equals}], "events:PutEvents", bus, {"events:source": "z"}
     )
 
 

@@ -145,6 +145,21 @@ def test_entry_still_throttled_after_every_attempt_is_transient() -> None:
     assert len(fake.sent) == 3
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "AccessDeniedException",
+        "NotAuthorizedForSourceException",
+        "NotAuthorizedForDetailTypeException",
+    ],
+)
+def test_entry_refused_by_the_role_is_never_acknowledged(code: str) -> None:
+    """A policy refusal of the entry is the deployment's: the message comes back, not lost."""
+    fake = FakeEvents(*[failed(code)] * 3)
+    with pytest.raises(Transient, match=code):
+        publisher(fake).publish(LOADED)
+
+
 def test_malformed_entry_is_refused_without_retry() -> None:
     fake = FakeEvents(failed("MalformedDetail"))
     with pytest.raises(events.PublishRefused, match="MalformedDetail"):

@@ -380,7 +380,7 @@ run "operations_inputs_reach_the_pipeline" {
   }
 }
 
-run "emulator_has_no_malware_plan" {
+run "emulator_has_file_events_and_no_malware_plan" {
   command = plan
 
   variables {
@@ -389,7 +389,11 @@ run "emulator_has_no_malware_plan" {
   }
 
   assert {
-    condition     = output.malware_protection_plan_arn == null && !contains(keys(output.function_environment), "FERRY_MALWARE_GATE") && output.event_bus_name == null
-    error_message = "GuardDuty does not run on the emulator (no plan, no gate), and its IAM cannot scope PutEvents (no file events)"
+    condition     = output.malware_protection_plan_arn == null && !contains(keys(output.function_environment), "FERRY_MALWARE_GATE")
+    error_message = "GuardDuty does not run on the emulator (no plan, no gate)"
+  }
+  assert {
+    condition     = output.event_bus_name == "ferry-test-files" && output.function_environment["FERRY_EVENT_BUS"] == "ferry-test-files" && output.deadletter_environment["FERRY_EVENT_SOURCE"] == "ferry.ferry-test"
+    error_message = "file events on the emulator too: both functions publish under their roles (ferry_dev.motoserver evaluates events:source)"
   }
 }
