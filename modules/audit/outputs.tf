@@ -54,7 +54,7 @@ output "classification_job_id" {
 }
 
 output "findings_topic_arn" {
-  description = "SNS topic that receives every Macie finding: the one created here, or existing_sns_topic_arn."
+  description = "SNS topic that receives every Macie finding: the one created here (its ARN built from its name, known at plan time), or existing_sns_topic_arn."
   value       = local.topic_arn
 }
 

@@ -2,8 +2,16 @@
 # retention, delivered by a role only the flow-logs service of this account can
 # assume and that can write only to that log group.
 
+locals {
+  flow_log_group_name = "/aws/vpc-flow-logs/${var.name_prefix}"
+  # Built from the name (the form CloudWatch Logs gives a log group's ARN,
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html#amazoncloudwatchlogs-resources-for-iam-policies)
+  # so that the delivery policy is known at plan time and the plan review reads it.
+  flow_log_group_arn = "arn:${local.partition}:logs:${local.region}:${var.account_id}:log-group:${local.flow_log_group_name}"
+}
+
 resource "aws_cloudwatch_log_group" "flow_logs" {
-  name              = "/aws/vpc-flow-logs/${var.name_prefix}"
+  name              = local.flow_log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = var.logs_kms_key_arn
 
@@ -45,8 +53,8 @@ data "aws_iam_policy_document" "flow_logs_write" {
       "logs:DescribeLogStreams",
     ]
     resources = [
-      aws_cloudwatch_log_group.flow_logs.arn,
-      "${aws_cloudwatch_log_group.flow_logs.arn}:log-stream:*",
+      local.flow_log_group_arn,
+      "${local.flow_log_group_arn}:log-stream:*",
     ]
   }
 }

@@ -7,19 +7,22 @@ The expected findings are the "could not evaluate" ones the modules still
 cause: the processor and the migration get the endpoint of the RDS instance
 created in the same apply (and the RDS-managed secret's ARN), values that exist
 only after apply, and the AWS provider plans a variables map that holds one
-unknown value as unknown as a whole. Key policies, queue policies and the
-roles' policies are known at plan time (ARNs built from names), so FERRY-KMS,
-FERRY-SQS and FERRY-IAM evaluate them.
+unknown value as unknown as a whole. Key, queue, topic and log policies and
+the roles' policies are known at plan time (ARNs built from names), so
+FERRY-KMS, FERRY-SQS and FERRY-IAM evaluate them.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from policy import REPO
+from policy import plan as plan_module
 from policy.checks import checkov_available, finish_checkov, start_checkov
 from policy.engine import Engine
 from policy.plan import plan_environment, planning_copy
@@ -175,26 +178,28 @@ def test_policy_rules_read_ferrys_keys_queues_and_roles(engine, env_plan):
 
 
 # The service-integration simulation (FERRY-DEPLOY-1xx) on today's plans: no
-# request AWS would refuse, no look-alike allowed; what it cannot evaluate yet
-# is each policy or ARN known only after apply (key and queue policies are
-# read at plan time). Every one of these goes away when the modules make that
-# value readable at plan time (processor environment, bucket and delivery-role
-# policies, the findings topic's ARN); then this set shrinks, and a
-# FERRY-DEPLOY-1xx finding would mean AWS refuses a request.
+# request AWS would refuse, no look-alike allowed. Key, queue, topic, role and
+# log policies and the findings target name ARNs built from names, so they are
+# read at plan time. What it cannot evaluate is what these offline plans
+# create in the same apply and no name gives:
+# - the processor's environment (the RDS address; FERRY-LAMBDA-UNKNOWN);
+# - the bucket policies that compare uploads with the bucket's key ARN
+#   (DenyOtherKmsKeys; the trail bucket's with the logs key): a key's ARN holds
+#   its random id, known once the key exists. Planned against a state holding
+#   the keys, or with existing_kms_key_arns, they are known (tested below).
+# A FERRY-DEPLOY-1xx finding would mean AWS refuses a request.
 AUDIT = "module.ferry.module.audit[0]"
-SIMULATION_COULD_NOT_EVALUATE = {
-    ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_cloudwatch_event_target.findings_topic"),
-    ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_cloudwatch_log_resource_policy.findings"),
-    ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_iam_role_policy.trail[0]"),
-    ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.aws_sqs_queue_policy.findings_dlq"),  # dead letters
+KEYED_BUCKET_POLICIES = {
     ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.module.trail_bucket[0].aws_s3_bucket_policy.this[0]"),
-    ("FERRY-DEPLOY-UNKNOWN", "module.ferry.module.network[0].aws_iam_role_policy.flow_logs"),
-    ("FERRY-DEPLOY-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
     ("FERRY-DEPLOY-UNKNOWN",
      'module.ferry.module.storage.module.data_bucket["failed"].aws_s3_bucket_policy.this[0]'),
     ("FERRY-DEPLOY-UNKNOWN",
      'module.ferry.module.storage.module.data_bucket["raw"].aws_s3_bucket_policy.this[0]'),
 }  # fmt: skip
+SIMULATION_COULD_NOT_EVALUATE = {
+    ("FERRY-DEPLOY-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
+    *KEYED_BUCKET_POLICIES,
+}
 
 
 def test_service_integrations_of_the_environment(env_plan):
@@ -204,6 +209,52 @@ def test_service_integrations_of_the_environment(env_plan):
         missing(why)
     found = {v.key for v in simulation_violations(plan)}
     assert found == SIMULATION_COULD_NOT_EVALUATE, env
+
+
+def test_keyed_bucket_policies_are_known_once_the_keys_exist(
+    terraform_ready, tmp_path, monkeypatch
+):
+    """The bucket policies are unknown on the offline plans only because their
+    keys are created in the same apply: dev planned with keys whose ARNs are
+    known (existing_kms_key_arns; a plan against a state holding the keys sees
+    them the same way) has every bucket policy known, and the simulation no
+    longer reports them. (The keys' own policies are then outside the plan, so
+    the requests that need them are reported on the plan instead.)"""
+    why = simulator_missing()
+    if why:
+        missing(why)
+    tfvars = (REPO / "environments" / "dev" / "terraform.tfvars").read_text()
+    account = re.search(r'account_id\s*=\s*"(\d{12})"', tfvars)
+    region = re.search(r'region\s*=\s*"([a-z0-9-]+)"', tfvars)
+    assert account
+    assert region
+    prefix = f"arn:aws:kms:{region[1]}:{account[1]}:key"
+    arns = ", ".join(
+        f'{tier} = "{prefix}/{str(n) * 8}-1111-4111-8111-111111111111"'
+        for n, tier in enumerate(("storage", "operational", "logs"), 1)
+    )
+    source = '  source = "../../modules/ferry"\n'
+    existing = f"  existing_kms_key_arns = {{ {arns} }}\n"
+
+    def with_existing_keys(env: str, base: Path) -> Path:
+        root = planning_copy(env, base)
+        main = root / "main.tf"
+        assert source in main.read_text()
+        main.write_text(main.read_text().replace(source, source + existing))
+        return root
+
+    monkeypatch.setattr(plan_module, "planning_copy", with_existing_keys)
+    plan = plan_environment("dev", tmp_path)
+    policies = _of_type(plan, "aws_s3_bucket_policy")
+    assert {rc["address"] for rc in policies} >= {address for _, address in KEYED_BUCKET_POLICIES}
+    for rc in policies:
+        assert not rc["change"]["after_unknown"].get("policy"), rc["address"]
+        assert json.loads(rc["change"]["after"]["policy"])["Statement"], rc["address"]
+    found = {v.key for v in simulation_violations(plan)}
+    assert found == {
+        ("FERRY-DEPLOY-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
+        ("FERRY-DEPLOY-UNKNOWN", "plan"),  # the keys' policies: not in this plan
+    }
 
 
 def test_checkov_reads_the_planning_copy_as_the_whole_project(env_plan, tmp_path):

@@ -186,7 +186,7 @@ run "trail_bucket_is_locked_down" {
     error_message = "the CloudTrail delivery role trust must be scoped with aws:SourceAccount"
   }
   assert {
-    condition     = data.aws_iam_policy_document.trail_logs[0].statement[0].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mocked:log-stream:*"])
+    condition     = data.aws_iam_policy_document.trail_logs[0].statement[0].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/cloudtrail/ferry-test-trail:log-stream:*"])
     error_message = "the delivery role may only write into the trail's log group"
   }
 }
@@ -241,7 +241,7 @@ run "macie_defaults" {
   assert {
     condition = alltrue([
       for s in data.aws_iam_policy_document.findings_logs.statement :
-      s.resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mocked:*"]) &&
+      s.resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/events/ferry-test/macie-findings:*"]) &&
       alltrue([for p in s.principals : p.identifiers == toset(["events.amazonaws.com", "delivery.logs.amazonaws.com"])])
     ])
     error_message = "the log resource policy must let EventBridge write into the findings group only"
@@ -438,6 +438,63 @@ run "trail_names_are_known_at_plan_time" {
       && output.trail_bucket_arn == "arn:aws:s3:::ferry-test-trail-123456789012"
     )
     error_message = "trail outputs follow the naming rule from the inputs alone"
+  }
+}
+
+# The policies and the findings target name ARNs built from the names this
+# module gives, so the plan review reads them when the topic, queue, rule and
+# log groups are created in the same plan (their ARNs known only after apply).
+run "policies_known_at_plan_time" {
+  command = plan
+
+  override_resource {
+    target          = aws_sns_topic.findings[0]
+    override_during = apply
+  }
+  override_resource {
+    target          = aws_sqs_queue.findings_dlq
+    override_during = apply
+  }
+  override_resource {
+    target          = aws_cloudwatch_event_rule.findings
+    override_during = apply
+  }
+  override_resource {
+    target          = aws_cloudwatch_log_group.findings
+    override_during = apply
+  }
+  override_resource {
+    target          = aws_cloudwatch_log_group.trail[0]
+    override_during = apply
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.findings_topic.arn == "arn:aws:sns:eu-west-1:123456789012:ferry-test-macie-findings" && output.findings_topic_arn == aws_cloudwatch_event_target.findings_topic.arn
+    error_message = "the findings target names the topic by its built ARN"
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.findings_topic[0].statement :
+      s.resources == toset(["arn:aws:sns:eu-west-1:123456789012:ferry-test-macie-findings"])
+      && alltrue([for c in s.condition : c.values == tolist(["arn:aws:events:eu-west-1:123456789012:rule/ferry-test-macie-findings"]) if c.variable == "aws:SourceArn"])
+    ])
+    error_message = "the topic policy names the topic and the findings rule by their built ARNs"
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.findings_dlq.statement :
+      s.resources == toset(["arn:aws:sqs:eu-west-1:123456789012:ferry-test-macie-findings-dlq"])
+      && alltrue([for c in s.condition : c.values == tolist(["arn:aws:events:eu-west-1:123456789012:rule/ferry-test-macie-findings"]) if c.variable == "aws:SourceArn"])
+    ])
+    error_message = "the dead-letter queue policy names the queue and the findings rule by their built ARNs"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.findings_logs.statement[0].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/events/ferry-test/macie-findings:*"])
+    error_message = "the findings log policy names the log group by its built ARN"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.trail_logs[0].statement[0].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/cloudtrail/ferry-test-trail:log-stream:*"])
+    error_message = "the trail's delivery role policy names the log group by its built ARN"
   }
 }
 

@@ -222,6 +222,30 @@ run "flow_logs" {
   }
 }
 
+# The delivery policy names the log group by an ARN built from its name, so it
+# is known when the group is created in the same plan and the plan review
+# reads it (with the group's ARN it would be known only after apply).
+run "flow_log_policy_known_at_plan_time" {
+  command = plan
+  # A state of its own: the runs above applied the group, whose ARN is then known.
+  state_key = "plan_time"
+
+  # As in a real plan, the created group's ARN is known only after apply.
+  override_resource {
+    target = aws_cloudwatch_log_group.flow_logs
+  }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.flow_logs_write.statement : toset(s.resources)
+      ][0] == toset([
+        "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vpc-flow-logs/ferry-test",
+        "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vpc-flow-logs/ferry-test:log-stream:*",
+    ])
+    error_message = "the flow-log delivery policy names its log group by the ARN built from the group's name"
+  }
+}
+
 run "outputs_follow_zone_order" {
   command = apply
 
