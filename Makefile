@@ -92,9 +92,13 @@ DSN          ?=
 migrate: $(VENV)/.installed ## Create the CSV datasets' tables and ferry.loads (idempotent); DSN=... or FERRY_DB_* env
 	$(PY) -m ferry.csvload.migrate --config lambda_src/config/ferry.json $(if $(DSN),--dsn "$(DSN)")
 
+LANE_GB      ?= 0.25
+LANE_RUNS    ?= 1
+
 .PHONY: bench
-bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql on a throwaway PostgreSQL (ROWS=, RUNS=, BENCH_ARGS=--no-pandas); table in bench/results/
+bench: $(VENV)/.installed ## CSV loader vs psql \copy vs pandas.to_sql (ROWS=, RUNS=, BENCH_ARGS=--no-pandas); the container lane's task on a LANE_GB-GB CSV (LANE_RUNS=); tables in bench/results/
 	$(PY) bench/run.py --rows $(ROWS) --runs $(RUNS) $(BENCH_ARGS)
+	$(PY) bench/container_lane.py --gb $(LANE_GB) --runs $(LANE_RUNS)
 
 JSON_MIB      ?= 4
 JSON_NULL_MIB ?= 64

@@ -81,7 +81,13 @@ _DEV_COUNTS = {
     "aws_lambda_event_source_mapping": 2,
     "aws_lambda_invocation": 1,
     "aws_dynamodb_table": 3,
-    "aws_cloudwatch_metric_alarm": 6,
+    # queue age, DLQ depth, function errors, throttles, files dead-lettered,
+    # dead-letter errors; ferry's own: rejection rate, batch item failures,
+    # file events refused
+    "aws_cloudwatch_metric_alarm": 9,
+    # file events and the pipeline's dashboard
+    "aws_cloudwatch_event_bus": 1,
+    "aws_cloudwatch_dashboard": 1,
     # database
     "aws_db_instance": 1,
     "aws_db_parameter_group": 1,
@@ -807,12 +813,15 @@ def test_checkov_has_no_failed_checks(plan: Plan):
 # --- upgrade from the layout before modules/ferry -------------------------------------
 
 # Resources 2.x adds (the dead-letter consumer, the migration, the findings
-# dead-letter queue, their alarms) and the ones it removes on purpose: staging
+# dead-letter queue, their alarms; the file-event bus, the dashboard and ferry's
+# own alarms) and the ones it removes on purpose: staging
 # and prod lose their NAT (gateways, addresses, internet gateway, public
 # subnets and routes), which nothing could use, unless egress CIDRs are given.
 _ADDED_SINCE_1_0 = re.compile(
     r"\.(deadletter|migrate)(\[|$)|aws_lambda_invocation\.|\.findings_dlq$"
     r'|aws_cloudwatch_metric_alarm\.function\["(files-dead-lettered|deadletter-errors)"\]'
+    r"|aws_cloudwatch_event_bus\.files\[|aws_cloudwatch_dashboard\.pipeline\["
+    r'|aws_cloudwatch_metric_alarm\.ferry\["'
 )
 _NAT_REMOVED = re.compile(
     r"aws_nat_gateway\.|aws_eip\.nat|aws_internet_gateway\.|aws_subnet\.public"

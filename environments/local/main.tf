@@ -29,6 +29,12 @@ module "ferry" {
   # Short, so that a retry (visibility timeout = 6 x timeout = 90 s) and
   # dead-lettering (after 3 deliveries) happen within minutes on a laptop.
   processor = { timeout = 15, max_receive_count = 3 }
+
+  # The large-file lane: the emulator runs no containers, so the local stack
+  # creates this state machine from modules/container's definition and runs its
+  # steps itself (python -m ferry.task as a child process where Fargate would
+  # run the container); the function hands objects to it as in AWS.
+  existing_container_state_machine_arn = "arn:aws:states:${var.region}:${var.account_id}:stateMachine:${var.name}-large-files"
 }
 
 # Upgrade in place from the layout before modules/ferry (ferry 1.x).

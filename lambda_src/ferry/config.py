@@ -29,6 +29,12 @@ and suffix matching happens here alone. An object under a prefix whose suffix
 matches no route is therefore rejected with the list of routes, never silently
 left unprocessed.
 
+Large files: a route may set ``size_threshold_bytes`` (objects larger than
+that are handed, with their ledger claim, to the large-file state machine and
+processed by the same processor in a container task: :mod:`ferry.task`) or
+``lane`` (``"function"`` or ``"container"``) to send every object to one lane;
+not both. See :meth:`Route.lane_for`.
+
 Deploy drift: Terraform sets ``FERRY_CONFIG_SHA256`` to the SHA-256 of the exact
 bytes of the configuration it was given, and the zip carries the same file as
 ``ferry_config.json``. :func:`load_config` with ``expected_sha256`` refuses a
@@ -58,6 +64,11 @@ class ConfigError(ValueError):
 
 # Route keys shared by every processor.
 _COMMON_KEYS = {"name", "prefix", "suffix", "processor", "description"}
+_COMMON_KEYS |= {"lane", "size_threshold_bytes"}
+
+#: Where a route's objects are processed: in the function, or as a container task
+#: started by the large-file state machine (``modules/container``).
+LANES = ("function", "container")
 
 #: Processor-specific route keys: name -> (required keys, optional keys).
 #: ``None`` as optional keys means "any": the processor validates its own keys.
@@ -110,6 +121,22 @@ class Route:
 
     def get(self, option: str, default: Any = None) -> Any:
         return self.options.get(option, default)
+
+    def lane_for(self, size: int | None) -> str:
+        """``function`` or ``container`` for an object of ``size`` bytes.
+
+        ``lane`` forces one; otherwise an object larger than
+        ``size_threshold_bytes`` goes to the container, and so does an object of
+        unknown size on a route with a threshold (the container can run anything
+        the function can, not the other way round).
+        """
+        lane = self.options.get("lane")
+        if lane in LANES:
+            return str(lane)
+        threshold = self.options.get("size_threshold_bytes")
+        if threshold is None:
+            return "function"
+        return "container" if size is None or size > int(threshold) else "function"
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +355,23 @@ def _parse_route(
             )
     if "max_bytes" in raw:
         _positive_int(raw["max_bytes"], f"{where}.max_bytes")
+    _check_lane(raw, where)
     return Route(name=name, prefix=prefix, suffix=suffix, processor=processor, options=dict(raw))
+
+
+def _check_lane(raw: Mapping[str, Any], where: str) -> None:
+    """``lane`` and ``size_threshold_bytes``: one of the two, each well-formed."""
+    if "lane" in raw and raw["lane"] not in LANES:
+        raise _fail(f"{where}.lane", f"must be one of {list(LANES)}, got {raw['lane']!r}")
+    if "size_threshold_bytes" not in raw:
+        return
+    _positive_int(raw["size_threshold_bytes"], f"{where}.size_threshold_bytes")
+    if "lane" in raw:
+        raise _fail(
+            where,
+            f"lane {raw['lane']!r} sends every object to one lane, so size_threshold_bytes "
+            "would never apply: set one of the two",
+        )
 
 
 def check_schemas(config: Config) -> None:

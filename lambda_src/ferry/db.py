@@ -37,16 +37,20 @@ class ConnectError(Transient):
 def _secret(settings: DbSettings, client: Any) -> dict[str, Any]:
     from ferry.aws import translate_errors
 
-    if not settings.secret_arn:
-        raise DatabaseConfigError("FERRY_DB_SECRET_ARN is not set (FERRY_DB_AUTH=secret)")
-    with translate_errors("GetSecretValue (database credentials)"):
-        response = client.get_secret_value(SecretId=settings.secret_arn)
+    if settings.secret_json:  # injected by ECS (container task): no API call, no permission
+        where, text = "FERRY_DB_SECRET", settings.secret_json
+    else:
+        if not settings.secret_arn:
+            raise DatabaseConfigError("FERRY_DB_SECRET_ARN is not set (FERRY_DB_AUTH=secret)")
+        with translate_errors("GetSecretValue (database credentials)"):
+            response = client.get_secret_value(SecretId=settings.secret_arn)
+        where, text = f"secret {settings.secret_arn}", response.get("SecretString")
     try:
-        secret = json.loads(response["SecretString"])
-    except (KeyError, TypeError, json.JSONDecodeError) as err:
-        raise DatabaseConfigError(f"secret {settings.secret_arn} is not a JSON string") from err
+        secret = json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        raise DatabaseConfigError(f"{where} is not a JSON string") from None
     if not isinstance(secret, dict) or not {"username", "password"} <= set(secret):
-        raise DatabaseConfigError(f"secret {settings.secret_arn} needs username and password")
+        raise DatabaseConfigError(f"{where} needs username and password")
     return secret
 
 
@@ -78,7 +82,10 @@ def conninfo(
             )
         user = settings.user
     else:
-        secret = _secret(settings, secrets_client or aws_client("secretsmanager"))
+        secret = _secret(
+            settings,
+            secrets_client or (None if settings.secret_json else aws_client("secretsmanager")),
+        )
         host = host or secret.get("host")
         port = port or (int(secret["port"]) if secret.get("port") else None)
         dbname = dbname or secret.get("dbname")

@@ -26,6 +26,11 @@ With the malware gate on (:mod:`ferry.gate`), step 4 runs only for a GuardDuty
 ``quarantine/`` in the failed bucket, and an event with no scan result is
 acknowledged without a ledger record (the scan result follows).
 
+Objects of a route's container lane (:meth:`ferry.config.Route.lane_for`) are
+handed, with their ledger claim, to the large-file state machine after step 2
+(:func:`hand_off`); ``python -m ferry.task`` runs steps 3 to 7 for them in a
+container, through :func:`process_object` as well.
+
 Only transient failures (throttling, timeouts, a database that is down, a
 lease held by another invocation) are returned in ``batchItemFailures``
 (:class:`Retries`); permanently bad files are rejected and acknowledged, and
@@ -46,7 +51,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ferry import events, gate, intake, obs, processors, tracing
+from ferry import events, gate, intake, lanes, obs, processors, tracing
 from ferry.aws import ObjectGone, Refused
 from ferry.config import Route
 from ferry.model import ObjectRef, Outcome, Transient
@@ -154,9 +159,18 @@ def _rejected(processor: str, reason: str) -> Outcome:
 
 
 def process_object(
-    ref: ObjectRef, rt: Runtime, *, request_id: str, remaining_ms: Callable[[], int]
+    ref: ObjectRef,
+    rt: Runtime,
+    *,
+    request_id: str,
+    remaining_ms: Callable[[], int],
+    in_container: bool = False,
 ) -> bool:
-    """Run one object to a terminal state; False means "retry the message later"."""
+    """Run one object to a terminal state; False means "retry the message later".
+
+    A route's container-lane objects are handed to the state machine instead
+    (:func:`hand_off`), unless this already is the container task (``in_container``).
+    """
     started = time.monotonic()
     checked = gate.verdict(ref, enabled=rt.settings.malware_gate)
     if checked == "wait":
@@ -164,6 +178,8 @@ def process_object(
         rt.metrics.emit({"AwaitingScanResult": (1, "Count")}, {})
         return True
     route = None if ref.key.endswith("/") else rt.config.route_for(ref.key)
+    if route is not None and not in_container and route.lane_for(ref.size) == "container":
+        return hand_off(ref, route, rt)
     job = None
     with tracing.span("object", processor=route.processor if route else "router") as span:
         span.annotate(ledger_id=ref.ledger_id, key=ref.key[:200])
@@ -258,6 +274,46 @@ def _publish(record: Any, rt: Runtime) -> bool:
     except events.PublishRefused as err:
         log.error("file event refused by EventBridge, not retried: %s", err)
         rt.metrics.emit({"EventsNotPublished": (1, "Count")}, {})
+    return True
+
+
+def hand_off(ref: ObjectRef, route: Route, rt: Runtime) -> bool:
+    """Hand ``ref`` with its ledger claim to the large-file state machine (:mod:`ferry.lanes`)."""
+    lane = rt.container_lane
+    if lane is None:
+        log.error(
+            "route %s sends this object to the container lane, but FERRY_STATE_MACHINE_ARN "
+            "is not set (enable the container lane, or drop lane/size_threshold_bytes)",
+            route.name,
+        )
+        return False  # retried, then dead-lettered with this reason in the log
+    owner = lanes.execution_name(ref)
+    job = None
+    with tracing.span("handoff", processor=route.processor) as span:
+        span.annotate(ledger_id=ref.ledger_id, key=ref.key[:200])
+        try:
+            job = rt.ledger.claim(ref, lease_ms=lane.lease_ms, owner=owner)
+            if job.already_done:
+                log.info("duplicate delivery: already %s", (job.previous or {}).get("status"))
+                return True
+            execution = lane.start(ref)
+        except lanes.AlreadyRan as err:
+            reason = (
+                f"the container lane already ran execution {owner} for this object version "
+                f"and it closed without a terminal ledger record ({err}); its history says why"
+            )
+            log.error("%s", reason)
+            rt.ledger.mark_dead_lettered(ref, reason, route=route.name)
+            return True
+        except Exception as err:  # transient, refused (a missing permission) or a bug: retried
+            log.warning("hand-off failed, message will be retried: %s", err)
+            if job is not None and not job.already_done:
+                job.release(f"hand-off: {err}")
+            return False
+    log.info(
+        "handed to the container lane",
+        extra={"route": route.name, "size": ref.size, "execution": execution},
+    )
     return True
 
 

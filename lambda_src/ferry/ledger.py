@@ -23,7 +23,10 @@ Item (partition key ``ledger_id`` = ``s3://bucket/key#version``)::
 
 Claiming is one conditional UpdateItem: it succeeds when there is no item yet,
 when an ``in_progress`` lease has expired (the previous invocation crashed or
-timed out: the object is reclaimed and ``attempt`` goes up), or when the object
+timed out: the object is reclaimed and ``attempt`` goes up), when the claim is
+held by the same ``owner`` (the container lane's owner is its execution name,
+which a retried task and a redelivered hand-off share: :mod:`ferry.lanes`;
+a function invocation's request id is never reused), or when the object
 was ``dead_lettered`` (its message reached the DLQ, :mod:`ferry.deadletter`
 recorded it, and an operator redrove it on purpose; ``failed`` is the same
 state written by ferry 1.x), or when an operator asked for it to be
@@ -275,6 +278,7 @@ class Ledger:
                     ConditionExpression=(
                         "attribute_not_exists(ledger_id)"
                         " OR (#status = :in_progress AND lease_until < :now_ms)"
+                        " OR (#status = :in_progress AND #owner = :owner)"
                         " OR #status IN (:dead_lettered, :failed, :reprocess)"
                     ),
                     ExpressionAttributeNames=names,

@@ -21,6 +21,7 @@ processor receives as ``ctx``:
 ``ctx.log``              the structured logger (every line carries key and ledger id)
 ``ctx.metrics``          :class:`~ferry.obs.Metrics` (EMF)
 ``ctx.events``           :class:`~ferry.events.Publisher` or None (file events off)
+``ctx.container_lane``   :class:`~ferry.lanes.ContainerLane` (``FERRY_STATE_MACHINE_ARN``) or None
 =======================  ==========================================================
 """
 
@@ -38,6 +39,7 @@ from ferry import obs
 from ferry.aws import S3, DynamoDB
 from ferry.config import Config, Limits, Route, load_config
 from ferry.db import connect as connect_postgres
+from ferry.lanes import ContainerLane
 from ferry.ledger import Ledger
 from ferry.model import ObjectRef
 from ferry.rejects import FailedBucket
@@ -64,6 +66,7 @@ class Runtime:
     metrics: obs.Metrics = field(default_factory=obs.Metrics)
     clock: Callable[[], dt.datetime] = utc_now
     events: file_events.Publisher | None = None  # FERRY_EVENT_BUS; None: no file events
+    container_lane: ContainerLane | None = None
     # Per object (set by for_object):
     route: Route = UNROUTED
     ledger_id: str = ""
@@ -90,6 +93,11 @@ class Runtime:
             ),
             metrics=obs.Metrics(settings.metrics_namespace, settings.service),
             events=file_events.from_settings(settings),
+            container_lane=ContainerLane(
+                settings.state_machine_arn, settings.container_lease_seconds * 1000
+            )
+            if settings.state_machine_arn
+            else None,
         )
 
     def for_object(

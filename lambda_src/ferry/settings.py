@@ -24,6 +24,10 @@ writes the metadata table does not need ``FERRY_METADATA_TABLE``.
 ``FERRY_EVENT_SOURCE``         the events' ``source`` (default ``ferry``)
 ``FERRY_MALWARE_GATE``         ``on``: a file is processed only after GuardDuty's
                                ``NO_THREATS_FOUND`` scan result (:mod:`ferry.gate`)
+``FERRY_STATE_MACHINE_ARN``    the large-file state machine: objects of a route's
+                               container lane are handed to it (:mod:`ferry.lanes`)
+``FERRY_CONTAINER_LEASE_SECONDS`` how long a hand-off holds the object's ledger claim
+                               (the state machine's longest run; default 10800)
 ``FERRY_DB_HOST``              PostgreSQL host (what the certificate must name)
 ``FERRY_DB_PORT``              default 5432
 ``FERRY_DB_NAME``              database
@@ -37,6 +41,9 @@ writes the metadata table does not need ``FERRY_METADATA_TABLE``.
                                ``password``): read by the migration function only
 ``FERRY_DB_LOADER_PASSWORD``   a password the migration sets for the loader role
                                (servers without IAM authentication: the local stack)
+``FERRY_DB_SECRET``            the secret's JSON itself, injected by ECS into the
+                               container task (``secrets`` of the task definition):
+                               used instead of reading FERRY_DB_SECRET_ARN
 ``FERRY_DB_SSLROOTCERT``       CA bundle (default: the one the build packs,
                                ``ferry/certs/rds-ca-bundle.pem``)
 ``FERRY_DB_HOSTADDR``          optional IP to connect to (the certificate is still
@@ -77,6 +84,7 @@ class DbSettings:
     dbname: str | None = None
     auth: str = "secret"
     secret_arn: str | None = None
+    secret_json: str | None = None  # injected by ECS; never logged
     user: str | None = None
     sslrootcert: Path = DEFAULT_CA_BUNDLE
     region: str | None = None
@@ -104,6 +112,8 @@ class Settings:
     event_bus: str | None = None
     event_source: str = "ferry"
     malware_gate: bool = False
+    state_machine_arn: str | None = None
+    container_lease_seconds: int = 10_800
     db: DbSettings = field(default_factory=DbSettings)
 
     @classmethod
@@ -159,12 +169,15 @@ class Settings:
             event_bus=opt("FERRY_EVENT_BUS"),
             event_source=opt("FERRY_EVENT_SOURCE") or "ferry",
             malware_gate=gate == "on",
+            state_machine_arn=opt("FERRY_STATE_MACHINE_ARN"),
+            container_lease_seconds=integer("FERRY_CONTAINER_LEASE_SECONDS", 10_800, 60) or 10_800,
             db=DbSettings(
                 host=opt("FERRY_DB_HOST"),
                 port=integer("FERRY_DB_PORT", None, 1),
                 dbname=opt("FERRY_DB_NAME"),
                 auth=auth,
                 secret_arn=opt("FERRY_DB_SECRET_ARN"),
+                secret_json=opt("FERRY_DB_SECRET"),
                 user=opt("FERRY_DB_USER"),
                 sslrootcert=Path(opt("FERRY_DB_SSLROOTCERT") or DEFAULT_CA_BUNDLE),
                 region=opt("AWS_REGION") or opt("AWS_DEFAULT_REGION"),

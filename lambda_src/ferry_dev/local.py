@@ -77,6 +77,11 @@ LOCAL_AWS_ENV = {
 #: the oversize sample then only needs a few MB instead of more than 100 MB.
 LOCAL_MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
+#: The local large-file route: CSV orders under this prefix larger than the threshold
+#: go to the container lane (ferry_dev.lane runs the state machine's steps).
+LARGE_PREFIX = "incoming/large/"
+LOCAL_CONTAINER_THRESHOLD = 64 * 1024
+
 #: Longest a Terraform command may run against the emulator (an apply takes a few minutes).
 TERRAFORM_TIMEOUT = 1800
 
@@ -426,6 +431,19 @@ class Stack:
         """The processing configuration with the local limits (see LOCAL_MAX_OBJECT_BYTES)."""
         config = json.loads(SOURCE_CONFIG.read_text())
         config.setdefault("limits", {})["max_object_bytes"] = LOCAL_MAX_OBJECT_BYTES
+        if "orders" in config.get("datasets", {}):
+            config["routes"].insert(
+                0,
+                {
+                    "name": "large-orders",
+                    "description": "Orders CSV over the threshold: the container lane.",
+                    "prefix": LARGE_PREFIX,
+                    "suffix": ".csv",
+                    "processor": "csv_postgres",
+                    "dataset": "orders",
+                    "size_threshold_bytes": LOCAL_CONTAINER_THRESHOLD,
+                },
+            )
         for route in config.get("routes", []):
             if "max_bytes" in route:
                 route["max_bytes"] = min(int(route["max_bytes"]), LOCAL_MAX_OBJECT_BYTES)
@@ -492,6 +510,80 @@ class Stack:
             raise LocalError(f"migrations failed:\n{(proc.stderr or proc.stdout).strip()}")
         self._put_secret(LOADER, loader_password)
         self._say(f"dataset migrations applied; processors log in as {LOADER}")
+
+    # --- the large-file lane -------------------------------------------------------------
+
+    def setup_container_lane(self) -> str | None:
+        """Create the state machine the function hands large objects to, from the module's file.
+
+        environments/local names it (existing_container_state_machine_arn); the
+        emulator stores it and its executions, ``ferry_dev.lane`` runs them.
+        """
+        from ferry_dev import stepfunctions
+
+        arn = self.outputs["function_environment"].get("FERRY_STATE_MACHINE_ARN")
+        if not arn:
+            return None
+        name = arn.rsplit(":", 1)[1]
+        account = arn.split(":")[4]
+        definition = stepfunctions.render(self.container_values())
+        sfn = self.client("stepfunctions")
+        existing = {
+            m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
+        }
+        if name in existing:
+            sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(definition))
+        else:
+            sfn.create_state_machine(
+                name=name,
+                definition=json.dumps(definition),
+                roleArn=f"arn:aws:iam::{account}:role/{name}-states",
+                type="STANDARD",
+            )
+        self.state["container_lane"] = {"state_machine_arn": arn}
+        self.save()
+        self._say(f"container lane: state machine {name} (steps run by ferry_dev.lane)")
+        return arn
+
+    def container_values(self) -> dict[str, Any]:
+        """What Terraform passes the definition template, for the local stand-ins."""
+        account = self.outputs["function_environment"]["FERRY_STATE_MACHINE_ARN"].split(":")[4]
+        return {
+            "partition": "aws",
+            "ledger_table": self.outputs["function_environment"]["FERRY_LEDGER_TABLE"],
+            "cluster_arn": f"arn:aws:ecs:{REGION}:{account}:cluster/local",
+            "task_definition_arn": f"arn:aws:ecs:{REGION}:{account}:task-definition/local",
+            "container_name": "ferry",
+            "subnet_ids": ["subnet-0000000000000000a"],
+            "security_group_ids": ["sg-0000000000000000a"],
+            "task_timeout_seconds": 600,
+            "task_max_attempts": 3,
+            "retry_interval_seconds": 1,
+        }
+
+    def task_env(self) -> dict[str, str]:
+        """The container's environment: the function's settings, the secret injected as ECS does.
+
+        The task runs with the processor role's credentials (the task role's
+        stand-in) and never reads Secrets Manager itself: the secret's JSON is
+        read here, as the execution role would, and set as FERRY_DB_SECRET.
+        """
+        env = {
+            k: v
+            for k, v in self.function_env().items()
+            if k
+            not in {
+                "FERRY_STATE_MACHINE_ARN",
+                "FERRY_CONTAINER_LEASE_SECONDS",
+                "FERRY_DB_SECRET_ARN",
+            }
+        }
+        secret = self.client("secretsmanager").get_secret_value(
+            SecretId=self.outputs["database_secret_arn"]
+        )["SecretString"]
+        env["FERRY_DB_SECRET"] = secret
+        env["AWS_LAMBDA_FUNCTION_NAME"] = "ferry-local-task"
+        return env
 
     # --- IAM -----------------------------------------------------------------------------
 
@@ -662,6 +754,7 @@ class Stack:
         self.build_package()
         self.apply()
         self.migrate()
+        self.setup_container_lane()
         self.setup_iam()
         if workers:
             self.start_workers(workers)

@@ -4,13 +4,14 @@ moto can enforce IAM (``INITIAL_NO_AUTH_ACTION_COUNT``, or ``POST
 /moto-api/reset-auth`` with the count), but it evaluates identity policies
 against the request's resource only where a service tells it which resource a
 request is about: S3 (bucket and key ARNs) and SQS (the queue ARN). DynamoDB,
-KMS and Secrets Manager requests are checked against ``"*"``, so a policy that
+KMS, Secrets Manager and Step Functions requests are checked against ``"*"``, so a policy that
 allows ``dynamodb:PutItem`` on one table ARN (least privilege, as AWS
 evaluates it) is refused, and only ``"Resource": "*"`` passes.
 
 This entry point names the resource for those three services the way AWS
 does (the table ARN from ``TableName`` / ``RequestItems``, the key ARN from
-``KeyId``, the secret ARN from ``SecretId``) and then runs moto's server
+``KeyId``, the secret ARN from ``SecretId``, the state machine or execution ARN
+from ``stateMachineArn`` / ``executionArn``) and then runs moto's server
 unchanged. ``tests/e2e/test_moto_iam.py`` measures what is enforced with and
 without it. Everything else (conditions, resource policies, key policies,
 permission boundaries) is moto's: see the README's "Enforced IAM" section.
@@ -91,6 +92,14 @@ def _secret_resource(handler: Any) -> str:
         return str(backend.describe_secret(secret_id).arn)
     except Exception:
         return "*"
+
+
+def _states_resource(handler: Any) -> str:
+    for name in ("stateMachineArn", "executionArn"):
+        arn = _json_param(handler, name)
+        if isinstance(arn, str) and arn.startswith("arn:"):
+            return arn
+    return "*"
 
 
 # SQS authorises its batch actions with the single-message permissions
@@ -266,17 +275,19 @@ def _patch_request_contexts() -> None:
 
 
 def patch() -> None:
-    """Give DynamoDB, KMS, Secrets Manager and EventBridge calls their resources for IAM checks."""
+    """Give DynamoDB, KMS, Secrets Manager, Step Functions and EventBridge calls their resources."""
     _patch_batch_actions()
     _patch_request_contexts()
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.responses import EventsHandler
     from moto.kms.responses import KmsResponse
     from moto.secretsmanager.responses import SecretsManagerResponse
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     DynamoHandler._determine_resource = _dynamodb_resource  # type: ignore[attr-defined]
     KmsResponse._determine_resource = _kms_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = _secret_resource  # type: ignore[attr-defined]
+    StepFunctionResponse._determine_resource = _states_resource  # type: ignore[attr-defined]
     EventsHandler._determine_resource = _events_resource  # type: ignore[attr-defined]
 
 

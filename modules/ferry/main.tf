@@ -20,6 +20,19 @@ locals {
     database_security_group_ids  = [module.network[0].database_security_group_id]
   } : var.existing_network
 
+  # The large-file lane: created, an existing state machine, or none.
+  container_state_machine_arn = (
+    var.create_container_lane ? module.container[0].state_machine_arn :
+    var.existing_container_state_machine_arn == null ? "" : var.existing_container_state_machine_arn
+  )
+  container_key_users = var.create_container_lane ? module.container[0].key_user_role_arns : { storage = [], operational = [] }
+  # What the task reads from the environment: the function's variables, with the
+  # CA bundle where the image has it and the database secret injected by ECS.
+  container_environment = {
+    for k, v in merge(module.pipeline.function_environment, { FERRY_DB_SSLROOTCERT = "/app/ferry/certs/rds-ca-bundle.pem" }) :
+    k => v if !contains(["FERRY_DB_SECRET_ARN", "FERRY_STATE_MACHINE_ARN", "FERRY_CONTAINER_LEASE_SECONDS"], k)
+  }
+
   # Only read the zip when no hash is given (coalesce would read it regardless).
   package_sha256 = var.package_sha256 != null ? var.package_sha256 : filebase64sha256(var.package_path)
 
@@ -76,8 +89,8 @@ module "kms" {
   # the roles created in the same apply (KMS refuses a policy naming a
   # principal that does not exist yet).
   key_users = {
-    storage     = concat(module.pipeline.key_user_role_arns.storage, var.kms_key_users.storage)
-    operational = concat(module.pipeline.key_user_role_arns.operational, var.kms_key_users.operational)
+    storage     = concat(module.pipeline.key_user_role_arns.storage, local.container_key_users.storage, var.kms_key_users.storage)
+    operational = concat(module.pipeline.key_user_role_arns.operational, local.container_key_users.operational, var.kms_key_users.operational)
     logs        = var.kms_key_users.logs
   }
   key_decrypt_only_users = {
@@ -213,9 +226,48 @@ module "pipeline" {
   database         = local.database
   create_migration = local.create_database
 
+  container_lane = {
+    state_machine_arn = local.container_state_machine_arn
+    lease_seconds     = var.create_container_lane ? module.container[0].execution_seconds : 10800
+  }
+
   create_function             = !local.emulated
   create_event_source_mapping = !local.emulated
   dlq_redrive_allow_policy    = !local.emulated
+}
+
+module "container" {
+  source = "../container"
+  count  = var.create_container_lane ? 1 : 0
+
+  name_prefix             = var.name_prefix
+  account_id              = var.account_id
+  tags                    = var.tags
+  storage_kms_key_arn     = local.kms_key_arns.storage
+  operational_kms_key_arn = local.kms_key_arns.operational
+  logs_kms_key_arn        = local.kms_key_arns.logs
+  log_retention_days      = var.log_retention_days
+
+  subnet_ids         = local.network.private_subnet_ids
+  security_group_ids = local.network.processor_security_group_ids
+  bucket_names       = module.storage.bucket_names
+  table_names        = module.pipeline.table_names
+
+  environment_variables = local.container_environment
+  secrets               = local.database.secret_arn == "" ? {} : { FERRY_DB_SECRET = local.database.secret_arn }
+  database = local.database.iam_auth_user == "" ? {} : {
+    iam_auth_user = local.database.iam_auth_user
+    resource_id   = local.database.resource_id
+  }
+
+  image                 = var.container_lane.image
+  cpu                   = var.container_lane.cpu
+  memory                = var.container_lane.memory
+  cpu_architecture      = var.container_lane.cpu_architecture
+  ephemeral_storage_gib = var.container_lane.ephemeral_storage_gib
+  task_timeout_seconds  = var.container_lane.task_timeout_seconds
+  task_max_attempts     = var.container_lane.task_max_attempts
+  eventbridge_start     = var.container_lane.eventbridge_start
 }
 
 module "audit" {

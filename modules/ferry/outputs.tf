@@ -150,3 +150,15 @@ output "malware_protection_plan_arn" {
   description = "ARN of the GuardDuty Malware Protection plan on the raw bucket (null unless malware_protection.enabled)."
   value       = module.pipeline.malware_protection_plan_arn
 }
+
+output "container_lane" {
+  description = "The large-file lane: state machine, cluster, task definition and roles (null unless create_container_lane; an existing state machine appears in the function's FERRY_STATE_MACHINE_ARN only)."
+  value = var.create_container_lane ? {
+    state_machine_arn   = module.container[0].state_machine_arn
+    cluster_arn         = module.container[0].cluster_arn
+    task_definition_arn = module.container[0].task_definition_arn
+    task_role_arn       = module.container[0].task_role_arn
+    execution_role_arn  = module.container[0].execution_role_arn
+    log_group_names     = module.container[0].log_group_names
+  } : null
+}

@@ -178,6 +178,53 @@ variable "processor" {
   nullable = false
 }
 
+variable "create_container_lane" {
+  description = "Create the large-file lane (modules/container): routes with size_threshold_bytes or lane = \"container\" hand their objects to a Step Functions state machine that runs the same processors as a Fargate task. Off by default; needs container_lane.image."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "container_lane" {
+  description = "The large-file lane's task and state machine (modules/container's inputs of the same names): image pinned by digest (build it from the repository's Dockerfile), Fargate cpu/memory, architecture, the task's timeout and retries, and the optional EventBridge start."
+  type = object({
+    image                 = optional(string, "")
+    cpu                   = optional(number, 1024)
+    memory                = optional(number, 2048)
+    cpu_architecture      = optional(string, "X86_64")
+    ephemeral_storage_gib = optional(number, 21)
+    task_timeout_seconds  = optional(number, 3600)
+    task_max_attempts     = optional(number, 3)
+    eventbridge_start = optional(object({
+      enabled        = optional(bool, false)
+      prefixes       = optional(list(string), [])
+      min_size_bytes = optional(number, 0)
+    }), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.create_container_lane || var.container_lane.image != ""
+    error_message = "container_lane.image is required with create_container_lane: the image built from the Dockerfile, pinned by digest (<repository>@sha256:<digest>)."
+  }
+}
+
+variable "existing_container_state_machine_arn" {
+  description = "Hand container-lane objects to a state machine that exists (one that runs `python -m ferry.task` the way modules/container's does) instead of creating the lane."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_container_state_machine_arn == null || can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", var.existing_container_state_machine_arn))
+    error_message = "existing_container_state_machine_arn must be a Step Functions state machine ARN."
+  }
+  validation {
+    condition     = !(var.create_container_lane && var.existing_container_state_machine_arn != null)
+    error_message = "Set either create_container_lane or existing_container_state_machine_arn, not both."
+  }
+}
+
 variable "delivery" {
   description = "How ObjectCreated events reach the queue: s3_notification (the raw bucket notifies the queue) or eventbridge. An existing raw bucket always uses eventbridge."
   type        = string

@@ -116,6 +116,10 @@ locals {
     local.database_environment,
     local.event_environment,
     local.malware_gate ? { FERRY_MALWARE_GATE = "on" } : {},
+    var.container_lane.state_machine_arn == "" ? {} : {
+      FERRY_STATE_MACHINE_ARN       = var.container_lane.state_machine_arn
+      FERRY_CONTAINER_LEASE_SECONDS = tostring(var.container_lane.lease_seconds)
+    },
     local.db_iam_auth ? {
       FERRY_DB_AUTH        = "iam"
       FERRY_DB_USER        = var.database.iam_auth_user
@@ -624,6 +628,17 @@ data "aws_iam_policy_document" "processor" {
       sid       = "ConnectAsDatabaseUser"
       actions   = ["rds-db:connect"]
       resources = ["arn:${local.partition}:rds-db:${local.region}:${var.account_id}:dbuser:${var.database.resource_id}/${var.database.iam_auth_user}"]
+    }
+  }
+
+  # The container lane's hand-off ("StartExecution",
+  # https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+  dynamic "statement" {
+    for_each = var.container_lane.state_machine_arn == "" ? [] : [var.container_lane.state_machine_arn]
+    content {
+      sid       = "HandOffLargeFiles"
+      actions   = ["states:StartExecution"]
+      resources = [statement.value]
     }
   }
 

@@ -770,3 +770,22 @@ variable "malware_protection" {
   default  = {}
   nullable = false
 }
+
+variable "container_lane" {
+  description = "The large-file lane (modules/container): the processor hands objects of a route's container lane to this state machine (states:StartExecution) with a ledger claim of lease_seconds (modules/container's execution_seconds). \"\": no container lane."
+  type = object({
+    state_machine_arn = optional(string, "")
+    lease_seconds     = optional(number, 10800)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.container_lane.state_machine_arn == "" || can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", var.container_lane.state_machine_arn))
+    error_message = "container_lane.state_machine_arn must be a Step Functions state machine ARN or \"\"."
+  }
+  validation {
+    condition     = var.container_lane.lease_seconds >= 60
+    error_message = "container_lane.lease_seconds must be at least 60."
+  }
+}

@@ -97,12 +97,16 @@ def test_dead_letter_reason_names_the_deliveries_and_the_last_error():
     assert "last error" not in reason_for(None, None)
 
 
-def test_local_config_lowers_only_the_size_limits(tmp_path):
+def test_local_config_lowers_only_the_size_limits_and_adds_the_container_lane(tmp_path):
     stack = Stack(tmp_path)
     written = json.loads(stack.write_config().read_text())
     source = _config()
     assert written["limits"]["max_object_bytes"] == LOCAL_MAX_OBJECT_BYTES
-    for before, after in zip(source["routes"], written["routes"], strict=True):
+    large, *routes = written["routes"]
+    assert large["name"] == "large-orders"
+    assert "size_threshold_bytes" in large
+    assert large["prefix"] not in {r["prefix"] for r in routes}
+    for before, after in zip(source["routes"], routes, strict=True):
         if "max_bytes" in before:
             assert after["max_bytes"] == min(before["max_bytes"], LOCAL_MAX_OBJECT_BYTES)
         assert {k: v for k, v in after.items() if k != "max_bytes"} == {

@@ -173,6 +173,7 @@ def test_policy_rules_read_ferrys_keys_queues_and_roles(engine, env_plan):
     assert ("FERRY-IAM-001", role_policy) in found, env
     assert not {rid for rid, _ in found if rid.endswith("-UNKNOWN")}, env
 
+
 # The service-integration simulation (FERRY-DEPLOY-1xx) on today's plans: no
 # request AWS would refuse, no look-alike allowed; what it cannot evaluate yet
 # is each policy or ARN known only after apply (key and queue policies are

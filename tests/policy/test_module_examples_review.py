@@ -13,7 +13,15 @@ pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("module_examples")]
 
 # What an example still gets until its module makes the value readable at
 # plan time ("could not evaluate" findings), by example.
-COULD_NOT_EVALUATE: dict[str, set[tuple[str, str]]] = {}
+COULD_NOT_EVALUATE: dict[str, set[tuple[str, str]]] = {
+    # The state machine's definition names the created cluster and task definition;
+    # a known definition is validated by the provider with the Step Functions API
+    # during plan, which an offline plan cannot call. modules/container's tests
+    # assert the rendered definition (AssignPublicIp DISABLED) instead.
+    "modules/container/examples/basic": {
+        ("FERRY-SFN-UNKNOWN", "module.container.aws_sfn_state_machine.this"),
+    },
+}
 
 
 @pytest.mark.parametrize("example", examples())

@@ -60,6 +60,7 @@ def test_rego_files_are_conftest_style_v1_packages():
         "macie",
         "sns",
         "deploy",
+        "containers",
     }
     assert domains == {f"ferry.{d}" for d in expected}
 
