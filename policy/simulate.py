@@ -1451,8 +1451,9 @@ def _malware(plan: KnownPlan) -> Iterator[Case]:
 
     "Create or update IAM role policy",
     https://docs.aws.amazon.com/guardduty/latest/ug/malware-protection-s3-iam-policy-prerequisite.html:
-    the trust policy for malware-protection-plan.guardduty.amazonaws.com (confused
-    deputy: aws:SourceAccount, aws:SourceArn the plan), the managed EventBridge
+    the trust policy for malware-protection-plan.guardduty.amazonaws.com (that page's
+    trust policy names no condition; the module adds aws:SourceAccount against a
+    confused deputy, and the request carries the plan as aws:SourceArn), the managed EventBridge
     rule (events:ManagedBy), the bucket's EventBridge notifications, reading and
     tagging objects, the validation object, and the objects' key through S3.
     """
