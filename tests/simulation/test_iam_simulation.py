@@ -58,6 +58,9 @@ KINDS = tuple(DOCS)
 
 #: Integrations only a plan with the malware gate on has (GuardDuty Malware Protection).
 GATE_KINDS = frozenset({"malware-trust", "malware-role", "malware-key"})
+#: Integrations a plan with the gate on lacks: the queue hears of scanned files from
+#: EventBridge (GuardDuty's scan results), never from S3.
+UNGATED_KINDS = frozenset({"s3-to-sqs-queue", "s3-to-sqs-key"})
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +88,9 @@ def test_integration(
     decisions: dict[str, list[Decision]], kind: str, request: pytest.FixtureRequest
 ) -> None:
     cases = decisions.get(kind, [])
-    if kind in GATE_KINDS and request.node.callspec.params["known"] != "prod-gate":
-        assert not cases, f"{kind} without the malware gate"
+    gated = request.node.callspec.params["known"] == "prod-gate"
+    if (kind in GATE_KINDS and not gated) or (kind in UNGATED_KINDS and gated):
+        assert not cases, f"{kind} with the malware gate {'on' if gated else 'off'}"
         return
     assert cases, f"the plan has no {kind} requests to evaluate"
     allowed = any(d.case.expect == "allowed" for d in cases)
@@ -102,17 +106,19 @@ def test_file_notifications_are_simulated(
     the file-event bus (``rule/<bus>/<rule>``) is among the cases, and passes."""
     if request.node.callspec.params["known"] != "prod-gate":
         pytest.skip("file notifications are on in the prod-gate plan only")
+    topics = {f"ferry-prod-files-{k}" for k in ("success", "failure")}
     for kind in ("eventbridge-to-sns", "eventbridge-to-sns-key"):
-        topics = {
-            d.case.context.get("aws:SourceArn"): d
-            for d in decisions[kind]
-            if "-files-" in d.case.id and d.case.expect == "allowed"
-        }
-        rules = {arn.rsplit(":", 1)[1] for arn in topics if arn}
-        assert rules == {
-            f"rule/ferry-prod-files/ferry-prod-files-{k}" for k in ("success", "failure")
-        }
+        allowed = [
+            d for d in decisions[kind] if "-files-" in d.case.id and d.case.expect == "allowed"
+        ]
+        assert {d.case.name.split(" -> ")[0] for d in allowed} == topics, kind
         assert all(d.as_expected for d in decisions[kind]), kind
+    rules = {
+        d.case.context["aws:SourceArn"].rsplit(":", 1)[1]
+        for d in decisions["eventbridge-to-sns"]
+        if "-files-" in d.case.id and d.case.expect == "allowed"
+    }
+    assert rules == {f"rule/ferry-prod-files/{t}" for t in topics}
 
 
 def test_every_integration_is_checked_and_cited(decisions: dict[str, list[Decision]]) -> None:
