@@ -190,6 +190,8 @@ SIMULATION_COULD_NOT_EVALUATE = {
     ("FERRY-DEPLOY-UNKNOWN", f"{AUDIT}.module.trail_bucket[0].aws_s3_bucket_policy.this[0]"),
     ("FERRY-DEPLOY-UNKNOWN", "module.ferry.module.network[0].aws_iam_role_policy.flow_logs"),
     ("FERRY-DEPLOY-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
+    # the dead-letter role's policy (its file events, FERRY-DEPLOY-126) names the operational key
+    ("FERRY-DEPLOY-UNKNOWN", f"{PIPELINE}.aws_iam_role_policy.deadletter[0]"),
     ("FERRY-DEPLOY-UNKNOWN",
      'module.ferry.module.storage.module.data_bucket["failed"].aws_s3_bucket_policy.this[0]'),
     ("FERRY-DEPLOY-UNKNOWN",
