@@ -33,7 +33,7 @@ def _package(directory: Path) -> tuple[Path, str]:
 _BACKEND = re.compile(r'^\s*backend\s+"s3"\s*\{\s*\}\s*$', re.M)
 
 
-def planning_copy(env: str, base: Path) -> Path:
+def planning_copy(env: str, base: Path, extra: tuple[Path, ...] = ()) -> Path:
     """environments/<env> without its S3 backend block, beside links to modules/ and lambda_src/.
 
     `terraform plan` refuses a root whose backend was skipped at init; the S3
@@ -57,14 +57,17 @@ def planning_copy(env: str, base: Path) -> Path:
             shutil.copy2(item, target / item.name)
     for tf_file in target.glob("*.tf"):
         tf_file.write_text(_BACKEND.sub("", tf_file.read_text()))
+    for item in extra:  # override files (fixtures: the environment with a feature on)
+        shutil.copy2(item, target / item.name)
     return target
 
 
-def plan_environment(env: str, work: Path) -> dict:
-    """Offline plan of environments/<env>; returns the `terraform show -json` document."""
+def plan_environment(env: str, work: Path, extra: tuple[Path, ...] = ()) -> dict:
+    """Offline plan of environments/<env> (plus ``extra`` files, e.g. Terraform override
+    files, in its copy); returns the `terraform show -json` document."""
     from ferry_dev import terraform as tf
 
-    root_dir = planning_copy(env, work / "root")
+    root_dir = planning_copy(env, work / "root", extra)
     package, digest = _package(work)
     variables: dict[str, object] = {"offline_plan": True}
     declared = "".join(tf_file.read_text() for tf_file in root_dir.glob("*.tf"))

@@ -17,6 +17,7 @@ documented example and says so in its ``note``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -396,8 +397,10 @@ def _s3_to_sqs(plan: KnownPlan) -> Iterator[Case]:
             )
 
 
-def _rule_arn(plan: KnownPlan, rule: str) -> str:
-    return plan.arn("events", f"rule/{rule}")
+def _rule_arn(plan: KnownPlan, rule: str, bus: str | None = None) -> str:
+    """A rule's ARN: ``rule/<name>`` on the default bus, ``rule/<bus>/<name>`` on another."""
+    bus = (bus or "default").rsplit("/", 1)[-1]
+    return plan.arn("events", f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}")
 
 
 def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
@@ -410,18 +413,19 @@ def _eventbridge(plan: KnownPlan) -> Iterator[Case]:
     """
     dead_letters: set[tuple[str, str]] = set()  # one rule's targets often share one
     for target in plan.of_type("aws_cloudwatch_event_target").values():
-        rule_arn = _rule_arn(plan, target["rule"])
+        bus = target.get("event_bus_name")
+        rule_arn = _rule_arn(plan, target["rule"], bus)
         for dlq in target.get("dead_letter_config") or []:
             pair = (target["rule"], dlq.get("arn") or "")
             if pair[1] and not is_unresolved(pair[1]) and pair not in dead_letters:
                 dead_letters.add(pair)
-                yield from _eventbridge_into(plan, *pair, "dead letters")
+                yield from _eventbridge_into(plan, *pair, "dead letters", bus=bus)
         arn = target["arn"]
         if is_unresolved(arn):
             continue  # reported by _unknown_targets
         service = arn.split(":")[2]
         if service in ("sns", "sqs"):
-            yield from _eventbridge_into(plan, target["rule"], arn)
+            yield from _eventbridge_into(plan, target["rule"], arn, bus=bus)
         elif service == "logs":
             group = arn.split(":log-group:", 1)[1]
             policies = [
@@ -474,9 +478,15 @@ _EVENTBRIDGE_KEY_NOTE = {
 }
 
 
-def _eventbridge_into(plan: KnownPlan, rule: str, arn: str, what: str = "") -> Iterator[Case]:
-    """EventBridge delivering from ``rule`` into a topic or a queue, and its key."""
-    rule_arn = _rule_arn(plan, rule)
+def _eventbridge_into(
+    plan: KnownPlan, rule: str, arn: str, what: str = "", bus: str | None = None
+) -> Iterator[Case]:
+    """EventBridge delivering from ``rule`` (on ``bus``) into a topic or a queue, and its key.
+
+    The file-notification topics are these too: rules on the file-event bus, whose
+    ARNs name the bus (``rule/<bus>/<rule>``).
+    """
+    rule_arn = _rule_arn(plan, rule, bus)
     service = arn.split(":")[2]
     action = "sns:Publish" if service == "sns" else "sqs:SendMessage"
     policy = plan.topic_policy(arn) if service == "sns" else plan.queue_policy(arn)
@@ -497,7 +507,7 @@ def _eventbridge_into(plan: KnownPlan, rule: str, arn: str, what: str = "") -> I
         f"another rule -> {name}",
         expect="denied",
         **base,
-        context=_service(plan, _rule_arn(plan, "another-rule")),
+        context=_service(plan, _rule_arn(plan, "another-rule", bus)),
     )
     yield Case(
         kind,
@@ -1365,10 +1375,182 @@ def _eni(plan: KnownPlan, p: _Processor) -> Iterator[Case]:
         yield p.case("lambda-eni-describe", action, action, "*", "allowed")
 
 
+def _file_events(plan: KnownPlan) -> Iterator[Case]:
+    """The processor and the dead-letter consumer publishing file events to their bus.
+
+    PutEvents on the bus's ARN with the entry's source and detail-type as
+    ``events:source`` / ``events:detail-type`` ("Using IAM policy conditions in
+    Amazon EventBridge", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html).
+    Look-alikes: another source on the same bus, the same source on the default
+    bus, and a bus of the same name in another account.
+    """
+    for function in plan.of_type("aws_lambda_function").values():
+        p = _Processor(plan, function)
+        bus, source = p.env.get("FERRY_EVENT_BUS"), p.env.get("FERRY_EVENT_SOURCE")
+        if not bus or not source:
+            continue
+        bus_arn = bus if bus.startswith("arn:") else plan.arn("events", f"event-bus/{bus}")
+        name = function["function_name"]
+        account = bus_arn.split(":")[4]
+        for label, arn, src, expect, in_account in (
+            (f"{source} on its bus", bus_arn, source, "allowed", account),
+            ("another source on its bus", bus_arn, "ferry.another", "denied", account),
+            (f"{source} on the default bus", plan.arn("events", "event-bus/default"), source,
+             "denied", plan.account),
+            (f"{source} on a bus of another account",
+             bus_arn.replace(f":{account}:", f":{plan.other_account}:"), source, "denied",
+             plan.other_account),
+        ):  # fmt: skip
+            yield p.case(
+                "functions-to-eventbridge",
+                f"{name}: {label}",
+                "events:PutEvents",
+                arn,
+                expect,
+                {"events:source": src, "events:detail-type": "FileLoaded"},
+                account=in_account,
+            )
+
+
+#: GuardDuty Malware Protection for S3's service principal (the plan's role trusts it).
+MALWARE_PRINCIPAL = "malware-protection-plan.guardduty.amazonaws.com"
+MALWARE_RULE = "rule/DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3"
+
+
+def _as_role(  # noqa: PLR0917
+    plan: KnownPlan,
+    role_arn: str,
+    identity: tuple[tuple[str, Policy], ...],
+    label: str,
+    action: str,
+    resource: str,
+    expect: str,
+    context: Mapping[str, Any] | None = None,
+    resource_policy: Policy | None = None,
+    kind: str = "malware-role",
+) -> Case:
+    """A request of a session of ``role_arn`` (a role a service assumes)."""
+    name = role_arn.rsplit("/", 1)[1]
+    ctx = {**_tls(), "aws:PrincipalArn": role_arn, "aws:PrincipalAccount": plan.account}
+    return Case(
+        kind,
+        label,
+        f"arn:aws:sts::{plan.account}:assumed-role/{name}/GuardDutyMalwareProtection",
+        action,
+        resource,
+        plan.account,
+        expect,
+        {**ctx, **(context or {})},
+        identity=identity,
+        resource_policy=resource_policy,
+    )
+
+
+def _malware(plan: KnownPlan) -> Iterator[Case]:
+    """GuardDuty Malware Protection for S3: assuming the plan's role, and what the role does.
+
+    "Create or update IAM role policy",
+    https://docs.aws.amazon.com/guardduty/latest/ug/malware-protection-s3-iam-policy-prerequisite.html:
+    the trust policy for malware-protection-plan.guardduty.amazonaws.com (that page's
+    trust policy names no condition; the module adds aws:SourceAccount against a
+    confused deputy, and the request carries the plan as aws:SourceArn), the managed EventBridge
+    rule (events:ManagedBy), the bucket's EventBridge notifications, reading and
+    tagging objects, the validation object, and the objects' key through S3.
+    """
+    for gd in plan.of_type("aws_guardduty_malware_protection_plan").values():
+        role_arn = gd["role"]
+        bucket = gd["protected_resource"][0]["s3_bucket"][0]["bucket_name"]
+        plan_arn = gd.get("arn")
+        if not plan_arn or is_unresolved(plan_arn):
+            # The plan's id exists only after apply and is never named in a policy
+            # (the role exists before the plan); any id of this account stands in.
+            plan_arn = plan.arn("guardduty", "malware-protection-plan/b4c7f464ab3a4EXAMPLE")
+        trust = plan.trust_policy(role_arn)
+        assume = {
+            "action": "sts:AssumeRole",
+            "resource": role_arn,
+            "resource_account": plan.account,
+            "resource_policy": trust,
+        }
+        yield Case(
+            "malware-trust", "the plan of this account", MALWARE_PRINCIPAL,
+            expect="allowed", context=_service(plan, plan_arn), **assume,
+        )  # fmt: skip
+        other = plan_arn.replace(f":{plan.account}:", f":{plan.other_account}:")
+        yield Case(
+            "malware-trust", "a plan of another account", MALWARE_PRINCIPAL,
+            expect="denied", context=_service(plan, other, plan.other_account), **assume,
+        )  # fmt: skip
+        yield Case(
+            "malware-trust", "GuardDuty's EC2 malware scanning (another principal)",
+            "malware-protection.guardduty.amazonaws.com",
+            expect="denied", context=_service(plan, plan_arn), **assume,
+        )  # fmt: skip
+
+        bucket_policy = plan.bucket_policy(bucket)
+        raw = f"arn:aws:s3:::{bucket}"
+        managed_rule = plan.arn("events", f"{MALWARE_RULE}-{bucket}")
+        managed = {"events:ManagedBy": MALWARE_PRINCIPAL}
+
+        role_case = functools.partial(_as_role, plan, role_arn, plan.role_policies(role_arn))
+
+        obj = f"{raw}/incoming/orders/a.csv"
+        tags = gd.get("actions") or [{}]
+        tagging = (tags[0].get("tagging") or [{}])[0].get("status") == "ENABLED"
+        allowed = [
+            ("events:PutRule", managed_rule, managed), ("events:PutTargets", managed_rule, managed),
+            ("events:DeleteRule", managed_rule, managed),
+            ("events:RemoveTargets", managed_rule, managed),
+            ("events:DescribeRule", managed_rule, None),
+            ("events:ListTargetsByRule", managed_rule, None),
+            ("s3:PutBucketNotification", raw, None), ("s3:GetBucketNotification", raw, None),
+            ("s3:ListBucket", raw, None), ("s3:GetObject", obj, None),
+            ("s3:GetObjectVersion", obj, None),
+            ("s3:PutObject", f"{raw}/malware-protection-resource-validation-object", None),
+        ] + ([("s3:PutObjectTagging", obj, None), ("s3:GetObjectTagging", obj, None)]
+             if tagging else [])  # fmt: skip
+        for action, resource, ctx in allowed:
+            policy = bucket_policy if resource.startswith("arn:aws:s3") else None
+            yield role_case(f"{action} {resource.rsplit(':', 1)[-1]}", action, resource,
+                            "allowed", ctx, policy)  # fmt: skip
+        for label, action, resource, ctx in (
+            ("a rule GuardDuty does not manage", "events:PutRule",
+             plan.arn("events", "rule/another-rule"), managed),
+            ("its rule, not as GuardDuty's managed rule", "events:PutTargets", managed_rule,
+             {"events:ManagedBy": "another.amazonaws.com"}),
+            ("an object other than the validation object", "s3:PutObject", obj, None),
+            ("another bucket", "s3:GetObject", "arn:aws:s3:::another-bucket/a.csv", None),
+        ):  # fmt: skip
+            policy = bucket_policy if resource.startswith(raw) else None
+            yield role_case(label, action, resource, "denied", ctx, policy)
+
+        key = plan.bucket_key(bucket)
+        if not key:
+            continue
+        via = {"kms:ViaService": plan.via("s3"), "kms:EncryptionContext:aws:s3:arn": raw}
+        for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+            yield role_case(f"{action} through S3", action, key, "allowed",
+                            {**via, "kms:CallerAccount": plan.account}, plan.key_policy(key),
+                            "malware-key")  # fmt: skip
+        yield role_case("kms:Decrypt not through S3", "kms:Decrypt", key, "denied",
+                        {"kms:CallerAccount": plan.account}, plan.key_policy(key),
+                        "malware-key")  # fmt: skip
+
+
 # --- everything -------------------------------------------------------------------------
 
 #: The integrations, in report order.
-BUILDERS = (_s3_to_sqs, _eventbridge, _alarms, _cloudtrail, _flow_logs, _logs_keys, _macie)
+BUILDERS = (
+    _s3_to_sqs,
+    _eventbridge,
+    _alarms,
+    _cloudtrail,
+    _flow_logs,
+    _logs_keys,
+    _macie,
+    _file_events,
+    _malware,
+)
 
 
 def build_cases(plan: KnownPlan, delete_raw: str = "never") -> list[Case]:
@@ -1408,6 +1590,10 @@ INTEGRATIONS: dict[str, tuple[str, str]] = {
     "processor-telemetry": ("FERRY-DEPLOY-123", "https://docs.aws.amazon.com/lambda/latest/dg/permissions-executionrole-features.html"),
     "lambda-eni": ("FERRY-DEPLOY-124", "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions"),
     "lambda-eni-describe": ("FERRY-DEPLOY-125", "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions"),
+    "functions-to-eventbridge": ("FERRY-DEPLOY-126", "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html"),
+    "malware-trust": ("FERRY-DEPLOY-127", "https://docs.aws.amazon.com/guardduty/latest/ug/malware-protection-s3-iam-policy-prerequisite.html"),
+    "malware-role": ("FERRY-DEPLOY-128", "https://docs.aws.amazon.com/guardduty/latest/ug/malware-protection-s3-iam-policy-prerequisite.html"),
+    "malware-key": ("FERRY-DEPLOY-129", "https://docs.aws.amazon.com/guardduty/latest/ug/malware-protection-s3-iam-policy-prerequisite.html"),
 }  # fmt: skip
 
 #: The simulation could not run (no node, no simulator): said as a finding, never a pass.

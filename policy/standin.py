@@ -111,8 +111,12 @@ class StandIns:
                 "home_region": region,
             },
             "aws_cloudwatch_event_rule": lambda: {
-                "id": name,
-                "arn": self._arn("events", f"rule/{name}"),
+                "id": name if _bus(after) == "default" else f"{_bus(after)}/{name}",
+                # a rule on another bus is rule/<bus>/<name>
+                "arn": self._arn(
+                    "events",
+                    f"rule/{name}" if _bus(after) == "default" else f"rule/{_bus(after)}/{name}",
+                ),
             },
             "aws_cloudwatch_metric_alarm": lambda: {
                 "id": after["alarm_name"],
@@ -208,6 +212,11 @@ _TYPES = frozenset(
         "aws_macie2_classification_job",
     }
 )
+
+
+def _bus(after: Mapping[str, Any]) -> str:
+    """The name of a rule's bus (``event_bus_name``: a name or an ARN; default if unset)."""
+    return str(after.get("event_bus_name") or "default").rsplit("/", 1)[-1]
 
 
 def _slr_name(service: str) -> str:
@@ -371,12 +380,16 @@ def unknown_policies(plan: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def known_plan(env: str, work: Path) -> dict:
-    """Offline plan of environments/<env> with every value known (stand-ins for AWS's)."""
+def known_plan(env: str, work: Path, extra: tuple[Path, ...] = ()) -> dict:
+    """Offline plan of environments/<env> with every value known (stand-ins for AWS's).
+
+    ``extra``: files added to the environment's planning copy, such as a Terraform
+    override file switching on what the environment leaves off.
+    """
     from ferry_dev import terraform as tf
     from policy.plan import plan_environment
 
-    plan = plan_environment(env, work)
+    plan = plan_environment(env, work, extra)
     root_dir = work / "root" / "environments" / env
     root = tf.Root(root_dir, env=dict(tf.OFFLINE_AWS_ENV), data_dir=work / "tf-data")
     out = work / "tfplan"

@@ -183,20 +183,32 @@ _OPERATORS = {
 
 
 def _condition_holds(operator: str, values: dict[str, Any], context: dict[str, str]) -> bool:
+    """One condition operator over its keys; ``ForAllValues:`` / ``ForAnyValue:`` take a
+    key's values as a set ("Set operators for multivalued context keys",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html)."""
+    qualifier, _, operator = operator.rpartition(":")
+    if qualifier not in ("", "ForAllValues", "ForAnyValue"):
+        raise KeyError(qualifier)
+    lowered = {k.lower(): v for k, v in context.items()}
+    if operator == "Null":
+        return all(
+            (lowered.get(key.lower()) is None) == (str(want).lower() == "true")
+            for key, want in values.items()
+        )
     if_exists = operator.endswith("IfExists")
     name = operator.removesuffix("IfExists")
     negated = "Not" in name
     test = _OPERATORS.get(name.replace("Not", ""))
     if test is None:
         raise KeyError(operator)
-    lowered = {k.lower(): v for k, v in context.items()}
     for key, want in values.items():
         got = lowered.get(key.lower())
         if got is None:
-            if not (if_exists or negated):
-                return False
-            continue
-        if test(want, got) == negated:
+            if qualifier == "ForAllValues" or (not qualifier and (if_exists or negated)):
+                continue
+            return False
+        each = [(test(want, g) != negated) for g in (got if isinstance(got, list) else [got])]
+        if not (any(each) if qualifier == "ForAnyValue" else all(each)):
             return False
     return True
 

@@ -138,8 +138,15 @@ locals {
   # "Amazon EventBridge permissions" (PutEvents on the bus) and the events:source
   # condition key ("Using IAM policy conditions in Amazon EventBridge",
   # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html).
+  # events:source is multivalued (ArrayOfString in the Service Authorization
+  # Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html):
+  # it needs a set operator, ForAllValues with a Null check so that an entry
+  # without a source is not allowed ("Single-valued vs. multivalued context keys",
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+  # A bare StringEquals never matches a multivalued key: PutEvents would be refused.
   put_file_events = {
-    actions   = ["events:PutEvents"]
-    resources = [local.event_bus_arn]
+    actions     = ["events:PutEvents"]
+    resources   = [local.event_bus_arn]
+    source_test = "ForAllValues:StringEquals"
   }
 }

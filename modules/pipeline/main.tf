@@ -656,9 +656,14 @@ data "aws_iam_policy_document" "processor" {
       actions   = local.put_file_events.actions
       resources = local.put_file_events.resources
       condition {
-        test     = "StringEquals"
+        test     = local.put_file_events.source_test
         variable = "events:source"
         values   = [local.event_source]
+      }
+      condition {
+        test     = "Null"
+        variable = "events:source"
+        values   = ["false"]
       }
     }
   }

@@ -7,7 +7,7 @@
 # configuring an Amazon SQS event source mapping" and "Configuring scaling
 # behavior for SQS event source mappings".
 #
-# FERRY-DEPLOY-100 to 125 are declared here with the family but evaluated by
+# FERRY-DEPLOY-100 to 129 are declared here with the family but evaluated by
 # the service-integration simulation (policy/simulate.py: IAM requests of each
 # integration through @cloud-copilot/iam-simulate), which Rego cannot run; a
 # conftest or opa run of these files reports FERRY-DEPLOY-001 to 004 only.
@@ -40,7 +40,7 @@ rules := {
 	},
 	"FERRY-DEPLOY-100": {
 		"severity": "high",
-		"title": "The service-integration simulation (FERRY-DEPLOY-101 to 125, policy/simulate.py) ran: node and @cloud-copilot/iam-simulate are installed",
+		"title": "The service-integration simulation (FERRY-DEPLOY-101 to 129, policy/simulate.py) ran: node and @cloud-copilot/iam-simulate are installed",
 		"controls": [],
 	},
 	"FERRY-DEPLOY-101": {
@@ -168,9 +168,29 @@ rules := {
 		"title": "A function in a VPC can describe network interfaces and subnets with its execution role (simulated)",
 		"controls": ["CIS8 6.8"],
 	},
+	"FERRY-DEPLOY-126": {
+		"severity": "high",
+		"title": "The processor and the dead-letter consumer may publish file events on their bus with their own source only (events:source; simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-127": {
+		"severity": "high",
+		"title": "GuardDuty Malware Protection for S3 can assume the malware gate's role for this account's plan only (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-128": {
+		"severity": "high",
+		"title": "The malware gate's role can manage GuardDuty's EventBridge rule, the raw bucket's notifications, read, tag and validate raw objects, and nothing else (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
+	"FERRY-DEPLOY-129": {
+		"severity": "high",
+		"title": "The raw objects' key lets the malware gate's role decrypt and generate data keys through S3 only (simulated)",
+		"controls": ["CIS8 6.8"],
+	},
 	"FERRY-DEPLOY-UNKNOWN": {
 		"severity": "medium",
-		"title": "What deployability checks read is known at plan time: an event source mapping's queue, function and settings (FERRY-DEPLOY-001 to 004), and every policy and ARN a simulated service request needs (FERRY-DEPLOY-101 to 125)",
+		"title": "What deployability checks read is known at plan time: an event source mapping's queue, function and settings (FERRY-DEPLOY-001 to 004), and every policy and ARN a simulated service request needs (FERRY-DEPLOY-101 to 129)",
 		"controls": [],
 	},
 }

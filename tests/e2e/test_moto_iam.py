@@ -235,6 +235,21 @@ def test_identity_allows_follows_aws_evaluation() -> None:
     assert not identity_allows(
         [doc, {"Statement": deny}], "events:PutEvents", bus, {"events:source": "a"}
     )
+    # events:source is multivalued: the module's set operator and Null check
+    sets = {
+        **allow,
+        "Condition": {
+            "ForAllValues:StringEquals": {"events:source": "a"},
+            "Null": {"events:source": "false"},
+        },
+    }
+    assert identity_allows([{"Statement": [sets]}], "events:PutEvents", bus, {"events:source": "a"})
+    assert not identity_allows(
+        [{"Statement": [sets]}], "events:PutEvents", bus, {"events:source": "b"}
+    )
+    assert not identity_allows([{"Statement": [sets]}], "events:PutEvents", bus, {})
+    any_of = {**allow, "Condition": {"ForAnyValue:StringEquals": {"events:source": "a"}}}
+    assert not identity_allows([{"Statement": [any_of]}], "events:PutEvents", bus, {})
     unknown = {**allow, "Condition": {"NumericEquals": {"events:source": "1"}}}
     assert not identity_allows(
         [{"Statement": [unknown]}], "events:PutEvents", bus, {"events:source": "1"}

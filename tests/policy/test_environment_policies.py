@@ -186,7 +186,8 @@ def test_policy_rules_read_ferrys_keys_queues_and_roles(engine, env_plan):
 # - the bucket policies that compare uploads with the bucket's key ARN
 #   (DenyOtherKmsKeys; the trail bucket's with the logs key): a key's ARN holds
 #   its random id, known once the key exists. Planned against a state holding
-#   the keys, or with existing_kms_key_arns, they are known (tested below).
+#   the keys, or with existing_kms_key_arns, they are known (tested below);
+# - the dead-letter role's policy, which names the operational key the same way.
 # A FERRY-DEPLOY-1xx finding would mean AWS refuses a request.
 AUDIT = "module.ferry.module.audit[0]"
 KEYED_BUCKET_POLICIES = {
@@ -198,6 +199,8 @@ KEYED_BUCKET_POLICIES = {
 }  # fmt: skip
 SIMULATION_COULD_NOT_EVALUATE = {
     ("FERRY-DEPLOY-UNKNOWN", f"{PIPELINE}.aws_lambda_function.processor[0]"),
+    # the dead-letter role's policy (its file events, FERRY-DEPLOY-126) names the operational key
+    ("FERRY-DEPLOY-UNKNOWN", f"{PIPELINE}.aws_iam_role_policy.deadletter[0]"),
     *KEYED_BUCKET_POLICIES,
 }
 

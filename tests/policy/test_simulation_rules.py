@@ -1,9 +1,11 @@
-"""The service-integration rules (FERRY-DEPLOY-100 to 125, policy.simulate) on
+"""The service-integration rules (FERRY-DEPLOY-100 to 129, policy.simulate) on
 plan fixtures, with the exact findings.
 
-Passing fixture: policy/fixtures/plans/prod-known.json, today's prod plan with
+Passing fixtures: policy/fixtures/plans/prod-known.json, today's prod plan with
 every value known (planned over stand-ins by policy.standin.known_plan, so its
-policies are readable): no integration fails. Failing fixtures: for each
+policies are readable), and prod-gate-known.json, the same with the malware gate
+and file notifications on (policy/fixtures/roots/gate): no integration fails.
+Both are made by `python -m policy.fixtures.regenerate`. Failing fixtures: for each
 integration, the same plan with the policies that decide its requests emptied
 (its rule fires on those resources), for Macie's object reads a bucket policy
 that refuses every reader but the processor, and for the least-privilege rule a
@@ -35,7 +37,9 @@ from policy.simulate import (
 )
 from tests.conftest import missing
 
-PLAN = Path(__file__).resolve().parents[2] / "policy" / "fixtures" / "plans" / "prod-known.json"
+PLANS = Path(__file__).resolve().parents[2] / "policy" / "fixtures" / "plans"
+PLAN = PLANS / "prod-known.json"
+GATE_PLAN = PLANS / "prod-gate-known.json"
 STORAGE_KEY = 'module.ferry.module.kms[0].aws_kms_key.this["storage"]'
 KNOWN_DEFECTS: set[tuple[str, str]] = set()
 EMPTY = json.dumps({"Version": "2012-10-17", "Statement": []})
@@ -50,13 +54,29 @@ def known() -> dict:
 
 
 @pytest.fixture(scope="module")
-def deciders(known: dict) -> dict[str, set[str]]:
+def gate(known: dict) -> dict:
+    return json.loads(GATE_PLAN.read_text())
+
+
+@pytest.fixture(scope="module")
+def fixture_of(known: dict, gate: dict) -> dict[str, dict]:
+    """Integration -> the passing fixture it is tested on (prod, else prod with the gate)."""
+    out: dict[str, dict] = {}
+    for doc in (known, gate):
+        for case in build_cases(KnownPlan.filled(doc)):
+            out.setdefault(case.kind, doc)
+    return out
+
+
+@pytest.fixture(scope="module")
+def deciders(fixture_of: dict[str, dict]) -> dict[str, set[str]]:
     """Integration -> addresses of the resources that decide its allowed requests."""
-    plan = KnownPlan.filled(known)
     out: dict[str, set[str]] = defaultdict(set)
-    for case in build_cases(plan):
-        if case.expect == "allowed":
-            out[case.kind].add(_subject(plan, case))
+    for kind, doc in fixture_of.items():
+        plan = KnownPlan.filled(doc)
+        for case in build_cases(plan):
+            if case.kind == kind and case.expect == "allowed":
+                out[kind].add(_subject(plan, case))
     return out
 
 
@@ -81,10 +101,27 @@ def test_known_plan_passes(known):
     assert {v.key for v in violations(known)} == KNOWN_DEFECTS
 
 
-def test_every_integration_is_in_the_fixture(known):
+def test_gate_plan_passes(gate):
+    assert {v.key for v in violations(gate)} == KNOWN_DEFECTS
+
+
+def test_every_integration_is_in_the_fixtures(known, gate):
     # eventbridge-to-sqs(-key): the findings rule's dead-letter queue
     built = {c.kind for c in build_cases(KnownPlan.filled(known))}
-    assert set(INTEGRATIONS) == built
+    gated = {c.kind for c in build_cases(KnownPlan.filled(gate))}
+    assert set(INTEGRATIONS) - built == {"malware-trust", "malware-role", "malware-key"}
+    # with the gate, the queue hears of scanned files from EventBridge, never from S3
+    assert set(INTEGRATIONS) - gated == {"s3-to-sqs-queue", "s3-to-sqs-key"}
+    # the file-notification topics: rules on the file-event bus
+    topics = {
+        c.context["aws:SourceArn"].rsplit(":", 1)[1]
+        for c in build_cases(KnownPlan.filled(gate))
+        if c.kind == "eventbridge-to-sns" and c.expect == "allowed" and "-files-" in c.resource
+    }
+    assert topics == {
+        "rule/ferry-prod-files/ferry-prod-files-success",
+        "rule/ferry-prod-files/ferry-prod-files-failure",
+    }
 
 
 #: Integrations whose failing fixture is the plan with their policies emptied (Macie's
@@ -113,9 +150,10 @@ def test_every_failing_fixture_named_is_a_test():
 
 
 @pytest.mark.parametrize("kind", EMPTIED)
-def test_integration_fails_without_its_policies(known, deciders, kind):
+def test_integration_fails_without_its_policies(fixture_of, deciders, kind):
     rid = INTEGRATIONS[kind][0]
-    found = {v.key for v in violations(_emptied(known, deciders[kind]))} - KNOWN_DEFECTS
+    doc = fixture_of[kind]
+    found = {v.key for v in violations(_emptied(doc, deciders[kind]))} - KNOWN_DEFECTS
     assert (rid, sorted(deciders[kind])[0]) in found, found
     assert all(r.startswith("FERRY-DEPLOY-1") for r, _ in found), found
 
@@ -201,3 +239,46 @@ def test_macie_beyond_decrypt_is_a_finding(known):
     assert set(found) == {("FERRY-DEPLOY-117", STORAGE_KEY)}
     assert "must be denied, got Allowed" in found[("FERRY-DEPLOY-117", STORAGE_KEY)]
     assert "allow[TooMuch]" in found[("FERRY-DEPLOY-117", STORAGE_KEY)]
+
+
+def _policies(plan: dict, rtype: str, name: str) -> list[dict]:
+    """The planned values of resources of a type whose name (or role) is ``name``."""
+    return [
+        rc["change"]["after"]
+        for rc in plan["resource_changes"]
+        if rc["type"] == rtype and name in ((rc["change"]["after"] or {}).get("name") or "")
+    ]
+
+
+def test_put_events_with_a_bare_string_operator_is_refused(known):
+    """events:source is multivalued: StringEquals (no set operator) never matches it, so
+    the functions could not publish (FERRY-DEPLOY-126 on both roles)."""
+    plan = copy.deepcopy(known)
+    for after in _policies(plan, "aws_iam_role_policy", "ferry-prod-"):
+        policy = json.loads(after["policy"])
+        for statement in policy["Statement"]:
+            if statement.get("Sid") == "PublishFileEvents":
+                statement["Condition"] = {"StringEquals": {"events:source": "ferry.ferry-prod"}}
+        after["policy"] = json.dumps(policy)
+    found = {v.key: v.message for v in violations(plan)}
+    prefix = "module.ferry.module.pipeline.aws_iam_role"
+    assert set(found) == {
+        ("FERRY-DEPLOY-126", f"{prefix}.processor[0]"),
+        ("FERRY-DEPLOY-126", f"{prefix}.deadletter[0]"),
+    }
+    assert "ferry.ferry-prod on its bus" in found[("FERRY-DEPLOY-126", f"{prefix}.processor[0]")]
+
+
+def test_malware_trust_without_source_account_is_a_confused_deputy(gate):
+    """Without aws:SourceAccount, a malware protection plan of another account could have
+    GuardDuty assume the role (FERRY-DEPLOY-127)."""
+    plan = copy.deepcopy(gate)
+    (role,) = _policies(plan, "aws_iam_role", "ferry-prod-malware-protection")
+    trust = json.loads(role["assume_role_policy"])
+    for statement in trust["Statement"]:
+        statement.pop("Condition", None)
+    role["assume_role_policy"] = json.dumps(trust)
+    found = {v.key: v.message for v in violations(plan)}
+    address = "module.ferry.module.pipeline.aws_iam_role.malware[0]"
+    assert set(found) == {("FERRY-DEPLOY-127", address)}
+    assert "a plan of another account" in found[("FERRY-DEPLOY-127", address)]

@@ -1,4 +1,5 @@
-"""Every service-to-service permission of the dev and prod plans, evaluated offline.
+"""Every service-to-service permission of the dev and prod plans (and of prod with the
+malware gate and file notifications on), evaluated offline.
 
 For each integration the identity policy, the resource policy and the KMS key
 policy of the plan are evaluated together by @cloud-copilot/iam-simulate
@@ -55,6 +56,12 @@ DENIED_ONLY = frozenset({"macie-least-privilege"})
 #: Integrations every dev/prod plan has (an empty integration is a failure).
 KINDS = tuple(DOCS)
 
+#: Integrations only a plan with the malware gate on has (GuardDuty Malware Protection).
+GATE_KINDS = frozenset({"malware-trust", "malware-role", "malware-key"})
+#: Integrations a plan with the gate on lacks: the queue hears of scanned files from
+#: EventBridge (GuardDuty's scan results), never from S3.
+UNGATED_KINDS = frozenset({"s3-to-sqs-queue", "s3-to-sqs-key"})
+
 
 @pytest.fixture(scope="session")
 def decisions(known: KnownPlan) -> dict[str, list[Decision]]:
@@ -77,13 +84,41 @@ def decisions(known: KnownPlan) -> dict[str, list[Decision]]:
         for k in KINDS
     ],
 )
-def test_integration(decisions: dict[str, list[Decision]], kind: str) -> None:
+def test_integration(
+    decisions: dict[str, list[Decision]], kind: str, request: pytest.FixtureRequest
+) -> None:
     cases = decisions.get(kind, [])
+    gated = request.node.callspec.params["known"] == "prod-gate"
+    if (kind in GATE_KINDS and not gated) or (kind in UNGATED_KINDS and gated):
+        assert not cases, f"{kind} with the malware gate {'on' if gated else 'off'}"
+        return
     assert cases, f"the plan has no {kind} requests to evaluate"
     allowed = any(d.case.expect == "allowed" for d in cases)
     assert allowed != (kind in DENIED_ONLY), f"{kind}: allowed requests {allowed}?"
     wrong = [d.describe() for d in cases if not d.as_expected]
     assert not wrong, f"{kind} (see {DOCS[kind]}):\n" + "\n".join(wrong)
+
+
+def test_file_notifications_are_simulated(
+    decisions: dict[str, list[Decision]], request: pytest.FixtureRequest
+) -> None:
+    """With file notifications on, EventBridge -> each topic (and its key) from the rule on
+    the file-event bus (``rule/<bus>/<rule>``) is among the cases, and passes."""
+    if request.node.callspec.params["known"] != "prod-gate":
+        pytest.skip("file notifications are on in the prod-gate plan only")
+    topics = {f"ferry-prod-files-{k}" for k in ("success", "failure")}
+    for kind in ("eventbridge-to-sns", "eventbridge-to-sns-key"):
+        allowed = [
+            d for d in decisions[kind] if "-files-" in d.case.id and d.case.expect == "allowed"
+        ]
+        assert {d.case.name.split(" -> ")[0] for d in allowed} == topics, kind
+        assert all(d.as_expected for d in decisions[kind]), kind
+    rules = {
+        d.case.context["aws:SourceArn"].rsplit(":", 1)[1]
+        for d in decisions["eventbridge-to-sns"]
+        if "-files-" in d.case.id and d.case.expect == "allowed"
+    }
+    assert rules == {f"rule/ferry-prod-files/{t}" for t in topics}
 
 
 def test_every_integration_is_checked_and_cited(decisions: dict[str, list[Decision]]) -> None:

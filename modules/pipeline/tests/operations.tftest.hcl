@@ -51,7 +51,7 @@ run "events_by_default_on_a_bus_of_their_own" {
   assert {
     condition = (
       [for s in data.aws_iam_policy_document.processor.statement : [s.actions, s.resources] if s.sid == "PublishFileEvents"] == [[toset(["events:PutEvents"]), toset(["arn:aws:events:eu-west-1:111122223333:event-bus/ferry-test-files"])]] &&
-      [for s in data.aws_iam_policy_document.processor.statement : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "PublishFileEvents"] == [["StringEquals events:source ferry.ferry-test"]]
+      [for s in data.aws_iam_policy_document.processor.statement : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "PublishFileEvents"] == [["ForAllValues:StringEquals events:source ferry.ferry-test", "Null events:source false"]]
     )
     error_message = "the processor may put events on this bus only, with this source only"
   }
