@@ -239,8 +239,8 @@ def test_keyed_bucket_policies_are_known_once_the_keys_exist(
     source = '  source = "../../modules/ferry"\n'
     existing = f"  existing_kms_key_arns = {{ {arns} }}\n"
 
-    def with_existing_keys(env: str, base: Path) -> Path:
-        root = planning_copy(env, base)
+    def with_existing_keys(env: str, base: Path, extra: tuple[Path, ...] = ()) -> Path:
+        root = planning_copy(env, base, extra)
         main = root / "main.tf"
         assert source in main.read_text()
         main.write_text(main.read_text().replace(source, source + existing))
