@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ferry import lanes, task
+from ferry import flow, gate, lanes, task
 from ferry.config import ConfigError, Route, parse_config
 from ferry.lanes import ContainerLane, execution_name
 from ferry.model import ObjectRef
@@ -403,3 +403,33 @@ def test_an_injected_secret_is_used_without_calling_secrets_manager() -> None:
     assert secret == {"username": "u", "password": "p"}
     with pytest.raises(DatabaseConfigError, match="FERRY_DB_SECRET needs username and password"):
         _secret(DbSettings(secret_json='{"username": "u"}'), NoCalls())
+
+
+def test_the_gate_quarantines_a_large_infected_file_in_the_function(lane_stack: Stack) -> None:
+    """With the malware gate on, an infected file over the threshold is never handed off."""
+    settings = dataclasses.replace(lane_stack.runtime.settings, malware_gate=True)
+    lane_stack.runtime = dataclasses.replace(lane_stack.runtime, settings=settings)
+    ref = lane_stack.put("incoming/documents/big.pdf", LARGE)
+    infected = dataclasses.replace(ref, scan_result="THREATS_FOUND", threats=("EICAR",))
+    assert flow.process_object(
+        infected, lane_stack.runtime, request_id="r1", remaining_ms=lambda: 60_000
+    )
+    assert _executions(lane_stack) == []
+    item = lane_stack.ledger(ref)
+    assert item is not None
+    assert (item["status"], item["processor"]) == ("rejected", gate.PROCESSOR)
+
+
+def test_the_container_task_is_not_stopped_by_the_gate(lane_stack: Stack) -> None:
+    """The task gets what the function handed over (after the gate): no scan result to wait for."""
+    settings = dataclasses.replace(lane_stack.runtime.settings, malware_gate=True)
+    lane_stack.runtime = dataclasses.replace(lane_stack.runtime, settings=settings)
+    ref = lane_stack.put("incoming/documents/big.pdf", LARGE)
+    assert ref.scan_result is None
+    done = flow.process_object(
+        ref, lane_stack.runtime, request_id="task", remaining_ms=lambda: 60_000, in_container=True
+    )
+    assert done
+    item = lane_stack.ledger(ref)
+    assert item is not None
+    assert item["status"] == "loaded"
