@@ -142,11 +142,14 @@ def test_columns_are_read_from_the_headers_they_name(
     header[0], header[1] = "ORDER #", "  customer name (full) "
     header = ["Internal Ref", *header, "sales rep"]
     rows = [f'REF-{i},{order_row(i)},"Rep, {i}"' for i in range(1, 51)]
+    rows[2] = f'"REF\r\n3",{order_row(3)},"Rep, 3"'  # an ignored field with a line break
     data = ("\r\n".join([",".join(header), *rows]) + "\r\n").encode()
     result = Loader(exported(orders)).load(db, SOURCE, stream_of(data))
     assert (result.status, result.rows_loaded) == ("loaded", 50), result.reason
     row = db.execute("SELECT order_id, customer, note FROM sales.orders WHERE order_id = 7")
     assert row.fetchone() == (7, "customer 7", "note 7, with a comma")
+    lines = db.execute("SELECT order_id, _ferry_line FROM sales.orders WHERE order_id IN (3, 7)")
+    assert sorted(lines.fetchall()) == [(3, 4), (7, 9)]  # 3 spans lines 4-5
 
 
 def test_the_header_check_keeps_its_precise_messages(orders: Dataset) -> None:

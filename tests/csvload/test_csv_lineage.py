@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 
 import psycopg
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from ferry.csvload import Dataset
-from ferry.csvload.lineage import good_lines, with_lines
+from ferry.csvload.lineage import number
 from ferry.csvload.loader import Loader, Source
 from ferry.csvload.migrate import migrate
 from tests.csvload.csvdata import ORDERS_HEADER, order_row
@@ -134,11 +138,63 @@ def test_migration_adds_lineage_to_existing_tables_idempotently(
         migrate(pg_conn, [orders])
 
 
-def test_numbering_helpers() -> None:
-    data = b'a,1\n"b\nc",2\nbad\nd,4\n'
+def test_numbering_appends_each_records_first_line() -> None:
     good = b'a,1\n"b\nc",2\nd,4\n'
-    assert list(good_lines(data, good, 10, 3)) == [10, 11, 14]
-    assert with_lines(good, [10, 11, 14], ",", b"\n") == b'a,1,10\n"b\nc",2,11\nd,4,14\n'
-    assert with_lines(b"a\r\nb\r\n", range(2, 4), ";", b"\r\n") == b"a;2\r\nb;3\r\n"
-    with pytest.raises(ValueError, match="records but"):
-        with_lines(b"a\n", [1, 2], ",", b"\n")
+    assert number(good, 10, ",", b"\n") == b'a,1,10\n"b\nc",2,11\nd,4,13\n'
+    assert number(b"a\r\nb\r\n", 2, ";", b"\r\n", records=2) == b"a;2\r\nb;3\r\n"
+    # two quoted line breaks in one record, one bare LF inside quotes of a CRLF file
+    crlf = b'x,"1\r\n2","3\n4"\r\ny,5\r\n'
+    assert number(crlf, 7, ",", b"\r\n") == b'x,"1\r\n2","3\n4",7\r\ny,5,10\r\n'
+    # percent signs in the data and as the delimiter are data, not format directives
+    assert number(b'%d%%,"%\n%s"\n', 1, "%", b"\n") == b'%d%%,"%\n%s"%1\n'
+    assert number(b"", 5, ",", b"\n") == b""
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [b"a,1", b'a,"open\n', b'a\n"b,\nc\n'],
+    ids=["no line end", "unclosed quote", "unclosed quote after a record"],
+)
+def test_numbering_refuses_what_is_not_whole_records(segment: bytes) -> None:
+    with pytest.raises(ValueError, match="whole record"):
+        number(segment, 1, ",", b"\n")
+
+
+def test_numbering_refuses_a_wrong_record_count() -> None:
+    with pytest.raises(ValueError, match="disagree"):
+        number(b"a\r\nb\nc\r\n", 1, ",", b"\r\n", records=3)
+
+
+_FIELD = st.one_of(
+    st.text(alphabet=st.sampled_from("ab%;,d1 "), max_size=4),
+    st.text(alphabet=st.sampled_from('ab%;,\n"\r'), max_size=6).map(
+        lambda t: '"' + t.replace('"', '""') + '"'
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.lists(_FIELD, min_size=1, max_size=4), min_size=1, max_size=12),
+    delimiter=st.sampled_from([",", ";", "%"]),
+    eol=st.sampled_from(["\n", "\r\n"]),
+    first=st.integers(min_value=2, max_value=10**9),
+    tell=st.booleans(),
+)
+def test_numbering_agrees_with_the_csv_module(
+    rows: list[list[str]], delimiter: str, eol: str, first: int, tell: bool
+) -> None:
+    """Each record gets the line it starts on, as Python's csv reader counts lines."""
+    rows = [[f if f.startswith('"') else f.replace(delimiter, "") for f in r] for r in rows]
+    rows = [r for r in rows if delimiter.join(r)]  # a blank line is never a record
+    assume(rows)
+    text = "".join(delimiter.join(r) + eol for r in rows)
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter)  # lines end at LF
+    expected, before = [], 0
+    for record in reader:
+        expected.append([*record, str(first + before)])
+        before = reader.line_num
+    numbered = number(text.encode(), first, delimiter, eol.encode(), len(rows) if tell else None)
+    got = list(csv.reader(io.StringIO(numbered.decode(), newline="\n"), delimiter=delimiter))
+    assert got == expected
+    assert numbered.endswith(eol.encode())

@@ -337,7 +337,7 @@ def test_bulk_split_of_a_dirty_chunk_agrees_with_the_record_path(
     if split is None:  # a match started inside a bad record: the caller checks per record
         assert misaligning
         return
-    assert (split.rows, split.good, split.payload) == (record.rows, record.good, record.payload)
+    assert (split.rows, split.good, split.segments) == (record.rows, record.good, record.segments)
     assert split.rejects == record.rejects
 
 

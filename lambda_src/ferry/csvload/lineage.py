@@ -3,54 +3,91 @@
 The load's id needs nothing per row (the ``_ferry_load_id`` column's default
 reads the transaction's ``ferry.load_id`` setting). The line number does: it
 is appended to every record COPY receives (``...,<line>`` before the line
-end). In the common case (a chunk whose records are all good, one physical
-line each) the numbers are consecutive and the chunk is split on line feeds;
-only chunks with rejected rows or quoted line breaks are walked record by
-record (the validator already walked those one by one).
+end). The validator hands over the good records as *segments*: runs of
+records that are contiguous in the file, each with the line it starts on
+(a clean chunk is one segment; a rejected record or a blank line starts a new
+one). Inside a segment a record's line is its first physical line, so only
+the quoted line breaks (which do not end a record) need finding.
+
+No Python runs per record: every record end becomes ``<delimiter>%d<eol>`` and
+one ``bytes % tuple`` call writes all the numbers. The numbers are consecutive
+except after a record with quoted line breaks; those are found by one regular
+expression that skips everything else (:data:`_BROKEN_RE`), so the Python work
+is per multi-line record, not per record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
 
-from ferry.csvload.validate import RECORD_RE
+# From a record boundary (an even number of quotes behind): quoted sections
+# without a line feed and the text between them, skipped whole (possessive),
+# then the inside of the next quoted section that holds one (group 1); or the
+# rest of the text. Successive matches cover the text end to end.
+_BROKEN_RE = re.compile(rb'(?:[^"]++|"[^"\n]*+")*+(?:"([^"]*+)"|\Z)')
 
 
-def good_lines(data: bytes, good: bytes, first_line: int, rows: int) -> Sequence[int]:
-    """The source line of each record of ``good`` (the chunk's good records, in order).
+def number(
+    segment: bytes, first_line: int, delimiter: str, eol: bytes, records: int | None = None
+) -> bytes:
+    """``segment`` (whole records from ``first_line`` on) with ``<delimiter><line>`` per record.
 
-    ``data`` is the whole chunk starting at ``first_line``. When ``good`` is the
-    chunk itself and every record is one line, that is a range; otherwise the
-    chunk's records are matched in order against ``good`` (a rejected record is
-    never the next good one: among identical records the first is the one kept).
+    ``records``, when the caller knows it, saves the search for quoted line
+    breaks if every record is one line. Raises ValueError when ``segment`` is
+    not whole records ending in ``eol``.
     """
-    if good is data and data.count(b"\n") == rows:
-        return range(first_line, first_line + rows)
-    text = data.decode("utf-8", "surrogateescape")
-    kept = good.decode("utf-8", "surrogateescape")
+    if not segment:
+        return segment
+    if not segment.endswith(eol):
+        raise ValueError("a segment must end with a whole record")
+    text = segment.replace(b"%", b"%%") if b"%" in segment else segment
+    mark = delimiter.encode().replace(b"%", b"%%") + b"%d" + eol
+    marked = text.replace(eol, mark)  # every line end, for now: those inside quotes go back
+    if b'"' not in text or (records is not None and records == text.count(b"\n")):
+        # one record per line: consecutive numbers
+        ends = text.count(eol)
+        if eol != b"\n" and ends != text.count(b"\n"):
+            raise ValueError("records and line numbers disagree: a bare line feed ends no record")
+        return _fill(marked, range(first_line, first_line + ends))
+    # Line feeds are counted by ordinal n (the n-th ends physical line first_line + n).
+    # A record's number is its first line; a record with quoted line breaks takes
+    # the ordinal of its first line and skips those inside its quotes.
+    pieces: list[bytes] = []
     lines: list[int] = []
-    line, pos = first_line, 0
-    for record in RECORD_RE.findall(text):
-        if kept.startswith(record, pos):
-            lines.append(line)
-            pos += len(record)
-        line += record.count("\n")
-    return lines
+    pos = done = 0  # marked text before pos is in pieces; line feeds before it: done
+    start = -1  # first line of a multi-line record not yet ended
+    count, match, scan = marked.count, _BROKEN_RE.match, 0
+    while True:
+        m = match(marked, scan)  # anchored: each match starts where the last ended
+        if m is None:
+            raise ValueError("a segment must be whole records (a quoted section is not closed)")
+        quote, close = m.span(1)
+        if quote < 0:  # the rest of the text: no more quoted line breaks
+            break
+        at = done + count(b"\n", pos, quote)  # the line this quoted section opens on
+        if start >= 0 and at > done:  # the multi-line record ended at the next line feed
+            lines.append(first_line + start)
+            done += 1
+            start = -1
+        lines.extend(range(first_line + done, first_line + at))  # one-line records
+        if start < 0:
+            start = at
+        inside = marked[quote:close]
+        pieces += (marked[pos:quote], inside.replace(mark, eol))
+        done = at + inside.count(b"\n")
+        pos, scan = close, m.end()
+    rest = count(b"\n", pos)
+    if start >= 0:
+        lines.append(first_line + start)
+        done += 1
+        rest -= 1
+    lines.extend(range(first_line + done, first_line + done + rest))
+    pieces.append(marked[pos:])
+    return _fill(b"".join(pieces), lines)
 
 
-def with_lines(payload: bytes, lines: Sequence[int], delimiter: str, eol: bytes) -> bytes:
-    """``payload``'s records, each with ``<delimiter><line>`` added before its line end."""
-    if not payload:
-        return payload
-    sep = delimiter.encode()
-    cut = -1 if eol == b"\r\n" else None
-    if payload.count(b"\n") == len(lines):
-        records = payload.split(b"\n")[:-1]
-    else:  # quoted line breaks: cut at record boundaries
-        text = payload.decode("utf-8", "surrogateescape")
-        records = [r.encode("utf-8", "surrogateescape")[:-1] for r in RECORD_RE.findall(text)]
-    if len(records) != len(lines):
-        raise ValueError(f"{len(records)} records but {len(lines)} line numbers")
-    return b"".join(
-        b"%b%b%d%b" % (r[:cut], sep, n, eol) for r, n in zip(records, lines, strict=True)
-    )
+def _fill(template: bytes, lines: range | list[int]) -> bytes:
+    try:
+        return template % tuple(lines)
+    except TypeError as err:  # more or fewer record ends than numbers
+        raise ValueError(f"records and line numbers disagree: {err}") from None

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ferry.csvload.config import Dataset
-from ferry.csvload.lineage import good_lines, with_lines
+from ferry.csvload.lineage import number
 from ferry.csvload.reader import DEFAULT_CHUNK_SIZE, RecordReader, RecordTooLong
 from ferry.csvload.rejects import RejectLog
 from ferry.csvload.validate import (
@@ -340,11 +340,11 @@ class Loader:
                             # every physical line the unterminated quote swallowed counts
                             total += tail_lines(chunk.broken_tail)
                             log.add([validator.broken_tail(chunk.broken_tail, reader_line(chunk))])
-                        if res.payload:
-                            lines = good_lines(chunk.data, res.payload, chunk.first_line, res.good)
-                            copy.write(
-                                with_lines(validator.payload(res.payload), lines, ds.delimiter, eol)
-                            )
+                        # one segment holds every good record: their count is known
+                        records = res.good if len(res.segments) == 1 else None
+                        for data, line in res.segments:
+                            numbered = number(data, line, ds.delimiter, eol, records)
+                            copy.write(validator.project(numbered))
                         if threshold.max_rows is not None and total - good > threshold.max_rows:
                             raise _Rejected(self._too_many(total, good, log, early=True))
                 finally:

@@ -169,8 +169,43 @@ class Reject:
 class ChunkResult:
     rows: int = 0  # good records + physical lines of rejected ones (blank lines not counted)
     good: int = 0
-    payload: bytes = b""  # what to COPY: original bytes of the good records
+    # what to COPY: the original bytes of the good records, as runs that are contiguous
+    # in the file, each with the line it starts on (ferry.csvload.lineage numbers them)
+    segments: list[tuple[bytes, int]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def payload(self) -> bytes:
+        """The good records' bytes, in file order."""
+        return b"".join(data for data, _ in self.segments)
+
+
+class _Good:
+    """A chunk's good records, collected as :attr:`ChunkResult.segments`."""
+
+    __slots__ = ("_line", "_next", "_texts", "segments")
+
+    def __init__(self) -> None:
+        self.segments: list[tuple[bytes, int]] = []
+        self._texts: list[str] = []
+        self._line = self._next = 0
+
+    def append(self, text: str, line: int) -> None:
+        """Good records ``text``, starting on ``line``."""
+        if line != self._next:  # a rejected record or a blank line lies between
+            self._close()
+            self._line = line
+        self._texts.append(text)
+        self._next = line + text.count("\n")
+
+    def _close(self) -> None:
+        if self._texts:
+            self.segments.append(("".join(self._texts).encode("utf-8"), self._line))
+            self._texts = []
+
+    def done(self) -> list[tuple[bytes, int]]:
+        self._close()
+        return self.segments
 
 
 def ignored_column(header: str) -> Column:
@@ -299,11 +334,13 @@ class RowValidator:
         self.loaded = tuple(c for c in self.order if not c.ignored)
         self._project: tuple[re.Pattern[str], str] | None = None
         if len(self.loaded) != len(self.order):
+            # the records as numbered by ferry.csvload.lineage: one more field, kept
             any_field = rf'("(?:[^"]|"")*"|[^"{d}\r\n]*)'
             keep = [f"\\g<{i + 1}>" for i, c in enumerate(self.order) if not c.ignored]
+            keep.append(f"\\g<{len(self.order) + 1}>")
             template = dataset.delimiter.replace("\\", "\\\\").join(keep) + eol
             self._project = (
-                re.compile(d.join([any_field] * len(self.order)) + re.escape(eol)),
+                re.compile(d.join([any_field] * (len(self.order) + 1)) + re.escape(eol)),
                 template,
             )
         key_parts = [
@@ -375,8 +412,8 @@ class RowValidator:
 
     # --- bulk ---------------------------------------------------------------
 
-    def payload(self, data: bytes) -> bytes:
-        """What to COPY: the good records, without the columns the dataset ignores."""
+    def project(self, data: bytes) -> bytes:
+        """What to COPY: numbered good records, without the columns the dataset ignores."""
         if self._project is None or not data:
             return data
         pattern, template = self._project
@@ -396,7 +433,7 @@ class RowValidator:
             parts = self.rows_re.split(text)
             if not any(parts):
                 rows = (len(parts) - 1) // 2
-                return ChunkResult(rows=rows, good=rows, payload=data)
+                return ChunkResult(rows=rows, good=rows, segments=[(data, first_line)])
         else:
             # split() with the key groups: residues must be empty; keys come out in bulk.
             parts = self.key_rows_re.split(text)
@@ -404,7 +441,9 @@ class RowValidator:
             if not any(parts[::width]):
                 keys = self._bulk_keys(parts, width)
                 if seen_keys.add_new(keys):
-                    return ChunkResult(rows=len(keys), good=len(keys), payload=data)
+                    return ChunkResult(
+                        rows=len(keys), good=len(keys), segments=[(data, first_line)]
+                    )
         self.dirty = True  # from now on, chunks go straight to the per-row split
         return self._split_rows(text, first_line, seen_keys) or self._per_record(
             text, first_line, seen_keys
@@ -431,7 +470,7 @@ class RowValidator:
         if not all(whole(r) for r in residues if r):
             return None
         result = ChunkResult()
-        good: list[str] = []
+        good = _Good()
         line = first_line
         start = 0  # first row (index into the rows) not yet taken
         for j, residue in enumerate(residues):
@@ -441,10 +480,10 @@ class RowValidator:
             start = j
             for rec in RECORD_RE.findall(residue):
                 if self._record(rec, line, seen_keys, result):
-                    good.append(rec)
+                    good.append(rec, line)
                 line += rec.count("\n")
         self._take_rows(parts, width, start, len(residues) - 1, line, seen_keys, good, result)
-        result.payload = "".join(good).encode("utf-8")
+        result.segments = good.done()
         return result
 
     def _take_rows(  # noqa: PLR0917 - the state of one split, passed along
@@ -455,7 +494,7 @@ class RowValidator:
         stop: int,
         line: int,
         seen_keys: KeySet | None,
-        good: list[str],
+        good: _Good,
         result: ChunkResult,
     ) -> int:
         """Rows ``start:stop`` of a split (all matched the row pattern); the next line."""
@@ -480,7 +519,7 @@ class RowValidator:
         block = "".join(rows)
         result.rows += len(rows)
         result.good += len(rows)
-        good.append(block)
+        good.append(block, line)
         return line + block.count("\n")
 
     def _bulk_keys(self, parts: list[str], width: int) -> list[object]:
@@ -519,7 +558,7 @@ class RowValidator:
         """
         self.dirty = True
         result = ChunkResult()
-        good: list[str] = []
+        good = _Good()
         line = first_line
         pos, end = 0, len(text)
         run = self.rows_run_re.match
@@ -536,7 +575,7 @@ class RowValidator:
                     if keys is None:  # a quoted or non-canonical key: record by record
                         for rec in RECORD_RE.findall(segment):
                             if self._record(rec, line, seen_keys, result):
-                                good.append(rec)
+                                good.append(rec, line)
                             line += rec.count("\n")
                         continue
                     if not seen_keys.add_new(keys):  # a key repeats: reject the later rows
@@ -549,16 +588,16 @@ class RowValidator:
                     count = _QUOTED_RE.sub("", segment).count("\n")
                 result.rows += count
                 result.good += count
-                good.append(segment)
+                good.append(segment, line)
                 line += segment.count("\n")
                 continue
             m = record(text, pos)
             rec = m.group() if m else text[pos:]
             if self._record(rec, line, seen_keys, result):
-                good.append(rec)
+                good.append(rec, line)
             line += rec.count("\n")
             pos += len(rec)
-        result.payload = "".join(good).encode("utf-8")
+        result.segments = good.done()
         return result
 
     def _record(self, rec: str, line: int, seen_keys: KeySet | None, result: ChunkResult) -> bool:
@@ -604,7 +643,7 @@ class RowValidator:
         *,
         line: int,
         seen_keys: KeySet,
-        good: list[str],
+        good: _Good,
         result: ChunkResult,
     ) -> int:
         """Valid records with known keys, some repeated: the later ones rejected. Next line."""
@@ -617,7 +656,7 @@ class RowValidator:
                 raw = _printable(rec.rstrip("\r\n"))
                 result.rejects.append(Reject(line, None, self._duplicate(keys[i]), raw))
             else:
-                good.append(rec)
+                good.append(rec, line)
             line += rec.count("\n")
         return line
 
