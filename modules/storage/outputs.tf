@@ -1,24 +1,44 @@
+# The maps below name each instance by a fixed key: a reference to the module call as a
+# whole (`for role, b in module.data_bucket`) would make every consumer wait for all of
+# each bucket's resources, the lifecycle configuration's minute of waiting included.
+
 output "bucket_names" {
   description = "Name of each data bucket, by role (raw, processed, failed); raw is existing_raw_bucket's when given. Read from the created buckets, so a consumer waits for them."
-  value       = merge({ for role, b in module.data_bucket : role => b.name }, local.existing_raw)
+  value = {
+    raw       = try(module.data_bucket["raw"].name, var.existing_raw_bucket.name)
+    processed = module.data_bucket["processed"].name
+    failed    = module.data_bucket["failed"].name
+  }
 }
 
 output "bucket_arns" {
   description = "ARN of each data bucket, by role (raw, processed, failed); raw is existing_raw_bucket's when given."
-  value       = merge({ for role, b in module.data_bucket : role => b.arn }, local.existing_raw_arn)
+  value = {
+    raw       = try(module.data_bucket["raw"].arn, local.existing_raw_arn.raw)
+    processed = module.data_bucket["processed"].arn
+    failed    = module.data_bucket["failed"].arn
+  }
 }
 
 output "bucket_ids" {
   description = "Id of each data bucket, by role (raw, processed, failed)."
-  value       = merge({ for role, b in module.data_bucket : role => b.id }, local.existing_raw)
+  value = {
+    raw       = try(module.data_bucket["raw"].id, var.existing_raw_bucket.name)
+    processed = module.data_bucket["processed"].id
+    failed    = module.data_bucket["failed"].id
+  }
 }
 
 output "bucket_regional_domain_names" {
   description = "Regional domain name of each data bucket, by role."
-  value = merge(
-    { for role, b in module.data_bucket : role => b.bucket_regional_domain_name },
-    var.existing_raw_bucket == null ? {} : { raw = "${var.existing_raw_bucket.name}.s3.${data.aws_region.current.id}.${data.aws_partition.current.dns_suffix}" },
-  )
+  value = {
+    raw = try(
+      module.data_bucket["raw"].bucket_regional_domain_name,
+      "${var.existing_raw_bucket.name}.s3.${data.aws_region.current.id}.${data.aws_partition.current.dns_suffix}",
+    )
+    processed = module.data_bucket["processed"].bucket_regional_domain_name
+    failed    = module.data_bucket["failed"].bucket_regional_domain_name
+  }
 }
 
 output "bucket_kms_key_arns" {
@@ -83,5 +103,11 @@ output "object_lock" {
 
 output "bucket_settings" {
   description = "Security-relevant settings of each data bucket created here, by role (versioning, encryption, public access block, ownership, Object Lock, access logging, lifecycle); an existing raw bucket is not listed."
-  value       = { for role, b in module.data_bucket : role => b.settings }
+  value = merge(
+    try({ raw = module.data_bucket["raw"].settings }, {}),
+    {
+      processed = module.data_bucket["processed"].settings
+      failed    = module.data_bucket["failed"].settings
+    },
+  )
 }
