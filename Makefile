@@ -181,7 +181,7 @@ docs-check: ## Fail when a module README's generated tables differ from what `ma
 # --- test ---------------------------------------------------------------------
 
 .PHONY: test
-test: setup lint docs-check tf-test pytest ## Run every test: formatting, lint, generated docs, terraform test, pytest
+test: setup lint docs-check pytest ## Run every test: formatting, lint, generated docs, pytest (which runs every module's terraform test too)
 
 .PHONY: lint
 lint: $(VENV)/.installed ## terraform fmt check, ruff, actionlint

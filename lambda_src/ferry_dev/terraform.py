@@ -352,7 +352,9 @@ class Root:
         out_dir: Path | None = None,
     ) -> dict:
         """`terraform plan -out` then `show -json`; returns the plan document."""
-        out_dir = out_dir or Path(tempfile.mkdtemp(prefix="ferry-plan-"))
+        if out_dir is None:
+            with tempfile.TemporaryDirectory(prefix="ferry-plan-") as tmp:
+                return self.plan_json(variables, var_files, Path(tmp))
         plan_file = out_dir / "plan.tfplan"
         args = ["plan", "-no-color", "-input=false", "-lock=false", f"-out={plan_file}"]
         for vf in var_files:
