@@ -198,6 +198,6 @@ tf-test: $(VENV)/.installed ## terraform test in every module (offline, mock pro
 
 .PHONY: pytest
 pytest: $(VENV)/.installed ## pytest: processors, policies, plans, end-to-end
-	@rc=0; $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; \
 	exit $$rc

@@ -22,6 +22,34 @@ from ferry_dev import terraform as tf
 from ferry_dev.services import MotoServer, PostgresServer, ServiceError, find_pg_bin
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Work is handed to the test workers in collection order (make test passes
+# --no-loadscope-reorder): the longest chains go first, so that they do not
+# start last and leave one worker alone at the end. The local stack's group
+# (a minute and a half to apply, then every end-to-end test on it), the
+# upgrade (two applies), the modules' terraform test suites (largest first),
+# the simulations' plans; then everything else as collected.
+FIRST_GROUPS = ("local-stack", "upgrade")
+
+
+def _rank(item: pytest.Item) -> tuple[int, int]:
+    marker = item.get_closest_marker("xdist_group")
+    group = (marker.args[0] if marker.args else marker.kwargs.get("name")) if marker else None
+    if group in FIRST_GROUPS:
+        return FIRST_GROUPS.index(group), 0
+    if item.nodeid.startswith("tests/test_module_terraform_tests.py::test_terraform_test_passes"):
+        module = REPO / "modules" / item.nodeid.rsplit("[", 1)[1].rstrip("]")
+        runs = sum(f.read_text().count("\nrun ") for f in module.glob("tests/*.tftest.hcl"))
+        return len(FIRST_GROUPS), -runs
+    if isinstance(group, str) and group.startswith("sim-"):
+        return len(FIRST_GROUPS) + 1, 0
+    return len(FIRST_GROUPS) + 2, 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the same order on every worker
+
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REGION = "eu-west-1"
 

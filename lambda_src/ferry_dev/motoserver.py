@@ -287,62 +287,70 @@ def _patch_request_contexts() -> None:
     IAMRequestBase.check_action_permitted = check  # type: ignore[method-assign]
 
 
-def _patch_retried_egress_rules() -> None:
-    """A retried AuthorizeSecurityGroupEgress of a rule that exists gets that rule back.
+def _patch_retried_rules() -> None:
+    """A retried AuthorizeSecurityGroupIngress/Egress of rules that exist gets them back.
 
     Under load the emulator's HTTP server now and then drops a connection after
     it has created a rule; the provider's SDK retries the request and moto
     answers InvalidPermission.Duplicate, failing the apply for a rule that is
-    there. The emulator answers the retry with the existing rule, as the first
+    there. The emulator answers the retry with the existing rules, as the first
     answer would have. Only whole duplicates: a request adding any new rule
     still fails as before.
     """
     from moto.ec2.exceptions import InvalidPermissionDuplicateError
     from moto.ec2.models.security_groups import SecurityGroupBackend
 
-    original = SecurityGroupBackend.authorize_security_group_egress
+    def idempotent(original: Any, *, is_egress: bool) -> Any:
+        signature = inspect.signature(original)
 
-    signature = inspect.signature(original)
-
-    def authorize(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return original(self, *args, **kwargs)
-        except InvalidPermissionDuplicateError:
-            call = signature.bind(self, *args, **kwargs)
-            call.apply_defaults()
-            given = call.arguments
-            ip_ranges = given["ip_ranges"]
-            group = self.get_security_group_by_name_or_id(
-                given["group_name_or_id"], given["vpc_id"]
-            )
-            if group is None or (ip_ranges and not isinstance(ip_ranges, list)):
-                raise
-            wanted = list(
-                self._iterate_security_rules(
-                    given["ip_protocol"],
-                    group.group_id,
-                    given["from_port"],
-                    given["to_port"],
-                    ip_ranges or [],
-                    self._add_source_group(given["source_groups"], given["vpc_id"]),
-                    given["prefix_list_ids"] or [],
-                    is_egress=True,
-                    tags=given["sgrule_tags"] or {},
+        def authorize(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return original(self, *args, **kwargs)
+            except InvalidPermissionDuplicateError:
+                call = signature.bind(self, *args, **kwargs)
+                call.apply_defaults()
+                given = call.arguments
+                ip_ranges = given["ip_ranges"]
+                group = self.get_security_group_by_name_or_id(
+                    given["group_name_or_id"], given["vpc_id"]
                 )
-            )
-            existing = [rule for want in wanted for rule in group.egress_rules if rule == want]
-            if not wanted or len(existing) != len(wanted):
-                raise
-            return existing, group
+                if group is None or (ip_ranges and not isinstance(ip_ranges, list)):
+                    raise
+                wanted = list(
+                    self._iterate_security_rules(
+                        given["ip_protocol"],
+                        group.group_id,
+                        given["from_port"],
+                        given["to_port"],
+                        ip_ranges or [],
+                        self._add_source_group(given["source_groups"], given["vpc_id"]),
+                        given["prefix_list_ids"] or [],
+                        is_egress=is_egress,
+                        tags=given["sgrule_tags"] or {},
+                    )
+                )
+                rules = group.egress_rules if is_egress else group.ingress_rules
+                existing = [rule for want in wanted for rule in rules if rule == want]
+                if not wanted or len(existing) != len(wanted):
+                    raise
+                return existing, group
 
-    SecurityGroupBackend.authorize_security_group_egress = authorize  # type: ignore[method-assign]
+        return authorize
+
+    backend = SecurityGroupBackend
+    backend.authorize_security_group_egress = idempotent(  # type: ignore[method-assign]
+        backend.authorize_security_group_egress, is_egress=True
+    )
+    backend.authorize_security_group_ingress = idempotent(  # type: ignore[method-assign]
+        backend.authorize_security_group_ingress, is_egress=False
+    )
 
 
 def patch() -> None:
     """Give DynamoDB, KMS, Secrets Manager, Step Functions and EventBridge calls their resources."""
     _patch_batch_actions()
     _patch_request_contexts()
-    _patch_retried_egress_rules()
+    _patch_retried_rules()
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.responses import EventsHandler
     from moto.kms.responses import KmsResponse

@@ -429,21 +429,23 @@ def test_local_stack_assumes_the_roles_and_switches_enforcement_on(
         server.enforce_iam(0)
 
 
-def test_a_retried_egress_rule_gets_the_existing_rule() -> None:
-    """The emulator answers a retried AuthorizeSecurityGroupEgress with the rule it made."""
+@pytest.mark.parametrize("direction", ["egress", "ingress"])
+def test_a_retried_rule_gets_the_existing_rule(direction: str) -> None:
+    """The emulator answers a retried AuthorizeSecurityGroupEgress/Ingress with the rule it made."""
     with MotoServer() as own:  # IAM not enforced: the rule is the point here
-        _retried_egress_rule(_admin(own, "ec2"))
+        _retried_rule(_admin(own, "ec2"), direction)
 
 
-def _retried_egress_rule(ec2: Any) -> None:
+def _retried_rule(ec2: Any, direction: str) -> None:
+    authorize = getattr(ec2, f"authorize_security_group_{direction}")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     group = ec2.create_security_group(GroupName="retry", Description="retry", VpcId=vpc)["GroupId"]
     rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
             "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}  # fmt: skip
-    first = ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[rule])
-    again = ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[rule])
+    first = authorize(GroupId=group, IpPermissions=[rule])
+    again = authorize(GroupId=group, IpPermissions=[rule])
     ids = [r["SecurityGroupRuleId"] for r in first["SecurityGroupRules"]]
     assert [r["SecurityGroupRuleId"] for r in again["SecurityGroupRules"]] == ids
     other = {**rule, "IpRanges": [{"CidrIp": "10.9.0.0/16"}, {"CidrIp": "10.8.0.0/16"}]}
     with pytest.raises(ClientError, match=r"InvalidPermission\.Duplicate"):
-        ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[other])
+        authorize(GroupId=group, IpPermissions=[other])
