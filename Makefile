@@ -20,7 +20,9 @@ PLAN         ?=
 ARCH         ?= x86_64
 CONFIG       ?= lambda_src/config/ferry.json
 PYTEST_ARGS  ?=
-PYTEST_WORKERS ?= 2
+# Three workers on two cores: much of the suite waits (on the emulator, on the
+# provider's own waits in applies), so a third worker fills the idle CPU.
+PYTEST_WORKERS ?= 3
 
 TF_MIRROR    ?=
 export TF_MIRROR

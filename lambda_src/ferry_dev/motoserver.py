@@ -26,6 +26,13 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html)
 by :func:`identity_allows` (Deny wins, an Allow must match action, resource and
 every condition). One entry refused refuses the whole call (AWS reports it per
 entry; ferry sends one entry per call, so the outcome is the same for it).
+
+A retried request gets the first attempt's answer (:class:`RetryReplay`): the
+AWS SDKs send every attempt of one call with the same ``amz-sdk-invocation-id``,
+and under load the emulator answers some attempts too late for the SDK, which
+retries a create that has already happened (``FlowLogAlreadyExists``,
+``InvalidPermission.Duplicate``). AWS makes such retries safe with client
+tokens, which moto ignores.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ import inspect
 import json
 import re
 import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -346,11 +356,81 @@ def _patch_retried_rules() -> None:
     )
 
 
+class RetryReplay:
+    """WSGI middleware: an attempt of a call already answered gets that answer again.
+
+    Calls are told apart by the SDKs' ``amz-sdk-invocation-id`` header (the same
+    on every attempt of one call). Only answers with a 2xx status to requests
+    that change something (not GET or HEAD, whose bodies may be large) are kept,
+    the last ``size`` of them; a retry arriving while its first attempt still
+    runs waits for it. An attempt that failed is run again, as AWS would.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], size: int = 4096) -> None:
+        self.app = app
+        self.size = size
+        self._lock = threading.Lock()
+        self._calls: OrderedDict[str, tuple[threading.Event, list[Any]]] = OrderedDict()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        call = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        if not call or environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return self.app(environ, start_response)
+        with self._lock:
+            known = self._calls.get(call)
+            if known is None:
+                done, answer = threading.Event(), []
+                self._calls[call] = (done, answer)
+                while len(self._calls) > self.size:
+                    self._calls.popitem(last=False)
+        if known is not None:
+            known[0].wait(timeout=300)
+            if known[1]:
+                status, headers, body = known[1]
+                start_response(status, headers)
+                return [body]
+        seen: list[Any] = []
+
+        def capture(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+            seen[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        try:
+            result = self.app(environ, capture)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if known is None and seen and seen[0].startswith("2"):
+                answer.extend([seen[0], seen[1], body])
+            return [body]
+        finally:
+            if known is None:
+                done.set()
+
+
+def _patch_retry_replay() -> None:
+    import moto.server
+
+    dispatcher = moto.server.DomainDispatcherApplication
+
+    def replaying(*args: Any, **kwargs: Any) -> RetryReplay:
+        app = dispatcher(*args, **kwargs)
+        wrapped = RetryReplay(app)
+        wrapped.debug = True  # type: ignore[attr-defined]  # moto sets it on its app
+        return wrapped
+
+    moto.server.DomainDispatcherApplication = replaying  # type: ignore[assignment,misc]
+
+
 def patch() -> None:
     """Give DynamoDB, KMS, Secrets Manager, Step Functions and EventBridge calls their resources."""
     _patch_batch_actions()
     _patch_request_contexts()
     _patch_retried_rules()
+    _patch_retry_replay()
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.responses import EventsHandler
     from moto.kms.responses import KmsResponse

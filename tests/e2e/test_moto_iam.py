@@ -449,3 +449,26 @@ def _retried_rule(ec2: Any, direction: str) -> None:
     other = {**rule, "IpRanges": [{"CidrIp": "10.9.0.0/16"}, {"CidrIp": "10.8.0.0/16"}]}
     with pytest.raises(ClientError, match=r"InvalidPermission\.Duplicate"):
         authorize(GroupId=group, IpPermissions=[other])
+
+
+def test_an_attempt_of_a_call_already_answered_gets_that_answer() -> None:
+    """Every attempt of one SDK call carries one invocation id: a retry is not run twice."""
+    with MotoServer() as own:
+        ec2 = _admin(own, "ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        call_id = {"value": "retried-call-1"}
+
+        def same_call(request: Any, **_: Any) -> None:
+            request.headers["amz-sdk-invocation-id"] = call_id["value"]
+
+        ec2.meta.events.register("before-send.ec2.CreateSecurityGroup", same_call)
+        made = [
+            ec2.create_security_group(GroupName="once", Description="once", VpcId=vpc)["GroupId"]
+            for _ in range(2)
+        ]
+        assert made[0] == made[1]  # the second attempt got the first answer
+        groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["once"]}])
+        assert len(groups["SecurityGroups"]) == 1
+        call_id["value"] = "another-call"  # a new call is run, and refused as a duplicate
+        with pytest.raises(ClientError, match=r"InvalidGroup\.Duplicate"):
+            ec2.create_security_group(GroupName="once", Description="once", VpcId=vpc)
