@@ -47,6 +47,9 @@ def test_postgres_starts_from_a_deep_checkout_path() -> None:
         server.start()
         with psycopg.connect(server.dsn(tcp=False), autocommit=True) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert server.socket_dir.is_dir()
+        server.stop()
+        assert not server.socket_dir.exists()  # nothing left behind in the temporary folder
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

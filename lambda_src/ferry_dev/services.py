@@ -329,9 +329,10 @@ class PostgresServer:
             timeout=60,
             user=_server_user(),
         )
+        # The socket folder is always this server's own (named after its base folder).
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
         if self._owns_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
-            shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
         return self.start()
