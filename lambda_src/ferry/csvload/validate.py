@@ -190,13 +190,14 @@ class _Good:
         self._texts: list[str] = []
         self._line = self._next = 0
 
-    def append(self, text: str, line: int) -> None:
-        """Good records ``text``, starting on ``line``."""
+    def append(self, text: str, line: int) -> int:
+        """Good records ``text``, starting on ``line``; the line after them."""
         if line != self._next:  # a rejected record or a blank line lies between
             self._close()
             self._line = line
         self._texts.append(text)
         self._next = line + text.count("\n")
+        return self._next
 
     def _close(self) -> None:
         if self._texts:
@@ -519,8 +520,7 @@ class RowValidator:
         block = "".join(rows)
         result.rows += len(rows)
         result.good += len(rows)
-        good.append(block, line)
-        return line + block.count("\n")
+        return good.append(block, line)
 
     def _bulk_keys(self, parts: list[str], width: int) -> list[object]:
         if width == 2:
@@ -588,8 +588,7 @@ class RowValidator:
                     count = _QUOTED_RE.sub("", segment).count("\n")
                 result.rows += count
                 result.good += count
-                good.append(segment, line)
-                line += segment.count("\n")
+                line = good.append(segment, line)
                 continue
             m = record(text, pos)
             rec = m.group() if m else text[pos:]
