@@ -11,7 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ferry.csvload import Dataset
+from ferry.csvload import Dataset, loader
+from ferry.csvload import migrate as migrate_module
 from ferry.csvload.lineage import number
 from ferry.csvload.loader import Loader, Source
 from ferry.csvload.migrate import migrate
@@ -150,6 +151,19 @@ def test_numbering_appends_each_records_first_line() -> None:
     assert number(b"", 5, ",", b"\n") == b""
 
 
+def test_numbering_with_the_load_id_puts_it_before_the_line() -> None:
+    good = b'a,1\n"b\nc",2\n'
+    assert number(good, 10, ",", b"\n", load_id=42) == b'a,1,42,10\n"b\nc",2,42,11\n'
+    assert number(b"a\r\n", 3, "%", b"\r\n", records=1, load_id=7) == b"a%7%3\r\n"
+
+
+def test_the_loader_copies_into_the_migrations_lineage_columns() -> None:
+    assert (loader.LOAD_ID_COLUMN, loader.LINE_COLUMN) == (
+        migrate_module.LOAD_ID_COLUMN,
+        migrate_module.LINE_COLUMN,
+    )
+
+
 @pytest.mark.parametrize(
     "segment",
     [b"a,1", b'a,"open\n', b'a\n"b,\nc\n'],
@@ -180,9 +194,16 @@ _FIELD = st.one_of(
     eol=st.sampled_from(["\n", "\r\n"]),
     first=st.integers(min_value=2, max_value=10**9),
     tell=st.booleans(),
+    load_id=st.one_of(st.none(), st.integers(min_value=1, max_value=2**63 - 1)),
 )
 def test_numbering_agrees_with_the_csv_module(
-    rows: list[list[str]], delimiter: str, eol: str, first: int, tell: bool
+    rows: list[list[str]],
+    delimiter: str,
+    eol: str,
+    first: int,
+    tell: bool,
+    *,
+    load_id: int | None,
 ) -> None:
     """Each record gets the line it starts on, as Python's csv reader counts lines."""
     rows = [[f if f.startswith('"') else f.replace(delimiter, "") for f in r] for r in rows]
@@ -192,9 +213,11 @@ def test_numbering_agrees_with_the_csv_module(
     reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter)  # lines end at LF
     expected, before = [], 0
     for record in reader:
-        expected.append([*record, str(first + before)])
+        ids = [] if load_id is None else [str(load_id)]
+        expected.append([*record, *ids, str(first + before)])
         before = reader.line_num
-    numbered = number(text.encode(), first, delimiter, eol.encode(), len(rows) if tell else None)
+    records = len(rows) if tell else None
+    numbered = number(text.encode(), first, delimiter, eol.encode(), records, load_id=load_id)
     got = list(csv.reader(io.StringIO(numbered.decode(), newline="\n"), delimiter=delimiter))
     assert got == expected
     assert numbered.endswith(eol.encode())

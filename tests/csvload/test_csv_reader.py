@@ -76,3 +76,16 @@ def test_unterminated_quote_stops_at_the_record_limit() -> None:
         list(reader.chunks())
     assert "line 3: record does not end within 4096 bytes" in str(err.value)
     assert reader.max_buffer <= 1024 + 4096 + 1024
+
+
+def test_the_first_chunk_is_small_and_the_rest_are_chunk_size() -> None:
+    """The first records reach the database early; after them, reads are chunk_size."""
+    stream = Generated(100_000)  # ~5 MB
+    reader = RecordReader(stream.read, chunk_size=1 << 20, first_chunk_size=16 << 10)
+    reader.header()
+    sizes = [len(chunk.data) for chunk in reader.chunks()]
+    assert sizes[0] <= 2 * 16 << 10
+    assert all(size > (1 << 20) - 100 for size in sizes[1:-1])  # less a partial record
+    assert len(sizes) < 10
+    assert stream.largest_read == 1 << 20
+    assert sum(sizes) == stream.served - len(b"id,note,day\n")

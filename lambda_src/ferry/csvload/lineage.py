@@ -1,19 +1,23 @@
-"""Row lineage for COPY: each good record gets its source line number as one more field.
+"""Row lineage for COPY: each good record gets the load's id and its source line number.
 
-The load's id needs nothing per row (the ``_ferry_load_id`` column's default
-reads the transaction's ``ferry.load_id`` setting). The line number does: it
-is appended to every record COPY receives (``...,<line>`` before the line
-end). The validator hands over the good records as *segments*: runs of
-records that are contiguous in the file, each with the line it starts on
-(a clean chunk is one segment; a rejected record or a blank line starts a new
-one). Inside a segment a record's line is its first physical line, so only
-the quoted line breaks (which do not end a record) need finding.
+Both are appended to every record COPY receives (``...,<load id>,<line>``
+before the line end). The load's id is the same in every record, yet it is
+sent rather than left to the ``_ferry_load_id`` column's default (which
+reads the transaction's ``ferry.load_id`` setting): PostgreSQL evaluates a
+default once per row, and that costs it more than parsing one more field
+(bench/README.md, "Lineage on the server"). The validator hands over the good
+records as *segments*: runs of records that are contiguous in the file, each
+with the line it starts on (a clean chunk is one segment; a rejected record or
+a blank line starts a new one). Inside a segment a record's line is its first
+physical line, so only the quoted line breaks (which do not end a record) need
+finding.
 
-No Python runs per record: every record end becomes ``<delimiter>%d<eol>`` and
-one ``bytes % tuple`` call writes all the numbers. The numbers are consecutive
-except after a record with quoted line breaks; those are found by one regular
-expression that skips everything else (:data:`_BROKEN_RE`), so the Python work
-is per multi-line record, not per record.
+No Python runs per record: every record end becomes ``<delimiter>%d<eol>``
+(with the load id before the number) and one ``bytes % tuple`` call writes all
+the numbers. The numbers are consecutive except after a record with quoted
+line breaks; those are found by one regular expression that skips everything
+else (:data:`_BROKEN_RE`), so the Python work is per multi-line record, not
+per record.
 """
 
 from __future__ import annotations
@@ -28,20 +32,28 @@ _BROKEN_RE = re.compile(rb'(?:[^"]++|"[^"\n]*+")*+(?:"([^"]*+)"|\Z)')
 
 
 def number(
-    segment: bytes, first_line: int, delimiter: str, eol: bytes, records: int | None = None
+    segment: bytes,
+    first_line: int,
+    delimiter: str,
+    eol: bytes,
+    records: int | None = None,
+    *,
+    load_id: int | None = None,
 ) -> bytes:
     """``segment`` (whole records from ``first_line`` on) with ``<delimiter><line>`` per record.
 
-    ``records``, when the caller knows it, saves the search for quoted line
-    breaks if every record is one line. Raises ValueError when ``segment`` is
-    not whole records ending in ``eol``.
+    With ``load_id``, ``<delimiter><load_id><delimiter><line>``. ``records``,
+    when the caller knows it, saves the search for quoted line breaks if every
+    record is one line. Raises ValueError when ``segment`` is not whole records
+    ending in ``eol``.
     """
     if not segment:
         return segment
     if not segment.endswith(eol):
         raise ValueError("a segment must end with a whole record")
     text = segment.replace(b"%", b"%%") if b"%" in segment else segment
-    mark = delimiter.encode().replace(b"%", b"%%") + b"%d" + eol
+    sep = delimiter.encode().replace(b"%", b"%%")
+    mark = sep + (b"%d" % load_id + sep if load_id is not None else b"") + b"%d" + eol
     marked = text.replace(eol, mark)  # every line end, for now: those inside quotes go back
     if b'"' not in text or (records is not None and records == text.count(b"\n")):
         # one record per line: consecutive numbers

@@ -16,9 +16,10 @@ One file version is loaded in one transaction, together with its row in
    reported as already loaded.
 
 Lineage: the load takes its id (``ferry.loads.load_id``) from the sequence
-before ``COPY`` and sets it as the transaction's ``ferry.load_id``, which the
-tables' ``_ferry_load_id`` default reads; every record gets its source line
-in ``_ferry_line`` (:mod:`ferry.csvload.lineage`).
+before ``COPY`` (and sets it as the transaction's ``ferry.load_id``, which
+the tables' ``_ferry_load_id`` default reads for other writers); every record
+COPY receives carries that id for ``_ferry_load_id`` and its source line for
+``_ferry_line`` (:mod:`ferry.csvload.lineage`).
 
 A crash, a killed connection or a stream that breaks half-way rolls the
 transaction back: nothing partial is ever visible, and :class:`Transient` is
@@ -57,7 +58,9 @@ from ferry.csvload.validate import (
 from ferry.model import Transient
 
 LOADS_TABLE = "ferry.loads"
-LINE_COLUMN = "_ferry_line"  # ferry.csvload.migrate.LINE_COLUMN (migrate imports psycopg lazily)
+# ferry.csvload.migrate's names (migrate imports psycopg lazily)
+LOAD_ID_COLUMN = "_ferry_load_id"
+LINE_COLUMN = "_ferry_line"
 #: Keys the first pass holds outside the integer bitmap before it stops tracking.
 MAX_TRACKED_KEYS = 1 << 16
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
@@ -227,7 +230,7 @@ class Loader:
                     " set_config('ferry.load_id', currval('ferry.load_ids')::text, true)"
                 ).fetchone()[0]
                 with RejectLog(max_details=self.max_details) as log:
-                    result = self._copy(cur, source, open_stream(), log, keys)
+                    result = self._copy(cur, source, open_stream(), log, keys, load_id=load_id)
                     if log.lines and on_rejects is not None:
                         on_rejects(log)
                     if result.status == "rejected":
@@ -281,6 +284,8 @@ class Loader:
         read: Read,
         log: RejectLog,
         keys: KeySet,
+        *,
+        load_id: int,
     ) -> LoadResult:
         from psycopg import sql
 
@@ -318,7 +323,11 @@ class Loader:
         ).format(
             table=sql.Identifier(ds.schema, ds.table),
             columns=sql.SQL(", ").join(
-                [*(sql.Identifier(c.name) for c in validator.loaded), sql.Identifier(LINE_COLUMN)]
+                [
+                    *(sql.Identifier(c.name) for c in validator.loaded),
+                    sql.Identifier(LOAD_ID_COLUMN),
+                    sql.Identifier(LINE_COLUMN),
+                ]
             ),
             delimiter=sql.Literal(ds.delimiter),
         )
@@ -343,7 +352,9 @@ class Loader:
                         # one segment holds every good record: their count is known
                         records = res.good if len(res.segments) == 1 else None
                         for data, line in res.segments:
-                            numbered = number(data, line, ds.delimiter, eol, records)
+                            numbered = number(
+                                data, line, ds.delimiter, eol, records, load_id=load_id
+                            )
                             copy.write(validator.project(numbered))
                         if threshold.max_rows is not None and total - good > threshold.max_rows:
                             raise _Rejected(self._too_many(total, good, log, early=True))

@@ -14,9 +14,10 @@ uses (``FERRY_DB_*``, see :mod:`ferry.db`). Every statement is
 that differs from the specification is reported, not altered), except for
 the lineage columns, which are added when missing (:func:`lineage_statements`):
 ``ferry.loads.load_id`` (from the sequence ``ferry.load_ids``) and, on every
-dataset table, ``_ferry_load_id`` (the load that wrote the row; its default
-reads the transaction's ``ferry.load_id`` setting, so ``COPY`` sends nothing
-for it) and ``_ferry_line`` (the row's line in the source file).
+dataset table, ``_ferry_load_id`` (the load that wrote the row; the loader
+sends it with every record, and its default reads the transaction's
+``ferry.load_id`` setting for other writers) and ``_ferry_line`` (the row's
+line in the source file).
 
 The loader role (``FERRY_DB_USER``, default ``ferry_loader``) is what the
 processor logs in as: a ``LOGIN`` role that owns nothing, with exactly what a

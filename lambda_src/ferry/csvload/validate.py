@@ -335,13 +335,16 @@ class RowValidator:
         self.loaded = tuple(c for c in self.order if not c.ignored)
         self._project: tuple[re.Pattern[str], str] | None = None
         if len(self.loaded) != len(self.order):
-            # the records as numbered by ferry.csvload.lineage: one more field, kept
+            # the records as numbered by ferry.csvload.lineage: its fields (digits and
+            # delimiters, after the record's own) are kept as they are
             any_field = rf'("(?:[^"]|"")*"|[^"{d}\r\n]*)'
             keep = [f"\\g<{i + 1}>" for i, c in enumerate(self.order) if not c.ignored]
-            keep.append(f"\\g<{len(self.order) + 1}>")
-            template = dataset.delimiter.replace("\\", "\\\\").join(keep) + eol
+            template = dataset.delimiter.replace("\\", "\\\\").join(keep)
+            template += f"\\g<{len(self.order) + 1}>" + eol
             self._project = (
-                re.compile(d.join([any_field] * (len(self.order) + 1)) + re.escape(eol)),
+                re.compile(
+                    d.join([any_field] * len(self.order)) + rf"({d}[^\r\n]*)" + re.escape(eol)
+                ),
                 template,
             )
         key_parts = [
