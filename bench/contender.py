@@ -3,12 +3,16 @@
     python bench/contender.py ferry  FILE DSN
     python bench/contender.py ferry-lenient FILE DSN    (row limit off, max_fraction 1%)
     python bench/contender.py pandas FILE DSN ROWS
+    python bench/contender.py floor NUMBERED_FILE DSN
 
 ``ferry`` runs the real loader (``ferry.csvload.Loader.load``: header check,
 bulk validation, COPY, exactly-once load record) reading the local file through
 ``read(n)``, the same call the Lambda makes on the S3 StreamingBody. ``pandas``
 is the common alternative: ``pandas.read_csv`` + ``DataFrame.to_sql`` through
-SQLAlchemy and psycopg, on the first ROWS rows. Prints one JSON line.
+SQLAlchemy and psycopg, on the first ROWS rows. ``floor`` is the least any
+Python client with ferry's lineage can do: psycopg sending a file already
+numbered as the loader numbers it (``generate.numbered``) in 1 MiB writes, in
+one transaction, with no validation. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -94,11 +98,31 @@ def run_pandas(path: str, dsn: str, rows: int) -> dict[str, object]:
     return {"status": "loaded", "rows": len(frame)}
 
 
+def run_floor(path: str, dsn: str) -> dict[str, object]:
+    import psycopg
+
+    columns = "order_id,customer,note,ordered_at,amount,quantity,status,is_gift,delivery_date"
+    statement = (
+        f"COPY sales.orders ({columns}, _ferry_load_id, _ferry_line) FROM STDIN (FORMAT csv)"
+    )
+    with (
+        psycopg.connect(dsn, autocommit=True) as conn,
+        conn.transaction(),
+        conn.cursor().copy(statement) as copy,
+        open(path, "rb") as f,
+    ):
+        while data := f.read(1 << 20):
+            copy.write(data)
+    return {"status": "loaded"}
+
+
 def main() -> None:
     kind, path, dsn = sys.argv[1:4]
     start = time.perf_counter()
     if kind in {"ferry", "ferry-lenient"}:
         out = run_ferry(path, dsn, lenient=kind == "ferry-lenient")
+    elif kind == "floor":
+        out = run_floor(path, dsn)
     elif kind == "pandas":
         out = run_pandas(path, dsn, int(sys.argv[4]))
     else:

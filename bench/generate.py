@@ -135,6 +135,40 @@ def generate(path: Path, n: int, *, seed: int = 20261124, dirty: bool = False) -
     return path
 
 
+def numbered(source: Path, target: Path, load_id: int | None) -> Path:
+    """``source``'s records as ferry's loader COPYs them (no header), written once.
+
+    Needs ``lambda_src`` on ``sys.path``; ``load_id`` None numbers lines only.
+    """
+    if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    import json
+
+    from ferry.csvload import parse_datasets
+    from ferry.csvload.lineage import number
+    from ferry.csvload.reader import RecordReader
+    from ferry.csvload.validate import RowValidator, map_header, parse_header
+
+    config = json.loads(
+        (Path(__file__).resolve().parents[1] / "lambda_src/config/ferry.json").read_text()
+    )
+    dataset = parse_datasets(config["datasets"])["orders"]
+    part = target.with_name(target.name + ".part")
+    with source.open("rb") as f, part.open("wb") as out:
+        reader = RecordReader(f.read)
+        header, eol = reader.header()
+        order = map_header(dataset, parse_header(header, ","))
+        validator = RowValidator(dataset, order, eol.decode())
+        for chunk in reader.chunks(eol):
+            result = validator.validate(chunk.data, chunk.first_line)
+            if result.rejects:
+                raise SystemExit(f"{source}: the clean file has rejected rows")
+            for data, line in result.segments:
+                out.write(validator.project(number(data, line, ",", eol, load_id=load_id)))
+    part.replace(target)
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lambda_src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from generate import generate  # noqa: E402
+from generate import generate, numbered  # noqa: E402
 
 COLUMNS = "order_id,customer,note,ordered_at,amount,quantity,status,is_gift,delivery_date"
 
@@ -98,6 +98,11 @@ def main() -> None:
     parser.add_argument("--pandas-rows", type=int, default=100_000)
     parser.add_argument("--no-pandas", action="store_true")
     parser.add_argument("--no-dirty", action="store_true")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also psycopg sending the file as the loader numbers it, with no validation",
+    )
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -170,6 +175,10 @@ def main() -> None:
                         args.rows,
                     )
                 )
+            if args.floor:
+                floor = numbered(clean, clean.with_name(f"orders-{args.rows}-id-line.csv"), 7)
+                cmd = [sys.executable, str(REPO / "bench/contender.py"), "floor", str(floor), dsn]
+                contenders.append(("floor: psycopg COPY, no validation", cmd, args.rows))
             if args.baseline is not None:
                 script = str(args.baseline.resolve() / "bench" / "contender.py")
                 base = [sys.executable, script, "ferry", str(clean), dsn]
