@@ -2,15 +2,15 @@
 
 Both are appended to every record COPY receives (``...,<load id>,<line>``
 before the line end). The load's id is the same in every record, yet it is
-sent rather than left to the ``_ferry_load_id`` column's default (which
-reads the transaction's ``ferry.load_id`` setting): PostgreSQL evaluates a
-default once per row, and that costs it more than parsing one more field
-(bench/README.md, "Lineage on the server"). The validator hands over the good
-records as *segments*: runs of records that are contiguous in the file, each
-with the line it starts on (a clean chunk is one segment; a rejected record or
-a blank line starts a new one). Inside a segment a record's line is its first
-physical line, so only the quoted line breaks (which do not end a record) need
-finding.
+sent rather than left to the ``_ferry_load_id`` column's default (which reads
+the transaction's ``ferry.load_id`` setting): PostgreSQL evaluates a default
+once per row, and that costs it more than parsing one more field
+(bench/README.md, "Lineage on the server, and start-up"). The validator hands
+over the good records as *segments*: runs of records that are contiguous in
+the file, each with the line it starts on (a clean chunk is one segment; a
+rejected record or a blank line starts a new one). Inside a segment a record's
+line is its first physical line, so only the quoted line breaks (which do not
+end a record) need finding.
 
 No Python runs per record: every record end becomes ``<delimiter>%d<eol>``
 (with the load id before the number) and one ``bytes % tuple`` call writes all

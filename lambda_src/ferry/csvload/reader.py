@@ -10,10 +10,10 @@ Memory: the reader holds at most ``chunk_size + max_record_bytes`` bytes. A
 record that does not end within ``max_record_bytes`` (typically an
 unterminated quote) stops the file with :class:`RecordTooLong`.
 
-The reads, and the first chunk, start small (``first_chunk_size``): the header
-and the first records are in the database's hands sooner, and PostgreSQL,
-which sets the pace of a load, starts working while the next chunks are read
-and validated (bench/README.md, "Start-up").
+The reads, and the first chunk, start small (``first_chunk_size``): the first
+records reach the database sooner, and PostgreSQL, which sets the pace of a
+load, starts working while the next chunks are read and validated
+(bench/README.md, "Lineage on the server, and start-up").
 """
 
 from __future__ import annotations
