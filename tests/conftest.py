@@ -39,8 +39,7 @@ def _rank(item: pytest.Item) -> tuple[int, int]:
         return FIRST_GROUPS.index(group), 0
     if item.nodeid.startswith("tests/test_module_terraform_tests.py::test_terraform_test_passes"):
         module = REPO / "modules" / item.nodeid.rsplit("[", 1)[1].rstrip("]")
-        runs = sum(f.read_text().count("\nrun ") for f in module.glob("tests/*.tftest.hcl"))
-        return len(FIRST_GROUPS), -runs
+        return len(FIRST_GROUPS), -tf.run_blocks(module)
     if isinstance(group, str) and group.startswith("sim-"):
         return len(FIRST_GROUPS) + 1, 0
     return len(FIRST_GROUPS) + 2, 0

@@ -28,10 +28,7 @@ def test_every_module_has_a_terraform_test_suite() -> None:
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)
 def test_terraform_test_passes(module: Path, tf_root: Callable[..., tf.Root]) -> None:
-    runs = sum(
-        len(re.findall(r"^run\s+\"", f.read_text(), re.M))
-        for f in module.glob("tests/*.tftest.hcl")
-    )
+    runs = tf.run_blocks(module)
     proc = tf_root(module).test()
     output = proc.stdout + proc.stderr
     summary = SUMMARY.search(proc.stdout)

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -284,6 +285,14 @@ def doctor() -> str:
     else:
         source = "the registry (TF_MIRROR not set, no mirror found)"
     return f"terraform {version}; providers from {source}"
+
+
+def run_blocks(module: Path) -> int:
+    """How many ``run`` blocks a module's ``tests/*.tftest.hcl`` files hold."""
+    return sum(
+        len(re.findall(r'^run\s+"', f.read_text(), re.MULTILINE))
+        for f in Path(module).glob("tests/*.tftest.hcl")
+    )
 
 
 @dataclass
