@@ -3,15 +3,7 @@
 # consumer, and the migration function with IAM database authentication.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { id = "eu-west-1" }
-  }
+  source = "./tests/mocks"
 }
 
 variables {

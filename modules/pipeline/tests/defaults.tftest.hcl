@@ -1,15 +1,7 @@
 # Plan-only, offline: the defaults are secure and wired as documented.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { id = "eu-west-1" }
-  }
+  source = "./tests/mocks"
 }
 
 variables {
