@@ -41,7 +41,7 @@ def validate_file(
     for chunk in reader.chunks(eol):
         result = validator.validate(chunk.data, chunk.first_line, seen)
         rows += result.rows
-        payload += result.payload
+        payload += b"".join(data for data, _ in result.segments)
         rejects += result.rejects
         if chunk.broken_tail:
             rows += tail_lines(chunk.broken_tail)

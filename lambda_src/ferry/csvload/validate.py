@@ -174,11 +174,6 @@ class ChunkResult:
     segments: list[tuple[bytes, int]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
-    @property
-    def payload(self) -> bytes:
-        """The good records' bytes, in file order."""
-        return b"".join(data for data, _ in self.segments)
-
 
 class _Good:
     """A chunk's good records, collected as :attr:`ChunkResult.segments`."""
